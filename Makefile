@@ -1,0 +1,145 @@
+# Airlock — top-level build.
+#   make            build kernel, user programs
+#   make run        boot in QEMU (serial on this terminal, VGA window if any)
+#   make test       host unit tests + QEMU boot tests (KTAP), one closing line
+#   make bench      micro-benchmarks under -icount shift=0
+#   make iso        GRUB (Multiboot2) ISO: build/airlock.iso
+#   make qemu-gdb   QEMU waits for gdb; in another terminal: gdb -x tools/gdbinit
+#   make format / make lint / make compile_commands.json
+# Knobs: SMP=n (CPUs), DEBUG=1 (no optimisation, extra checks), V=1 (verbose)
+
+SMP    ?= 1
+DEBUG  ?= 0
+B      := build
+Q      := $(if $(V),,@)
+
+CC      := gcc
+LD      := ld
+OBJCOPY := objcopy
+
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
+OPT     := $(if $(filter 1,$(DEBUG)),-Og -DDEBUG=1,-O2)
+COMMON  := -std=c11 -ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie -fno-stack-protector \
+           -fno-asynchronous-unwind-tables -g $(OPT) $(WARN) -I. -MMD -MP
+KCFLAGS := $(COMMON) -mcmodel=kernel -mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer \
+           -mno-omit-leaf-frame-pointer
+UCFLAGS := $(COMMON) -mno-red-zone -fno-omit-frame-pointer
+ASFLAGS := -I. -MMD -MP -D__ASSEMBLER__ -g
+
+KSRC_C  := $(wildcard kernel/*.c) $(wildcard arch/x86_64/*.c) $(wildcard lib/*.c)
+KSRC_S  := $(wildcard arch/x86_64/*.S)
+KOBJ    := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(B)/k/%.o,$(KSRC_S))
+
+ULIB_C  := $(wildcard user/lib/*.c) lib/format.c lib/string.c
+ULIB    := $(patsubst %.c,$(B)/u/%.o,$(ULIB_C)) $(B)/u/user/lib/crt0.o
+UPROGS  := $(patsubst user/bin/%.c,%,$(wildcard user/bin/*.c))
+UELF    := $(patsubst %,$(B)/user/%.elf,$(UPROGS))
+
+KERNEL  := $(B)/kernel.elf
+KERNEL32:= $(B)/kernel32.elf
+
+all: $(KERNEL32) $(UELF) $(B)/bad/.stamp
+
+# ---- kernel: two links, the second with the symbol table for backtraces ----
+$(B)/k/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
+$(B)/k/%.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)$(CC) $(ASFLAGS) -c $< -o $@
+
+$(B)/k/ksyms0.S:
+	@mkdir -p $(dir $@)
+	$(Q)printf '    .section .ksyms, "a"\n    .align 8\n    .globl ksyms_table, ksyms_count\nksyms_table:\nksyms_count: .quad 0\n' > $@
+$(B)/k/ksyms0.o: $(B)/k/ksyms0.S
+	$(Q)$(CC) -c $< -o $@
+
+LDFLAGS := -nostdlib -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments -T arch/x86_64/linker.ld
+
+$(B)/kernel.pass1.elf: $(KOBJ) $(B)/k/ksyms0.o arch/x86_64/linker.ld
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(KOBJ) $(B)/k/ksyms0.o
+
+$(B)/k/ksyms.S: $(B)/kernel.pass1.elf tools/gensyms.sh
+	$(Q)sh tools/gensyms.sh $< > $@
+$(B)/k/ksyms.o: $(B)/k/ksyms.S
+	$(Q)$(CC) -c $< -o $@
+
+$(KERNEL): $(B)/k/ksyms.o
+	@echo "  LD      $@"
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(KOBJ) $(B)/k/ksyms.o
+	$(Q)nm -n $(B)/kernel.pass1.elf | awk '$$2 ~ /^[tT]$$/' > $(B)/k/syms1.txt
+	$(Q)nm -n $@ | awk '$$2 ~ /^[tT]$$/' > $(B)/k/syms2.txt
+	$(Q)cmp -s $(B)/k/syms1.txt $(B)/k/syms2.txt || { echo "symbol table moved code"; exit 1; }
+
+$(KERNEL32): $(KERNEL)
+	@echo "  OBJCOPY $@"
+	$(Q)$(OBJCOPY) -O elf32-i386 $< $@
+
+# ---- user programs ----
+$(B)/u/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC [U]  $<"
+	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
+$(B)/u/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ASFLAGS) -c $< -o $@
+$(B)/user/%.elf: $(B)/u/user/bin/%.o $(ULIB) user/user.ld
+	@mkdir -p $(dir $@)
+	@echo "  LD [U]  $@"
+	$(Q)$(LD) -nostdlib -static -z max-page-size=4096 -z noexecstack -T user/user.ld -o $@ \
+	    $(B)/u/user/lib/crt0.o $< $(filter-out $(B)/u/user/lib/crt0.o,$(ULIB))
+
+# malformed boot modules for the loader tests, derived from hello.elf
+$(B)/bad/.stamp: $(B)/user/hello.elf tools/mkbad.py
+	$(Q)python3 tools/mkbad.py $< $(B)/bad
+	@touch $@
+
+# ---- running ----
+QEMU      := qemu-system-x86_64
+QEMU_BASE := -machine q35 -cpu max -m 512M -smp $(SMP) -no-reboot \
+             -device isa-debug-exit,iobase=0xf4,iosize=0x04
+RUN_MODS  := $(B)/user/hello.elf hello world,$(B)/user/crash.elf crash ud
+
+deps:
+	$(Q)sh tools/deps.sh
+
+run: deps all
+	$(QEMU) $(QEMU_BASE) -serial mon:stdio -display none -kernel $(KERNEL32) \
+	    -initrd "$(RUN_MODS)" -append "$(CMDLINE)" || true
+
+test: deps all
+	$(Q)python3 tools/ktest.py --smp $(SMP) $(if $(ONLY),--only $(ONLY))
+
+bench: deps all
+	$(Q)python3 tools/ktest.py --bench --smp 1
+
+iso: deps $(B)/airlock.iso
+$(B)/airlock.iso: all tools/mkiso.sh
+	$(Q)sh tools/mkiso.sh $@ "" $(B)/user/hello.elf "hello from grub" $(B)/user/crash.elf "crash ud"
+
+qemu-gdb: deps all
+	@echo "QEMU waits for gdb on :1234 — run: gdb -x tools/gdbinit"
+	$(QEMU) $(QEMU_BASE) -serial mon:stdio -display none -kernel $(KERNEL32) \
+	    -initrd "$(RUN_MODS)" -append "$(CMDLINE)" -s -S
+
+format:
+	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint:
+	$(Q)clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h') 2>/dev/null || echo "lint: formatting differs (make format)"
+	$(Q)cppcheck --quiet --std=c11 --error-exitcode=1 -I. --suppress=missingIncludeSystem \
+	    --suppress=unusedFunction kernel arch lib user
+
+compile_commands.json:
+	$(Q)python3 tools/compdb.py > $@
+
+host-test:
+	$(Q)$(MAKE) -s -C tests/host
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps run test bench iso qemu-gdb format lint host-test clean compile_commands.json
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

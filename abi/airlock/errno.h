@@ -1,0 +1,18 @@
+/*
+ * Airlock error codes. Every system call returns a signed 64-bit value in
+ * RAX: >= 0 on success, -AL_Exxx on failure. The numbers are ABI.
+ */
+#ifndef AIRLOCK_ABI_ERRNO_H
+#define AIRLOCK_ABI_ERRNO_H
+
+#define AL_EPERM    1   /* operation not permitted to the caller */
+#define AL_ENOENT   2   /* no such object */
+#define AL_EFAULT  14   /* a user pointer is NULL, outside the user window,
+                           non-canonical, straddles its end, or not mapped
+                           with the needed access */
+#define AL_EINVAL  22   /* an argument is out of range or malformed */
+#define AL_ENOSYS  38   /* no system call with that number */
+#define AL_ENOMEM  12   /* the kernel is out of memory for this request */
+#define AL_E2BIG    7   /* a length exceeds the documented maximum */
+
+#endif

@@ -1,0 +1,39 @@
+#include <stdint.h>
+#include "arch/x86_64/fpu.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/entry_area.h"
+#include "lib/string.h"
+
+unsigned fpu_area_size(void) { return cpu_feat.xsave_size; }
+
+void fpu_init_area(void *area)
+{
+    memset(area, 0, cpu_feat.xsave_size);
+    uint16_t fcw = 0x37f;
+    uint32_t mxcsr = 0x1f80;
+    memcpy((char *)area + 0, &fcw, 2);
+    memcpy((char *)area + 24, &mxcsr, 4);
+    if (cpu_feat.xsave) {
+        uint64_t bv = 3;                /* x87 and SSE from the legacy area, rest init */
+        memcpy((char *)area + 512, &bv, 8);
+    }
+}
+
+void fpu_save(void *area)
+{
+    if (cpu_feat.xsave)
+        __asm__ volatile("xsave64 (%0)" ::"r"(area), "a"((uint32_t)cpu_feat.xcr0),
+                         "d"((uint32_t)(cpu_feat.xcr0 >> 32)) : "memory");
+    else
+        __asm__ volatile("fxsave64 (%0)" ::"r"(area) : "memory");
+    ENTRY_INC(fpu_saves);
+}
+
+void fpu_restore(void *area)
+{
+    if (cpu_feat.xsave)
+        __asm__ volatile("xrstor64 (%0)" ::"r"(area), "a"((uint32_t)cpu_feat.xcr0),
+                         "d"((uint32_t)(cpu_feat.xcr0 >> 32)) : "memory");
+    else
+        __asm__ volatile("fxrstor64 (%0)" ::"r"(area) : "memory");
+}

@@ -1,0 +1,18 @@
+/* Legacy 8259 PICs: remapped to vectors 0x20..0x2f (so a stray IRQ is never
+ * mistaken for an exception) and fully masked. */
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/pic.h"
+
+void pic_disable(void)
+{
+    outb(0x20, 0x11);
+    outb(0xA0, 0x11);
+    outb(0x21, 0x20);
+    outb(0xA1, 0x28);
+    outb(0x21, 0x04);
+    outb(0xA1, 0x02);
+    outb(0x21, 0x01);
+    outb(0xA1, 0x01);
+    outb(0x21, 0xff);
+    outb(0xA1, 0xff);
+}

@@ -1,0 +1,44 @@
+/*
+ * Interrupt and exception handlers are plain C functions declared with
+ * TRAP_HANDLER(vector, name). The generated entry stub for the vector has
+ * already saved the complete general-register frame (struct trap_frame) on
+ * the thread's kernel stack; the FPU/SSE/AVX state is untouched by kernel
+ * code (built with -mgeneral-regs-only) and is saved eagerly at every thread
+ * switch, so a handler that switches threads preserves it too.
+ *
+ * Handlers run with interrupts disabled and the big kernel lock held (when
+ * SMP arrives), on the current thread's kernel stack, CR3 = kernel.
+ */
+#ifndef ARCH_X86_64_TRAP_H
+#define ARCH_X86_64_TRAP_H
+#include "arch/x86_64/entry_area.h"
+
+typedef void (*trap_handler_fn)(struct trap_frame *tf);
+
+/* aligned: the compiler aligns section objects of 16+ bytes to 16, so the
+ * type must have that alignment for the section to be a plain array */
+struct trap_desc {
+    int vector;
+    trap_handler_fn fn;
+    const char *name;
+} __attribute__((aligned(16)));
+
+#define TRAP_HANDLER(vec, fname)                                                                      \
+    static void fname(struct trap_frame *tf);                                                         \
+    static const struct trap_desc trap_desc_##fname __attribute__((section(".trap_table"), used)) = { \
+        (vec), fname, #fname};                                                                        \
+    static void fname(struct trap_frame *tf)
+
+enum {
+    VEC_DE = 0, VEC_DB = 1, VEC_NMI = 2, VEC_BP = 3, VEC_OF = 4, VEC_BR = 5, VEC_UD = 6, VEC_NM = 7,
+    VEC_DF = 8, VEC_TS = 10, VEC_NP = 11, VEC_SS = 12, VEC_GP = 13, VEC_PF = 14, VEC_MF = 16,
+    VEC_AC = 17, VEC_MC = 18, VEC_XM = 19, VEC_VE = 20, VEC_CP = 21,
+};
+
+const char *trap_name(int vector);     /* "#PF", "#GP", ... or "IRQ" */
+void trap_init(void);
+void arch_nmi(struct trap_frame *tf);
+uint64_t tramp_alias(const void *sym);
+/* kernel-mode entry points of the trampoline, as aliases */
+extern char exit_user_iret[];
+#endif

@@ -1,0 +1,63 @@
+/* VGA text-mode mirror of the console (80x25 at physical 0xB8000). */
+#include <stdint.h>
+#include "abi/airlock/layout.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/vga.h"
+
+#define COLS 80
+#define ROWS 25
+#define ATTR 0x0700
+
+static volatile uint16_t *const vga = (volatile uint16_t *)(AL_DIRECT_MAP + 0xB8000);
+static int row, col;
+
+static void move_cursor(void)
+{
+    uint16_t pos = (uint16_t)(row * COLS + col);
+    outb(0x3D4, 14);
+    outb(0x3D5, (uint8_t)(pos >> 8));
+    outb(0x3D4, 15);
+    outb(0x3D5, (uint8_t)pos);
+}
+
+void vga_init(void)
+{
+    for (int i = 0; i < COLS * ROWS; i++)
+        vga[i] = ATTR | ' ';
+    row = col = 0;
+    move_cursor();
+}
+
+static void scroll(void)
+{
+    for (int i = 0; i < COLS * (ROWS - 1); i++)
+        vga[i] = vga[i + COLS];
+    for (int i = COLS * (ROWS - 1); i < COLS * ROWS; i++)
+        vga[i] = ATTR | ' ';
+    row = ROWS - 1;
+}
+
+void vga_putc(char c)
+{
+    if (c == '\n') {
+        col = 0;
+        row++;
+    } else if (c == '\r') {
+        col = 0;
+    } else if (c == '\b') {
+        if (col > 0)
+            col--;
+    } else if (c == '\t') {
+        col = (col + 8) & ~7;
+    } else {
+        vga[row * COLS + col] = (uint16_t)(ATTR | (uint8_t)c);
+        col++;
+    }
+    if (col >= COLS) {
+        col = 0;
+        row++;
+    }
+    if (row >= ROWS)
+        scroll();
+    move_cursor();
+}

@@ -1,0 +1,12 @@
+/* What generic kernel code needs from the architecture layer. */
+#ifndef KERNEL_ARCH_H
+#define KERNEL_ARCH_H
+#include <stdint.h>
+
+unsigned arch_cpu_index(void);
+void arch_stop_other_cpus(void);
+/* QEMU: leave through isa-debug-exit with (code << 1) | 1; else halt. */
+_Noreturn void arch_halt_system(int code);
+/* bounds of the stack the caller runs on (for safe backtraces) */
+void arch_stack_bounds(unsigned long *lo, unsigned long *hi);
+#endif

@@ -1,0 +1,117 @@
+#include "kernel/loader.h"
+#include "kernel/elf.h"
+#include "kernel/task.h"
+#include "kernel/thread.h"
+#include "kernel/audit.h"
+#include "kernel/usercopy.h"
+#include "abi/airlock/layout.h"
+#include "arch/x86_64/paging.h"
+#include "lib/string.h"
+
+static int load_segment(struct task *t, const uint8_t *image, const struct elf_segment *s)
+{
+    uint64_t start = s->vaddr & ~0xfffULL, end = (s->vaddr + s->memsz + 0xfff) & ~0xfffULL;
+    for (uint64_t va = start; va < end; va += 4096) {
+        uint64_t pa;
+        int r = task_map_new_page(t, va, !!(s->flags & ELF_SEG_W), !!(s->flags & ELF_SEG_X), &pa);
+        if (r)
+            return r;
+        /* file bytes that fall into [va, va+4096) */
+        uint64_t lo = va > s->vaddr ? va : s->vaddr;
+        uint64_t hi = va + 4096 < s->vaddr + s->filesz ? va + 4096 : s->vaddr + s->filesz;
+        if (hi > lo)
+            memcpy((uint8_t *)p2v(pa) + (lo - va), image + s->offset + (lo - s->vaddr), hi - lo);
+    }
+    return 0;
+}
+
+/* basename of the first word of the command line */
+static void task_name(const char *cmdline, char *out, unsigned len)
+{
+    const char *w = cmdline, *b = cmdline;
+    for (; *w && *w != ' '; w++)
+        if (*w == '/')
+            b = w + 1;
+    unsigned n = 0;
+    for (; b < w && n + 1 < len; b++)
+        out[n++] = *b;
+    out[n] = 0;
+    if (!n)
+        memcpy(out, "module", 7);
+}
+
+/* Copy argv strings and the pointer array onto the new stack. */
+static int push_args(struct task *t, const char *cmdline, uint64_t *rsp, uint64_t *argc_out, uint64_t *argv_out)
+{
+    uint64_t sp = AL_USER_STACK_TOP;
+    uint64_t argv[LOADER_MAX_ARGS + 1];
+    uint64_t argc = 0;
+    const char *s = cmdline;
+    while (*s && argc < LOADER_MAX_ARGS) {
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            break;
+        const char *w = s;
+        while (*s && *s != ' ')
+            s++;
+        uint64_t n = (uint64_t)(s - w);
+        sp -= n + 1;
+        char nul = 0;
+        if (copy_to_user(t, sp, w, n) || copy_to_user(t, sp + n, &nul, 1))
+            return -14;
+        argv[argc++] = sp;
+    }
+    argv[argc] = 0;
+    sp &= ~15ULL;
+    sp -= (argc + 1) * 8;
+    sp &= ~15ULL;
+    if (copy_to_user(t, sp, argv, (argc + 1) * 8))
+        return -14;
+    *argv_out = sp;
+    *argc_out = argc;
+    *rsp = sp - 8;      /* as if main's caller had pushed a return address */
+    return 0;
+}
+
+int loader_load(const void *image, uint64_t size, const char *cmdline, struct task **task_out,
+                struct thread **thread_out, const char **why)
+{
+    struct elf_image img;
+    *why = NULL;
+    int r = elf_parse(image, size, AL_USER_LO, AL_USER_STACK_TOP - AL_USER_STACK_SIZE, &img, why);
+    if (r)
+        return r;
+    char name[32];
+    task_name(cmdline, name, sizeof name);
+    struct task *t = task_create(name);
+    if (!t)
+        return *why = "out of memory", -12;
+    for (unsigned i = 0; i < img.nseg; i++)
+        if ((r = load_segment(t, image, &img.seg[i])))
+            goto fail;
+    for (uint64_t va = AL_USER_STACK_TOP - AL_USER_STACK_SIZE; va < AL_USER_STACK_TOP; va += 4096)
+        if ((r = task_map_new_page(t, va, 1, 0, NULL)))
+            goto fail;
+    uint64_t rsp, argc, argv;
+    if ((r = push_args(t, cmdline, &rsp, &argc, &argv)))
+        goto fail;
+    if (audit_user_space(t->pml4, t->name)) {
+        r = -22;
+        *why = "address-space audit failed";
+        goto fail;
+    }
+    struct thread *th = thread_create_user(t, img.entry, rsp, argc, argv);
+    if (!th) {
+        r = -12;
+        goto fail;
+    }
+    *task_out = t;
+    *thread_out = th;
+    return 0;
+fail:
+    if (!*why)
+        *why = r == -12 ? "out of memory" : "cannot build the address space";
+    task_destroy(t);
+    return r;
+}

@@ -1,0 +1,175 @@
+/*
+ * Boot sequence and the boot thread.
+ *
+ * kmain runs on the .bss boot stack with the boot page tables: it reads the
+ * boot information, builds the frame allocator and the kernel address space,
+ * sets up this CPU's entry area and continues as a real kernel thread
+ * (kmain_thread) on a guarded kernel stack.
+ *
+ * kmain_thread runs the in-kernel self-tests (command line `ktest`), then
+ * loads each boot module as a task, runs it to its end and reports how it
+ * ended. In `ktest` mode every result is also a KTAP line, and a module may
+ * state its expected end in its command line: expect=exit:N,
+ * expect=fault:VECTOR or expect=refuse (default exit:0).
+ */
+#include <stdint.h>
+#include "kernel/console.h"
+#include "kernel/panic.h"
+#include "kernel/bootinfo.h"
+#include "kernel/frame.h"
+#include "kernel/thread.h"
+#include "kernel/task.h"
+#include "kernel/loader.h"
+#include "kernel/selftest.h"
+#include "kernel/kstack.h"
+#include "kernel/arch.h"
+#include "kernel/cpu.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/pic.h"
+#include "arch/x86_64/arch_init.h"
+#include "lib/string.h"
+
+extern char __image_phys_start[], __image_phys_end[];
+
+static void *direct_p2v(uint64_t pa) { return p2v(pa); }
+
+static void kmain_thread(void);
+
+void kmain(uint32_t magic, uint64_t info_phys)
+{
+    console_init();
+    kprintf("Airlock microkernel (x86_64), built " __DATE__ " " __TIME__ "\n");
+    cpu_detect_features();
+    uint64_t img_lo = (uint64_t)__image_phys_start, img_hi = (uint64_t)__image_phys_end;
+    if (bootinfo_parse(magic, info_phys, img_lo, img_hi))
+        panic("unusable boot information (magic %#x)", magic);
+    kprintf("boot: Multiboot%d, command line '%s', %u memory ranges, %u modules\n", boot_info.protocol,
+            boot_info.cmdline, boot_info.nmem, boot_info.nmods);
+
+    struct mem_range res[BOOT_MAX_MODS + 2];
+    size_t nres = 0;
+    res[nres++] = (struct mem_range){0, 0x100000};                /* real-mode area, BIOS, AP start-up */
+    res[nres++] = (struct mem_range){img_lo, img_hi - img_lo};    /* kernel image */
+    for (unsigned i = 0; i < boot_info.nmods; i++)
+        res[nres++] = (struct mem_range){boot_info.mods[i].start, boot_info.mods[i].end - boot_info.mods[i].start};
+    if (frame_init(boot_info.mem, boot_info.nmem, res, nres, direct_p2v))
+        panic("frame allocator: no usable memory");
+    kprintf("mem: %lu frames (%lu MiB) usable, highest address %#lx\n", (unsigned long)frame_total_count(),
+            (unsigned long)(frame_total_count() / 256), (unsigned long)frame_max_phys());
+
+    paging_init(frame_max_phys());
+    entry_area_setup(0);
+    cpu_load(0);
+    percpu_ready = 1;
+    pic_disable();
+    trap_init();
+    kprintf("cpu: NX=%d SMEP=%d SMAP=%d UMIP=%d PGE=%d PCID=%d XSAVE=%d (FPU area %u bytes)\n", cpu_feat.nx,
+            cpu_feat.smep, cpu_feat.smap, cpu_feat.umip, cpu_feat.pge, cpu_feat.pcid, cpu_feat.xsave,
+            cpu_feat.xsave_size);
+    thread_init();
+    thread_boot(kmain_thread);
+}
+
+enum expect_kind { EXPECT_EXIT, EXPECT_FAULT, EXPECT_REFUSE };
+
+/* parse and strip "expect=..." from a module command line */
+static enum expect_kind parse_expect(char *cmdline, long *value)
+{
+    *value = 0;
+    char *p = cmdline;
+    while ((p = strchr(p, 'e'))) {
+        if ((p == cmdline || p[-1] == ' ') && !strncmp(p, "expect=", 7)) {
+            char *v = p + 7, *end = v;
+            while (*end && *end != ' ')
+                end++;
+            enum expect_kind k = EXPECT_EXIT;
+            char *num = NULL;
+            if (!strncmp(v, "exit:", 5))
+                num = v + 5;
+            else if (!strncmp(v, "fault:", 6))
+                k = EXPECT_FAULT, num = v + 6;
+            else if (!strncmp(v, "refuse", 6))
+                k = EXPECT_REFUSE;
+            long n = 0, sign = 1;
+            if (num && *num == '-')
+                sign = -1, num++;
+            for (; num && num < end && *num >= '0' && *num <= '9'; num++)
+                n = n * 10 + (*num - '0');
+            *value = sign * n;
+            memmove(p, *end ? end + 1 : end, strlen(*end ? end + 1 : end) + 1);
+            if (p > cmdline && !*p)
+                p[-1] = 0;
+            return k;
+        }
+        p++;
+    }
+    return EXPECT_EXIT;
+}
+
+/* Load and run one module to its end; returns 1 if the outcome was as expected. */
+static int run_module(struct boot_module *m, int ktap, unsigned n)
+{
+    long want;
+    enum expect_kind kind = parse_expect(m->cmdline, &want);
+    struct task *task;
+    struct thread *th;
+    const char *why;
+    int ok;
+    /* the KTAP name: basename of the path plus the arguments */
+    char name[64];
+    const char *base = m->cmdline;
+    for (const char *s = m->cmdline; *s && *s != ' '; s++)
+        if (*s == '/')
+            base = s + 1;
+    unsigned i = 0;
+    for (const char *s = base; *s && i + 1 < sizeof name; s++)
+        name[i++] = *s;
+    name[i] = 0;
+
+    unsigned long frames_before = frame_free_count();
+    int r = loader_load(p2v(m->start), m->end - m->start, m->cmdline, &task, &th, &why);
+    if (r) {
+        kprintf("[loader] %s: refused: %s (error %d)\n", name, why ? why : "?", r);
+        ok = kind == EXPECT_REFUSE;
+    } else {
+        kprintf("[loader] %s: started as task %u, thread %u\n", task->name, task->id, th->id);
+        thread_start(th);
+        long status;
+        enum thread_end end = thread_join(th, &status);
+        if (end == END_EXIT) {
+            kprintf("[loader] %s: exited with status %ld\n", task->name, status);
+            ok = kind == EXPECT_EXIT && status == want;
+        } else {
+            kprintf("[loader] %s: killed by %s (vector %ld)\n", task->name, trap_name((int)status), status);
+            ok = kind == EXPECT_FAULT && status == want;
+        }
+        task_destroy(task);
+    }
+    unsigned long leaked = frames_before - frame_free_count();
+    if (leaked) {
+        kprintf("[loader] %s: %lu frames not returned after the task ended\n", name, leaked);
+        ok = 0;
+    }
+    if (ktap)
+        kprintf("%s %u module:%s\n", ok ? "ok" : "not ok", n, name);
+    return ok;
+}
+
+static void kmain_thread(void)
+{
+    int ktap = bootinfo_flag("ktest");
+    unsigned ntests = ktap ? selftest_count() : 0;
+    unsigned failed = 0;
+    if (ktap) {
+        kprintf("KTAP version 1\n1..%u\n", ntests + boot_info.nmods);
+        failed += selftest_run_all(1);
+    }
+    for (unsigned i = 0; i < boot_info.nmods; i++)
+        if (!run_module(&boot_info.mods[i], ktap, ntests + 1 + i))
+            failed++;
+    kprintf("[kernel] all boot modules finished (%u refused at boot); %s\n", boot_info.mods_refused,
+            ktap ? (failed ? "TESTS FAILED" : "all tests passed") : "halting");
+    arch_halt_system(failed ? 1 : 0);
+}

@@ -1,0 +1,109 @@
+/* The system call table and the first system calls. */
+#include "kernel/syscall.h"
+#include "kernel/thread.h"
+#include "kernel/task.h"
+#include "kernel/cpu.h"
+#include "kernel/console.h"
+#include "kernel/usercopy.h"
+#include "kernel/frame.h"
+#include "kernel/panic.h"
+#include "abi/airlock/errno.h"
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/cpu.h"
+#include "lib/string.h"
+
+const syscall_fn syscall_table[AL_SYS_COUNT] = {
+#define SYSCALL(nr, name, nargs, params, args) [nr] = sys_##name,
+#include "abi/airlock/syscalls.def"
+#undef SYSCALL
+};
+
+/* the numbers in syscalls.def must be dense and in order */
+#define SYSCALL(nr, name, nargs, params, args) _Static_assert(nr == AL_SYS_##name, #name);
+#include "abi/airlock/syscalls.def"
+#undef SYSCALL
+
+/* Pending work on the SYSCALL exit path (reschedule requests). */
+void syscall_pending_work(struct trap_frame *tf)
+{
+    (void)tf;
+    this_cpu()->entry->pending &= ~(uint64_t)PENDING_RESCHED;
+    schedule();
+}
+
+/* int $0x80: same calls, same registers, full frame, IRET exit. */
+TRAP_HANDLER(AL_INT_SYSCALL_VECTOR, int80_syscall)
+{
+    ENTRY_INC(syscalls);
+    if (tf->rax >= AL_SYS_COUNT) {
+        tf->rax = (uint64_t)-AL_ENOSYS;
+        return;
+    }
+    tf->rax = (uint64_t)syscall_table[tf->rax](tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);
+}
+
+SYSCALL_DEFINE(null)
+{
+    return 0;
+}
+
+#define DEBUG_WRITE_MAX (1UL << 20)
+
+/* debug_write(buf, len): write len bytes to the kernel console. */
+SYSCALL_DEFINE(debug_write)
+{
+    uint64_t buf = a0, len = a1;
+    if (len > DEBUG_WRITE_MAX)
+        return -AL_E2BIG;
+    struct task *t = current()->task;
+    int r = copy_from_user(t, NULL, buf, 0);    /* validates the pointer even for len 0 */
+    if (r)
+        return r;
+    char chunk[128];
+    for (uint64_t done = 0; done < len;) {
+        uint64_t n = len - done < sizeof chunk ? len - done : sizeof chunk;
+        r = copy_from_user(t, chunk, buf + done, n);
+        if (r)
+            return done ? (long)done : r;
+        console_write(chunk, n);
+        done += n;
+    }
+    return (long)len;
+}
+
+SYSCALL_DEFINE(exit)
+{
+    thread_exit((long)a0);
+}
+
+void syscall_collect_stats(struct al_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    for (unsigned i = 0; i < ncpus; i++) {
+        struct cpu_entry *e = cpus[i].entry;
+        if (!e)
+            continue;
+        s->cr3_writes += e->cr3_writes;
+        /* without PCID every CR3 write flushes the non-global TLB */
+        s->tlb_flushes += e->tlb_flushes + (cpu_feat.pcid ? 0 : e->cr3_writes);
+        s->invlpg += e->invlpg;
+        s->syscalls += e->syscalls;
+        s->interrupts += e->interrupts;
+        s->fpu_saves += e->fpu_saves;
+    }
+    s->free_frames = frame_free_count();
+    s->total_frames = frame_total_count();
+}
+
+/* stats(out, size): copy min(size, sizeof(struct al_stats)) bytes of the
+ * counters; returns the number of bytes copied. */
+SYSCALL_DEFINE(stats)
+{
+    struct al_stats s;
+    syscall_collect_stats(&s);
+    uint64_t n = a1 < sizeof s ? a1 : sizeof s;
+    if (a1 == 0)
+        return -AL_EINVAL;
+    int r = copy_to_user(current()->task, a0, &s, n);
+    return r ? r : (long)n;
+}

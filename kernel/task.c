@@ -1,0 +1,61 @@
+/* Tasks (address spaces). See task.h. */
+#include "kernel/task.h"
+#include "kernel/thread.h"
+#include "kernel/frame.h"
+#include "kernel/panic.h"
+#include "arch/x86_64/paging.h"
+#include "lib/string.h"
+
+static unsigned next_id = 1;
+static unsigned long live;
+
+unsigned long task_live_count(void) { return live; }
+
+struct task *task_create(const char *name)
+{
+    uint64_t pa = frame_alloc();
+    if (!pa)
+        return NULL;
+    struct task *t = p2v(pa);
+    memset(t, 0, sizeof *t);
+    t->pml4 = pt_alloc_table();
+    if (!t->pml4) {
+        frame_free(pa);
+        return NULL;
+    }
+    /* the upper half holds nothing but the shared trampoline tables */
+    ((uint64_t *)p2v(t->pml4))[TRAMP_PML4_SLOT] = paging_tramp_pml4e();
+    t->id = next_id++;
+    unsigned i = 0;
+    for (; name && name[i] && i + 1 < sizeof t->name; i++)
+        t->name[i] = name[i];
+    t->name[i] = 0;
+    live++;
+    return t;
+}
+
+void task_destroy(struct task *t)
+{
+    assert(t->nthreads == 0);
+    pt_free_lower(t->pml4, true);
+    frame_free(t->pml4);
+    frame_free(v2p_direct(t));
+    live--;
+}
+
+int task_map_new_page(struct task *t, uint64_t va, int writable, int executable, uint64_t *pa_out)
+{
+    uint64_t pa = frame_alloc();
+    if (!pa)
+        return -12;
+    memset(p2v(pa), 0, 4096);
+    uint64_t flags = PTE_U | (writable ? PTE_W : 0) | (executable ? 0 : pte_nx);
+    int r = pt_map(t->pml4, va, pa, flags);
+    if (r) {
+        frame_free(pa);
+        return r;
+    }
+    if (pa_out)
+        *pa_out = pa;
+    return 0;
+}

@@ -1,0 +1,28 @@
+/*
+ * Tasks: an address space (a user PML4) plus, in later issues, a
+ * capability space. A user PML4 holds the user half and, in the upper half,
+ * only PML4 slot 510: the shared trampoline page tables.
+ * Memory: the task object is one frame; every frame mapped in its lower
+ * half (ELF segments, stack) is owned by the task and freed with it.
+ * Locking: big kernel lock.
+ */
+#ifndef KERNEL_TASK_H
+#define KERNEL_TASK_H
+#include <stdint.h>
+
+struct thread;
+
+struct task {
+    uint64_t pml4;              /* physical */
+    unsigned id;
+    unsigned nthreads;
+    struct thread *threads;
+    char name[32];
+};
+
+struct task *task_create(const char *name);
+void task_destroy(struct task *t);   /* all its threads must be dead and reaped */
+/* Allocate, zero and map one user page. flags: PTE_W and/or executable. */
+int task_map_new_page(struct task *t, uint64_t va, int writable, int executable, uint64_t *pa_out);
+unsigned long task_live_count(void);
+#endif

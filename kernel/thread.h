@@ -1,0 +1,69 @@
+/*
+ * Threads: the unit of execution. A user thread belongs to a task (address
+ * space); kernel threads (idle, the boot loader thread) have task == NULL.
+ *
+ * Memory: a struct thread occupies one frame from the frame allocator (the
+ * FPU save area lives in the same frame when it fits); its kernel stack is
+ * a slot of the kernel-stack region with an unmapped guard below it. Both
+ * are freed by whoever reaps the thread after it died (thread_join, or the
+ * CPU that switched away from it), never by the thread itself.
+ *
+ * Locking: all thread state is protected by the big kernel lock, which is
+ * held whenever kernel code runs with a thread context.
+ */
+#ifndef KERNEL_THREAD_H
+#define KERNEL_THREAD_H
+#include <stdint.h>
+#include "arch/x86_64/entry_area.h"
+
+enum thread_state { T_NEW, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_DEAD };
+
+/* how a thread ended */
+enum thread_end { END_NONE, END_EXIT, END_FAULT, END_KILLED };
+
+struct task;
+
+struct thread {
+    uint64_t ksp;                   /* saved kernel RSP while switched out */
+    uint64_t kstack_top;            /* trap frame ends here */
+    uint64_t kstack_slot;           /* kernel-stack region slot */
+    struct task *task;              /* NULL for kernel threads */
+    enum thread_state state;
+    unsigned id;
+    struct thread *next;            /* run queue / wait queue link */
+    struct thread *joiner;          /* thread blocked in thread_join on us */
+    struct thread *task_next;       /* task's thread list */
+    enum thread_end end;
+    long exit_status;               /* END_EXIT: status; END_FAULT: vector */
+    uint64_t fault_addr, fault_rip, fault_error;
+    void *fpu;                      /* XSAVE/FXSAVE area, 64-byte aligned */
+    char name[32];
+};
+
+#define THREAD_FPU_OFFSET 1024      /* the FPU area's place in the thread frame */
+
+void thread_init(void);
+/* The boot context becomes a kernel thread on a proper stack: call fn on it. */
+_Noreturn void thread_boot(void (*fn)(void));
+/* A user thread of task t starting at rip with stack rsp and rdi/rsi args.
+ * Not yet runnable: thread_start() it. NULL when out of memory. */
+struct thread *thread_create_user(struct task *t, uint64_t rip, uint64_t rsp, uint64_t rdi, uint64_t rsi);
+struct thread *thread_create_kernel(void (*fn)(void *), void *arg, const char *name);
+void thread_start(struct thread *t);
+/* Wait until t is dead, then free it. Returns how it ended. */
+enum thread_end thread_join(struct thread *t, long *status);
+_Noreturn void thread_exit(long status);
+/* Terminate the current user thread for an exception it caused, with a
+ * one-line report. fault_addr: CR2 for #PF, else 0. */
+_Noreturn void thread_fault(struct trap_frame *tf, uint64_t fault_addr);
+/* The current thread's user trap frame */
+struct trap_frame *thread_frame(struct thread *t);
+
+/* scheduler (kernel/sched.c) */
+void sched_enqueue(struct thread *t);
+void schedule(void);            /* current must not be T_RUNNING unless it yields */
+void sched_yield(void);
+
+/* accounting for leak tests */
+unsigned long thread_live_count(void);
+#endif

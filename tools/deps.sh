@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Airlock needs, on Debian/Ubuntu.
+# Idempotent: does nothing when everything is present. Used by `make run`,
+# `make test`, `make bench`, `make iso` and .ci/run.
+set -eu
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have qemu-system-x86_64 || need+=(qemu-system-x86)
+have grub-mkrescue      || need+=(grub-common)
+[ -d /usr/lib/grub/i386-pc ] || need+=(grub-pc-bin)
+have xorriso            || need+=(xorriso)
+have mformat            || need+=(mtools)
+[ -f /usr/include/cmocka.h ] || need+=(libcmocka-dev)
+have gcc                || need+=(gcc)
+have make               || need+=(make)
+have objcopy            || need+=(binutils)
+have python3            || need+=(python3)
+have clang-format       || [ "${AIRLOCK_NEED_FORMAT:-0}" = 0 ] || need+=(clang-format)
+have gdb                || [ "${AIRLOCK_NEED_GDB:-0}" = 0 ] || need+=(gdb)
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "deps: installing ${need[*]}" >&2
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"

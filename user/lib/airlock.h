@@ -1,0 +1,72 @@
+/*
+ * The Airlock user runtime: system call stubs (generated from the one list,
+ * abi/airlock/syscalls.def), console output and a few helpers.
+ */
+#ifndef USER_AIRLOCK_H
+#define USER_AIRLOCK_H
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "abi/airlock/syscall.h"
+#include "abi/airlock/errno.h"
+#include "abi/airlock/layout.h"
+
+/* raw SYSCALL with up to six arguments; see abi/airlock/syscall.h */
+static inline long al_syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+    register long r10 __asm__("r10") = a3;
+    register long r8 __asm__("r8") = a4;
+    register long r9 __asm__("r9") = a5;
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret), "+D"(a0), "+S"(a1), "+d"(a2), "+r"(r10), "+r"(r8), "+r"(r9)
+                     : "a"(nr)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+/* the same through `int $0x80` (for comparison and tests) */
+static inline long al_int80_6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+    register long r10 __asm__("r10") = a3;
+    register long r8 __asm__("r8") = a4;
+    register long r9 __asm__("r9") = a5;
+    long ret;
+    __asm__ volatile("int $0x80"
+                     : "=a"(ret), "+D"(a0), "+S"(a1), "+d"(a2), "+r"(r10), "+r"(r8), "+r"(r9)
+                     : "a"(nr)
+                     : "memory");
+    return ret;
+}
+
+#define AL_ARGS_0()
+#define AL_ARGS_1(a) (long)(a)
+#define AL_ARGS_2(a, b) (long)(a), (long)(b)
+#define AL_ARGS_3(a, b, c) (long)(a), (long)(b), (long)(c)
+#define AL_PAD_0 0, 0, 0, 0, 0, 0
+#define AL_PAD_1 0, 0, 0, 0, 0
+#define AL_PAD_2 0, 0, 0, 0
+#define AL_PAD_3 0, 0, 0
+
+struct al_stats;
+#define SYSCALL(nr, name, nargs, params, args) \
+    static inline long al_##name params { return al_syscall6(nr, AL_ARGS_##nargs args AL_COMMA_##nargs AL_PAD_##nargs); }
+#define AL_COMMA_0
+#define AL_COMMA_1 ,
+#define AL_COMMA_2 ,
+#define AL_COMMA_3 ,
+#include "abi/airlock/syscalls.def"
+#undef SYSCALL
+
+int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int vprintf(const char *fmt, va_list ap);
+int puts(const char *s);
+long strtol_simple(const char *s, int *ok);
+unsigned long strtoul_hex(const char *s, int *ok);
+_Noreturn void exit(long status);
+
+/* KTAP helpers for user test programs: output is indented as a subtest of
+ * the module's own KTAP line. */
+void ktap_plan(int n);
+void ktap_result(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int ktap_failures(void);
+#endif
