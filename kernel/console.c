@@ -20,6 +20,8 @@ void console_init(void)
 static void put(char c, void *arg)
 {
     (void)arg;
+    if (!c)
+        return;     /* keep the log text: NULs from user buffers are dropped */
     if (c == '\n')
         serial_putc('\r');
     serial_putc(c);

@@ -70,7 +70,7 @@ static int push_args(struct task *t, const char *cmdline, uint64_t *rsp, uint64_
         return -14;
     *argv_out = sp;
     *argc_out = argc;
-    *rsp = sp - 8;      /* as if main's caller had pushed a return address */
+    *rsp = sp;          /* 16-byte aligned at _start, as in the SysV ABI */
     return 0;
 }
 

@@ -59,6 +59,8 @@ variant("kernelseg", patch_ph(3, 0xffffffff80100000))        # p_vaddr in the ke
 variant("trampseg", patch_ph(3, 0xffffff0000000000))         # over the trampoline
 variant("noncanon", patch_ph(3, 0x0000800000000000))
 variant("wx", patch_ph(1, 7))                                # RWX
-variant("filesz", patch_ph(4, lambda p: 1 << 40))            # p_offset beyond the file
+variant("offset", patch_ph(2, 1 << 40))                      # p_offset beyond the file
+variant("filesz", patch_ph(5, lambda p: len(good) * 2))      # file bytes beyond the file
+variant("offsetwrap", patch_ph(2, (1 << 64) - 8))            # p_offset + p_filesz wraps
 variant("memsz", patch_ph(6, 1))                             # filesz > memsz
 variant("entry", lambda d: struct.pack_into("<Q", d, 24, 0xffffffff80100000))

@@ -5,7 +5,6 @@
 #include "user/lib/airlock.h"
 
 static char buf[64] = "a valid buffer\n";
-static char page_end_buf[8192] __attribute__((aligned(4096)));
 
 static long wr(const void *p, unsigned long n) { return al_debug_write(p, n); }
 static long wr80(const void *p, unsigned long n) { return al_int80_6(AL_SYS_debug_write, (long)p, (long)n, 0, 0, 0, 0); }
@@ -13,8 +12,8 @@ static long wr80(const void *p, unsigned long n) { return al_int80_6(AL_SYS_debu
 int main(void)
 {
     struct al_stats st;
-    /* the top of the user window: after the data segment nothing is mapped */
-    uint64_t data_end = ((uint64_t)page_end_buf + sizeof page_end_buf + 0xfff) & ~0xfffULL;
+    /* nothing is mapped above the initial stack */
+    const uint64_t stack_top = AL_USER_STACK_TOP;
     const struct {
         const char *name;
         uint64_t ptr, len;
@@ -33,7 +32,7 @@ int main(void)
         {"straddles the canonical hole", 0x00007ffffffffff0ULL, 32},
         {"length wraps the address space", (uint64_t)buf, ~0ULL - 4},
         {"unmapped user page", 0x10000000, 16},
-        {"straddles into an unmapped page", data_end - 8, 16},
+        {"straddles into an unmapped page", stack_top - 8, 16},
     };
     int n = (int)(sizeof bad / sizeof bad[0]);
     ktap_plan(2 * n + 8);
@@ -45,7 +44,7 @@ int main(void)
         ktap_result(r == want, "int80 debug_write %s -> %ld", bad[i].name, r);
     }
     ktap_result(wr(buf, 15) == 15, "debug_write of a valid buffer");
-    ktap_result(wr(page_end_buf + sizeof page_end_buf - 1, 1) == 1, "debug_write of the last mapped byte");
+    ktap_result(wr((const void *)(stack_top - 1), 1) == 1, "debug_write of the last mapped byte");
     ktap_result(al_stats((struct al_stats *)AL_KERNEL_BASE, sizeof st) == -AL_EFAULT, "stats into kernel memory");
     ktap_result(al_stats((struct al_stats *)0x401000, sizeof st) == -AL_EFAULT, "stats into read-only text");
     ktap_result(al_stats(&st, 0) == -AL_EINVAL, "stats with size 0");

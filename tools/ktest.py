@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Airlock test runner.
+
+Runs the host unit tests (cmocka) and boots the kernel in QEMU once per
+suite, each under a timeout, with isa-debug-exit. The guest prints KTAP
+(kernel self-tests, one line per boot module, user programs' subtests
+indented). Every 'ok'/'not ok' line counts; a missing result, a panic, a
+hang or a 'LEAK' line counts as a failure. Ends with one line:
+'N passed, N failed' and exits non-zero if anything failed.
+
+  tools/ktest.py [--smp N] [--only SUITE] [--bench] [--keep]
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+B = os.path.join(ROOT, "build")
+KERNEL32 = os.path.join(B, "kernel32.elf")
+U = lambda n: os.path.join(B, "user", n + ".elf")
+BAD = lambda n: os.path.join(B, "bad", n + ".elf")
+
+QEMU = ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max", "-m", "512M", "-no-reboot",
+        "-display", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+
+PF, GP, UD, DE, BP = 14, 13, 6, 0, 3
+
+
+def probes():
+    mods = []
+    for tgt in ["ktext", "kimage", "directmap", "directmap0", "kstack", "trampoline", "entryarea",
+                "gdt", "tss", "idt", "entrystack"]:
+        for op in ["read", "write"]:
+            mods.append((U("probe"), f"{tgt} {op} expect=fault:{PF}"))
+    for tgt in ["ktext", "trampoline", "directmap"]:
+        mods.append((U("probe"), f"{tgt} exec expect=fault:{PF}"))
+    mods.append((U("probe"), f"sidt read expect=fault:{GP}"))     # UMIP (-cpu max has it)
+    mods.append((U("hello"), "still alive after the probes"))
+    return mods
+
+
+def crashes():
+    kinds = [("null", PF), ("de", DE), ("ud", UD), ("bp", BP), ("gp-cli", GP), ("gp-hlt", GP),
+             ("gp-int", GP), ("gp-noncanon", GP), ("gp-cr3", GP), ("gp-wrmsr", GP), ("io", GP),
+             ("stack", PF), ("sysret-hole", PF)]
+    return [(U("crash"), f"{k} expect=fault:{v}") for k, v in kinds] + [(U("hello"), "after crashes")]
+
+
+def loader():
+    bad = sorted(f[:-4] for f in os.listdir(os.path.join(B, "bad")) if f.endswith(".elf"))
+    mods = [(U("hello"), "first")]
+    for b in bad:
+        mods.append((BAD(b), "expect=refuse"))
+        mods.append((U("hello"), f"after-{b}"))
+    return mods
+
+
+SUITES = {
+    # name: (boot, modules, kernel command line)
+    "selftest": ("mb1", [(U("hello"), "hello world"), (U("badptr"), "")], "ktest"),
+    "probes": ("mb1", probes(), "ktest"),
+    "crashes": ("mb1", crashes(), "ktest"),
+    "loader": ("mb1", loader(), "ktest"),
+    "grub": ("iso", [(U("hello"), "via grub"), (U("badptr"), ""), (BAD("wx"), "expect=refuse"),
+                     (U("probe"), f"trampoline read expect=fault:{PF}")], "ktest"),
+}
+
+RESULT = re.compile(r"^(\s*)(ok|not ok) (\d+) (.*?)(\s+#.*)?$")
+PLAN = re.compile(r"^(\s*)1\.\.(\d+)$")
+
+
+def parse_ktap(text):
+    """Return (passed, failed, problems) for one guest's output."""
+    passed = failed = 0
+    problems = []
+    top_plan = None
+    top_seen = 0
+    for line in text.splitlines():
+        line = line.rstrip("\r")
+        m = PLAN.match(line)
+        if m and not m.group(1) and top_plan is None:
+            top_plan = int(m.group(2))
+            continue
+        m = RESULT.match(line)
+        if m:
+            if m.group(2) == "ok":
+                passed += 1
+            else:
+                failed += 1
+                problems.append(line.strip())
+            if not m.group(1):
+                top_seen += 1
+    if top_plan is None:
+        failed += 1
+        problems.append("no KTAP plan: the kernel did not reach its tests")
+    elif top_seen < top_plan:
+        failed += top_plan - top_seen
+        problems.append(f"{top_plan - top_seen} planned results missing")
+    if "KERNEL PANIC" in text:
+        failed += 1
+        problems.append("kernel panic")
+    for line in text.splitlines():
+        if "LEAK" in line:
+            failed += 1
+            problems.append(line.strip())
+    return passed, failed, problems
+
+
+def make_iso(mods, cmdline, out):
+    args = ["sh", os.path.join(ROOT, "tools", "mkiso.sh"), out, cmdline]
+    for path, a in mods:
+        args += [path, a]
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def boot(name, spec, smp, timeout, logdir, extra=()):
+    kind, mods, cmdline = spec
+    log = os.path.join(logdir, f"{name}.smp{smp}.log")
+    cmd = QEMU + ["-smp", str(smp), "-serial", f"file:{log}"] + list(extra)
+    if kind == "mb1":
+        initrd = ",".join(f"{p} {a}".strip() for p, a in mods)
+        cmd += ["-kernel", KERNEL32, "-initrd", initrd, "-append", cmdline]
+    else:
+        iso = os.path.join(logdir, f"{name}.iso")
+        make_iso(mods, cmdline, iso)
+        cmd += ["-cdrom", iso, "-boot", "d"]
+    t0 = time.time()
+    try:
+        p = subprocess.run(cmd, timeout=timeout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        hung = False
+        rc = p.returncode
+        qemu_msg = p.stdout.decode(errors="replace").strip()
+    except subprocess.TimeoutExpired:
+        hung, rc, qemu_msg = True, None, ""
+    text = open(log, errors="replace").read() if os.path.exists(log) else ""
+    return text, hung, rc, qemu_msg, time.time() - t0, log
+
+
+def host_tests():
+    p = subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "tests", "host")],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = p.stdout.decode(errors="replace")
+    passed = len(re.findall(r"^\[       OK \] ", out, re.M))
+    failed = len(re.findall(r"^\[  FAILED  \] (?!\d+ test)", out, re.M))
+    problems = re.findall(r"^\[  FAILED  \] (?!\d+ test).*$", out, re.M)
+    if p.returncode != 0 and failed == 0:
+        failed, problems = 1, ["host tests did not build or run:\n" + out[-2000:]]
+    return passed, failed, problems
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smp", default="1", help="CPU counts, comma separated (e.g. 1,4)")
+    ap.add_argument("--only", help="run only this suite (or 'host')")
+    ap.add_argument("--bench", action="store_true")
+    ap.add_argument("--timeout", type=int, default=60)
+    args = ap.parse_args()
+    logdir = os.path.join(B, "test-logs")
+    os.makedirs(logdir, exist_ok=True)
+
+    if args.bench:
+        spec = ("mb1", [(U("bench"), "")], "")
+        text, hung, rc, msg, secs, log = boot("bench", spec, 1, 600, logdir,
+                                              ["-icount", "shift=0,sleep=off"])
+        lines = [l for l in text.splitlines() if l.startswith("bench:")]
+        print("\n".join(lines) if lines else text)
+        if hung or not lines or "KERNEL PANIC" in text:
+            print(f"bench failed (log: {log})")
+            return 1
+        return 0
+
+    total_p = total_f = 0
+    if not args.only or args.only == "host":
+        p, f, probs = host_tests()
+        print(f"host     : {p} passed, {f} failed (cmocka)")
+        for x in probs:
+            print("    FAIL", x)
+        total_p, total_f = total_p + p, total_f + f
+    for smp in [int(x) for x in str(args.smp).split(",")]:
+        for name, spec in SUITES.items():
+            if args.only and args.only not in (name, "qemu"):
+                continue
+            text, hung, rc, msg, secs, log = boot(name, spec, smp, args.timeout, logdir)
+            p, f, probs = parse_ktap(text)
+            if hung:
+                f += 1
+                probs.append(f"hung: no exit within {args.timeout}s")
+            elif rc not in (1, 3):
+                f += 1
+                probs.append(f"QEMU exited with {rc} (expected isa-debug-exit): {msg[-300:]}")
+            print(f"{name:9s}: {p} passed, {f} failed (smp={smp}, {secs:.1f}s, log {os.path.relpath(log, ROOT)})")
+            for x in probs:
+                print("    FAIL", x)
+            total_p, total_f = total_p + p, total_f + f
+    print(f"{total_p} passed, {total_f} failed")
+    return 1 if total_f else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
