@@ -26,7 +26,7 @@ KCFLAGS := $(COMMON) -mcmodel=kernel -mno-red-zone -mgeneral-regs-only -fno-omit
 UCFLAGS := $(COMMON) -mno-red-zone -fno-omit-frame-pointer
 ASFLAGS := -I. -MMD -MP -D__ASSEMBLER__ -g
 
-KSRC_C  := $(wildcard kernel/*.c) $(wildcard arch/x86_64/*.c) $(wildcard lib/*.c)
+KSRC_C  := $(wildcard kernel/*.c) $(wildcard arch/x86_64/*.c) $(wildcard lib/*.c) $(wildcard tests/kernel/*.c)
 KSRC_S  := $(wildcard arch/x86_64/*.S)
 KOBJ    := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(B)/k/%.o,$(KSRC_S))
 
@@ -103,7 +103,7 @@ QEMU_BASE := -machine q35 -cpu max -m 512M -smp $(SMP) -no-reboot \
 RUN_MODS  := $(B)/user/hello.elf hello world,$(B)/user/crash.elf crash ud
 
 deps:
-	$(Q)sh tools/deps.sh
+	$(Q)bash tools/deps.sh
 
 run: deps all
 	$(QEMU) $(QEMU_BASE) -serial mon:stdio -display none -kernel $(KERNEL32) \

@@ -159,12 +159,16 @@ static int run_module(struct boot_module *m, int ktap, unsigned n)
 
 static void kmain_thread(void)
 {
-    int ktap = bootinfo_flag("ktest");
-    unsigned ntests = ktap ? selftest_count() : 0;
+    /* ktest: self-tests + modules in KTAP; ktest=modules: modules only */
+    char mode[16];
+    const char *km = bootinfo_arg("ktest", mode, sizeof mode);
+    int ktap = bootinfo_flag("ktest") || km;
+    unsigned ntests = ktap && !(km && !strcmp(km, "modules")) ? selftest_count() : 0;
     unsigned failed = 0;
     if (ktap) {
         kprintf("KTAP version 1\n1..%u\n", ntests + boot_info.nmods);
-        failed += selftest_run_all(1);
+        if (ntests)
+            failed += selftest_run_all(1);
     }
     for (unsigned i = 0; i < boot_info.nmods; i++)
         if (!run_module(&boot_info.mods[i], ktap, ntests + 1 + i))

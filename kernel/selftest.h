@@ -10,7 +10,7 @@
 struct selftest {
     const char *name;
     void (*fn)(int *failures);
-} __attribute__((aligned(16)));  /* see struct trap_desc */
+} __attribute__((aligned(32)));  /* see struct trap_desc */
 
 #define SELFTEST(tname)                                                                              \
     static void selftest_##tname(int *st_failures);                                                  \

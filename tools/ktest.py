@@ -62,9 +62,9 @@ def loader():
 SUITES = {
     # name: (boot, modules, kernel command line)
     "selftest": ("mb1", [(U("hello"), "hello world"), (U("badptr"), "")], "ktest"),
-    "probes": ("mb1", probes(), "ktest"),
-    "crashes": ("mb1", crashes(), "ktest"),
-    "loader": ("mb1", loader(), "ktest"),
+    "probes": ("mb1", probes(), "ktest=modules"),
+    "crashes": ("mb1", crashes(), "ktest=modules"),
+    "loader": ("mb1", loader(), "ktest=modules"),
     "grub": ("iso", [(U("hello"), "via grub"), (U("badptr"), ""), (BAD("wx"), "expect=refuse"),
                      (U("probe"), f"trampoline read expect=fault:{PF}")], "ktest"),
 }

@@ -15,13 +15,13 @@
 
 typedef void (*trap_handler_fn)(struct trap_frame *tf);
 
-/* aligned: the compiler aligns section objects of 16+ bytes to 16, so the
+/* aligned: the compiler may align section objects to 16 or 32 bytes, so the
  * type must have that alignment for the section to be a plain array */
 struct trap_desc {
     int vector;
     trap_handler_fn fn;
     const char *name;
-} __attribute__((aligned(16)));
+} __attribute__((aligned(32)));
 
 #define TRAP_HANDLER(vec, fname)                                                                      \
     static void fname(struct trap_frame *tf);                                                         \
