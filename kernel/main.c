@@ -157,8 +157,37 @@ static int run_module(struct boot_module *m, int ktap, unsigned n)
     return ok;
 }
 
+/* panictest=...: deliberately crash the kernel, to test the panic path */
+static volatile unsigned long overflow_limit = ~0UL;
+static unsigned long overflow(unsigned long n)
+{
+    volatile char pad[512];
+    pad[0] = (char)n;
+    if (n == overflow_limit)        /* never true: defeats the recursion warning */
+        return 0;
+    return overflow(n + 1) + pad[0];
+}
+
+static void panic_test(const char *what)
+{
+    kprintf("panictest: %s\n", what);
+    if (!strcmp(what, "assert"))
+        assert(1 + 1 == 3);
+    else if (!strcmp(what, "overflow"))
+        overflow(0);
+    else if (!strcmp(what, "nullwrite"))
+        *(volatile int *)0 = 1;
+    else if (!strcmp(what, "panic"))
+        panic("requested by panictest (value %d)", 42);
+    kprintf("panictest: unknown '%s'\n", what);
+}
+
 static void kmain_thread(void)
 {
+    char pt[16];
+    if (bootinfo_arg("panictest", pt, sizeof pt))
+        panic_test(pt);
+
     /* ktest: self-tests + modules in KTAP; ktest=modules: modules only */
     char mode[16];
     const char *km = bootinfo_arg("ktest", mode, sizeof mode);

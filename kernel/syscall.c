@@ -90,6 +90,7 @@ void syscall_collect_stats(struct al_stats *s)
         s->syscalls += e->syscalls;
         s->interrupts += e->interrupts;
         s->fpu_saves += e->fpu_saves;
+        s->nmis += e->nmis;
     }
     s->free_frames = frame_free_count();
     s->total_frames = frame_total_count();

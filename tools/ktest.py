@@ -65,8 +65,22 @@ SUITES = {
     "probes": ("mb1", probes(), "ktest=modules"),
     "crashes": ("mb1", crashes(), "ktest=modules"),
     "loader": ("mb1", loader(), "ktest=modules"),
+    "nmi": ("mb1", [(U("spin"), "100")], "ktest=modules"),
     "grub": ("iso", [(U("hello"), "via grub"), (U("badptr"), ""), (BAD("wx"), "expect=refuse"),
                      (U("probe"), f"trampoline read expect=fault:{PF}")], "ktest"),
+}
+# suites that inject NMIs through the QEMU monitor while the guest runs
+NMI_SUITES = {"nmi"}
+
+# deliberate kernel crashes: each must print the panic report, with these
+# lines, and stop the machine through isa-debug-exit (exit code 3)
+PANICS = {
+    "panic-assert": ("assert", ["KERNEL PANIC", "assertion failed: 1 + 1 == 3", "in panic_test()",
+                                "Backtrace:", "kmain_thread+0x"]),
+    "panic-overflow": ("overflow", ["KERNEL PANIC", "double fault: vector 8", "RIP=0008:", "CR2=fffffe",
+                                    "overflow", "kmain_thread+0x"]),
+    "panic-nullwrite": ("nullwrite", ["KERNEL PANIC", "page fault in kernel mode: vector 14 error 0x2",
+                                      "CR2=0000000000000000", "R15=", "kmain_thread+0x"]),
 }
 
 RESULT = re.compile(r"^(\s*)(ok|not ok) (\d+) (.*?)(\s+#.*)?$")
@@ -117,9 +131,38 @@ def make_iso(mods, cmdline, out):
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def boot(name, spec, smp, timeout, logdir, extra=()):
+def nmi_injector(sock_path, log, stop):
+    """Once the guest has started its user programs (an NMI before the IDT is
+    loaded would triple-fault any kernel), send 'nmi' to the QEMU monitor
+    every few milliseconds until stopped."""
+    import socket
+    for _ in range(1000):
+        if stop.is_set():
+            return
+        if os.path.exists(sock_path) and os.path.exists(log) and "started as task" in open(log, errors="replace").read():
+            break
+        time.sleep(0.01)
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(sock_path)
+        while not stop.is_set():
+            s.sendall(b"nmi\n")
+            time.sleep(0.01)
+            try:
+                s.setblocking(False)
+                s.recv(65536)
+            except OSError:
+                pass
+            s.setblocking(True)
+    except OSError:
+        pass
+
+
+def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False):
     kind, mods, cmdline = spec
     log = os.path.join(logdir, f"{name}.smp{smp}.log")
+    if os.path.exists(log):
+        os.unlink(log)
     cmd = QEMU + ["-smp", str(smp), "-serial", f"file:{log}"] + list(extra)
     if kind == "mb1":
         initrd = ",".join(f"{p} {a}".strip() for p, a in mods)
@@ -128,6 +171,15 @@ def boot(name, spec, smp, timeout, logdir, extra=()):
         iso = os.path.join(logdir, f"{name}.iso")
         make_iso(mods, cmdline, iso)
         cmd += ["-cdrom", iso, "-boot", "d"]
+    stop = None
+    if inject_nmi:
+        import threading
+        sock = os.path.join(logdir, f"{name}.monitor")
+        if os.path.exists(sock):
+            os.unlink(sock)
+        cmd += ["-monitor", f"unix:{sock},server=on,wait=off"]
+        stop = threading.Event()
+        threading.Thread(target=nmi_injector, args=(sock, log, stop), daemon=True).start()
     t0 = time.time()
     try:
         p = subprocess.run(cmd, timeout=timeout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -136,6 +188,8 @@ def boot(name, spec, smp, timeout, logdir, extra=()):
         qemu_msg = p.stdout.decode(errors="replace").strip()
     except subprocess.TimeoutExpired:
         hung, rc, qemu_msg = True, None, ""
+    if stop:
+        stop.set()
     text = open(log, errors="replace").read() if os.path.exists(log) else ""
     return text, hung, rc, qemu_msg, time.time() - t0, log
 
@@ -184,7 +238,8 @@ def main():
         for name, spec in SUITES.items():
             if args.only and args.only not in (name, "qemu"):
                 continue
-            text, hung, rc, msg, secs, log = boot(name, spec, smp, args.timeout, logdir)
+            text, hung, rc, msg, secs, log = boot(name, spec, smp, args.timeout, logdir,
+                                                  inject_nmi=name in NMI_SUITES)
             p, f, probs = parse_ktap(text)
             if hung:
                 f += 1
@@ -196,6 +251,21 @@ def main():
             for x in probs:
                 print("    FAIL", x)
             total_p, total_f = total_p + p, total_f + f
+        for name, (what, needles) in PANICS.items():
+            if args.only and args.only not in (name, "qemu", "panic"):
+                continue
+            text, hung, rc, msg, secs, log = boot(name, ("mb1", [], f"panictest={what}"), smp,
+                                                  args.timeout, logdir)
+            probs = [f"missing in the panic report: {n!r}" for n in needles if n not in text]
+            if hung:
+                probs.append("hung instead of halting")
+            elif rc != 3:
+                probs.append(f"QEMU exit code {rc}, expected 3 (isa-debug-exit 1)")
+            ok = not probs
+            print(f"{name:9s}: {'passed' if ok else 'FAILED'} (smp={smp}, {secs:.1f}s, log {os.path.relpath(log, ROOT)})")
+            for x in probs:
+                print("    FAIL", x)
+            total_p, total_f = total_p + ok, total_f + (not ok)
     print(f"{total_p} passed, {total_f} failed")
     return 1 if total_f else 0
 

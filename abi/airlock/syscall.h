@@ -32,6 +32,7 @@ struct al_stats {
     unsigned long fpu_saves;        /* XSAVE/FXSAVE executed */
     unsigned long free_frames;      /* physical frames free right now */
     unsigned long total_frames;     /* physical frames managed */
+    unsigned long nmis;             /* non-maskable interrupts taken */
 };
 
 #endif

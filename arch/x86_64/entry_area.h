@@ -56,6 +56,7 @@
 #define CE_TLB_FLUSHES  96
 #define CE_INVLPG       104
 #define CE_FPU_SAVES    112
+#define CE_NMIS         120
 
 /* GDT selectors. SYSCALL loads CS=KCODE, SS=KCODE+8; SYSRET loads
  * CS=UCODE32+16 (=UCODE), SS=UCODE32+8 (=UDATA), hence this order. */
@@ -117,6 +118,7 @@ struct cpu_entry {
     uint64_t tlb_flushes;
     uint64_t invlpg;
     uint64_t fpu_saves;
+    uint64_t nmis;
 };
 
 struct trap_frame {

@@ -50,13 +50,11 @@ void trap_dispatch(struct trap_frame *tf)
 
 /* NMI, #DF, #MC: CR3 and GS.base were made the kernel's by the stub and are
  * restored after we return; never schedule from here. */
-static volatile unsigned long nmi_count;
-
 /* NMI: counted; while the system panics, NMIs are the stop signal. */
 void arch_nmi(struct trap_frame *tf)
 {
     (void)tf;
-    nmi_count++;
+    ENTRY_INC(nmis);
     if (panic_in_progress())
         halt_forever();
 }
