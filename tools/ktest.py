@@ -46,7 +46,7 @@ def probes():
 def crashes():
     kinds = [("null", PF), ("de", DE), ("ud", UD), ("bp", BP), ("gp-cli", GP), ("gp-hlt", GP),
              ("gp-int", GP), ("gp-noncanon", GP), ("gp-cr3", GP), ("gp-wrmsr", GP), ("io", GP),
-             ("stack", PF), ("sysret-hole", PF)]
+             ("stack", PF), ("sysret-hole", PF), ("tf-syscall", 1), ("tf-int80", 1)]
     return [(U("crash"), f"{k} expect=fault:{v}") for k, v in kinds] + [(U("hello"), "after crashes")]
 
 

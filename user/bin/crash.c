@@ -24,6 +24,16 @@ int main(int argc, char **argv)
         big[0] = 1;
         return main(argc, argv) + big[0];
     }
+    if (!strcmp(k, "tf-syscall")) {
+        /* single-step flag set across SYSCALL: FMASK clears TF in the kernel;
+         * the #DB must come in user mode after SYSRET, never in the kernel */
+        __asm__ volatile("movl $0, %%eax; pushfq; orq $0x100, (%%rsp); popfq; syscall; nop"
+                         ::: "rax", "rcx", "r11", "memory");
+    }
+    if (!strcmp(k, "tf-int80")) {
+        __asm__ volatile("movl $0, %%eax; pushfq; orq $0x100, (%%rsp); popfq; int $0x80; nop"
+                         ::: "rax", "memory");
+    }
     if (!strcmp(k, "sysret-hole")) {
         /* jump to the last canonical user address: never mapped */
         ((void (*)(void))0x00007ffffffffffeULL)();
