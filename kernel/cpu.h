@@ -8,13 +8,24 @@
 
 struct thread;
 
+/* per-CPU run queue: one FIFO per priority and a bitmap of non-empty ones */
+struct runqueue {
+    uint64_t bitmap[4];
+    struct thread *head[256], *tail[256];
+    unsigned nr;
+};
+
 struct cpu {
     unsigned index;
     uint32_t apic_id;
+    unsigned package, core, smt;    /* topology from CPUID */
+    int online;                     /* running the scheduler */
     struct cpu_entry *entry;        /* this CPU's entry area (trampoline) */
     struct thread *current;
     struct thread *idle;
-    struct thread *reap;            /* dead thread to free after the switch */
+    struct thread *reap;            /* dead thread whose stack to free after the switch */
+    uint64_t ticks;                 /* timer ticks taken */
+    struct runqueue rq;
 };
 
 extern struct cpu cpus[MAX_CPUS];

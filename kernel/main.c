@@ -29,6 +29,8 @@
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/pic.h"
 #include "arch/x86_64/arch_init.h"
+#include "arch/x86_64/smp.h"
+#include "kernel/bkl.h"
 #include "lib/string.h"
 
 extern char __image_phys_start[], __image_phys_end[];
@@ -65,10 +67,12 @@ void kmain(uint32_t magic, uint64_t info_phys)
     percpu_ready = 1;
     pic_disable();
     trap_init();
+    bkl_lock();     /* held by kernel code from here on; see kernel/bkl.h */
     kprintf("cpu: NX=%d SMEP=%d SMAP=%d UMIP=%d PGE=%d PCID=%d XSAVE=%d (FPU area %u bytes)\n", cpu_feat.nx,
             cpu_feat.smep, cpu_feat.smap, cpu_feat.umip, cpu_feat.pge, cpu_feat.pcid, cpu_feat.xsave,
             cpu_feat.xsave_size);
-    thread_init();
+    thread_init_cpu(0);
+    smp_init();
     thread_boot(kmain_thread);
 }
 

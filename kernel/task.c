@@ -2,6 +2,7 @@
 #include "kernel/task.h"
 #include "kernel/thread.h"
 #include "kernel/frame.h"
+#include "kernel/cpu.h"
 #include "kernel/panic.h"
 #include "arch/x86_64/paging.h"
 #include "lib/string.h"
@@ -26,6 +27,7 @@ struct task *task_create(const char *name)
     /* the upper half holds nothing but the shared trampoline tables */
     ((uint64_t *)p2v(t->pml4))[TRAMP_PML4_SLOT] = paging_tramp_pml4e();
     t->id = next_id++;
+    t->max_prio = PRIO_USER_MAX;
     unsigned i = 0;
     for (; name && name[i] && i + 1 < sizeof t->name; i++)
         t->name[i] = name[i];
@@ -34,8 +36,21 @@ struct task *task_create(const char *name)
     return t;
 }
 
+void task_wait(struct task *t)
+{
+    while (t->live_threads) {
+        assert(!t->waiter);
+        t->waiter = current();
+        current()->state = T_BLOCKED;
+        schedule();
+    }
+}
+
 void task_destroy(struct task *t)
 {
+    assert(t->live_threads == 0);
+    while (t->threads)
+        thread_free(t->threads);
     assert(t->nthreads == 0);
     pt_free_lower(t->pml4, true);
     frame_free(t->pml4);

@@ -15,13 +15,18 @@ struct thread;
 struct task {
     uint64_t pml4;              /* physical */
     unsigned id;
-    unsigned nthreads;
+    unsigned nthreads;              /* thread objects (live and dead) */
+    unsigned live_threads;          /* not yet dead */
     struct thread *threads;
+    struct thread *waiter;          /* blocked in task_wait */
+    int max_prio;                   /* highest priority its threads may have */
     char name[32];
 };
 
 struct task *task_create(const char *name);
-void task_destroy(struct task *t);   /* all its threads must be dead and reaped */
+void task_destroy(struct task *t);   /* all its threads must be dead (they are freed) */
+/* Block until every thread of t has died. BKL held. */
+void task_wait(struct task *t);
 /* Allocate, zero and map one user page. flags: PTE_W and/or executable. */
 int task_map_new_page(struct task *t, uint64_t va, int writable, int executable, uint64_t *pa_out);
 unsigned long task_live_count(void);

@@ -1,4 +1,5 @@
-/* Thread objects, creation, exit, join and faults. See thread.h. */
+/* Thread objects, creation, exit, join, faults, suspend/resume. See thread.h.
+ * Locking: BKL held throughout. */
 #include "kernel/thread.h"
 #include "kernel/task.h"
 #include "kernel/cpu.h"
@@ -36,14 +37,17 @@ static struct thread *thread_alloc(const char *name)
         return NULL;
     struct thread *t = p2v(pa);
     memset(t, 0, sizeof *t);
-    int slot = kstack_alloc(&t->kstack_top);
-    if (slot < 0) {
+    t->kstack_slot = kstack_alloc(&t->kstack_top);
+    if (t->kstack_slot < 0) {
         frame_free(pa);
         return NULL;
     }
-    t->kstack_slot = (uint64_t)slot;
     t->id = next_id++;
     t->state = T_NEW;
+    t->prio = PRIO_DEFAULT;
+    t->affinity = -1;
+    t->cpu = arch_cpu_index();
+    t->slice = SLICE_TICKS;
     t->fpu = (char *)t + THREAD_FPU_OFFSET;
     fpu_init_area(t->fpu);
     unsigned i = 0;
@@ -54,9 +58,31 @@ static struct thread *thread_alloc(const char *name)
     return t;
 }
 
-static void thread_free(struct thread *t)
+/* The kernel stack goes as soon as the thread is dead and switched away
+ * from (sched_switch_tail); the object stays until joined/torn down. */
+void thread_release_stack(struct thread *t)
 {
-    kstack_free((int)t->kstack_slot);
+    if (t->kstack_slot >= 0) {
+        kstack_free(t->kstack_slot);
+        t->kstack_slot = -1;
+    }
+}
+
+void thread_free(struct thread *t)
+{
+    assert(t->state == T_DEAD || t->state == T_NEW);
+    thread_release_stack(t);
+    if (t->task) {
+        struct task *task = t->task;
+        for (struct thread **p = &task->threads; *p; p = &(*p)->task_next)
+            if (*p == t) {
+                *p = t->task_next;
+                break;
+            }
+        task->nthreads--;
+        if (t->state == T_NEW)
+            task->live_threads--;
+    }
     frame_free(v2p_direct(t));
     live--;
 }
@@ -94,6 +120,7 @@ struct thread *thread_create_user(struct task *task, uint64_t rip, uint64_t rsp,
     t->task_next = task->threads;
     task->threads = t;
     task->nthreads++;
+    task->live_threads++;
     return t;
 }
 
@@ -109,20 +136,19 @@ struct thread *thread_create_kernel(void (*fn)(void *), void *arg, const char *n
 void thread_start(struct thread *t)
 {
     assert(t->state == T_NEW);
-    sched_enqueue(t);
+    t->state = T_BLOCKED;
+    if (t->suspended)
+        t->state = T_SUSPENDED;
+    else
+        sched_enqueue(t);
 }
 
-static void task_unlink(struct thread *t)
+struct thread *thread_by_id(struct task *task, unsigned id)
 {
-    struct task *task = t->task;
-    if (!task)
-        return;
-    for (struct thread **p = &task->threads; *p; p = &(*p)->task_next)
-        if (*p == t) {
-            *p = t->task_next;
-            task->nthreads--;
-            return;
-        }
+    for (struct thread *t = task->threads; t; t = t->task_next)
+        if (t->id == id)
+            return t;
+    return NULL;
 }
 
 enum thread_end thread_join(struct thread *t, long *status)
@@ -134,10 +160,10 @@ enum thread_end thread_join(struct thread *t, long *status)
         self->state = T_BLOCKED;
         schedule();
     }
+    t->joiner = NULL;
     if (status)
         *status = t->exit_status;
     enum thread_end e = t->end;
-    task_unlink(t);
     thread_free(t);
     return e;
 }
@@ -148,6 +174,10 @@ _Noreturn static void die(void)
     self->state = T_DEAD;
     if (self->joiner)
         sched_enqueue(self->joiner);
+    if (self->task && --self->task->live_threads == 0 && self->task->waiter) {
+        sched_enqueue(self->task->waiter);
+        self->task->waiter = NULL;
+    }
     schedule();
     panic("dead thread %u was scheduled", self->id);
 }
@@ -169,101 +199,70 @@ _Noreturn void thread_fault(struct trap_frame *tf, uint64_t fault_addr)
     self->fault_rip = tf->rip;
     self->fault_error = tf->error;
     if (tf->vector == VEC_PF)
-        kprintf("[fault] %s (thread %u): %s error %#lx (%s %s%s) at rip %#lx, address %#lx: terminated\n",
-                self->name, self->id, trap_name((int)tf->vector), (unsigned long)tf->error,
+        kprintf("[fault] %s (thread %u, cpu %u): %s error %#lx (%s %s%s) at rip %#lx, address %#lx: terminated\n",
+                self->name, self->id, self->cpu, trap_name((int)tf->vector), (unsigned long)tf->error,
                 (tf->error & 16) ? "exec" : (tf->error & 2) ? "write" : "read",
                 (tf->error & 1) ? "protection" : "not-present", (tf->error & 8) ? " reserved-bit" : "",
                 (unsigned long)tf->rip, (unsigned long)fault_addr);
     else
-        kprintf("[fault] %s (thread %u): %s (vector %ld) error %#lx at rip %#lx, rsp %#lx: terminated\n",
-                self->name, self->id, trap_name((int)tf->vector), (long)tf->vector, (unsigned long)tf->error,
-                (unsigned long)tf->rip, (unsigned long)tf->rsp);
+        kprintf("[fault] %s (thread %u, cpu %u): %s (vector %ld) error %#lx at rip %#lx, rsp %#lx: terminated\n",
+                self->name, self->id, self->cpu, trap_name((int)tf->vector), (long)tf->vector,
+                (unsigned long)tf->error, (unsigned long)tf->rip, (unsigned long)tf->rsp);
     die();
 }
 
-/* ---- scheduler: FIFO run queue, one CPU (replaced by the SMP priority
- * scheduler in the threads issue) ---- */
-
-static struct thread *rq_head, *rq_tail;
-
-void sched_enqueue(struct thread *t)
+void thread_suspend(struct thread *t)
 {
-    assert(t->state != T_RUNNABLE && t->state != T_DEAD);
-    t->state = T_RUNNABLE;
-    t->next = NULL;
-    if (rq_tail)
-        rq_tail->next = t;
-    else
-        rq_head = t;
-    rq_tail = t;
-}
-
-static struct thread *rq_pop(void)
-{
-    struct thread *t = rq_head;
-    if (t) {
-        rq_head = t->next;
-        if (!rq_head)
-            rq_tail = NULL;
-        t->next = NULL;
-    }
-    return t;
-}
-
-static void switch_to(struct thread *prev, struct thread *next)
-{
-    struct cpu *c = this_cpu();
-    if (prev->task && prev->state != T_DEAD)
-        fpu_save(prev->fpu);
-    if (next->task)
-        fpu_restore(next->fpu);
-    c->entry->kstack_top = next->kstack_top;
-    c->entry->user_cr3 = next->task ? next->task->pml4 : kernel_pml4;
-    c->current = next;
-    next->state = T_RUNNING;
-    switch_context(&prev->ksp, next->ksp);
-}
-
-void schedule(void)
-{
-    struct thread *prev = current();
-    struct thread *next = rq_pop();
-    if (!next) {
-        if (prev->state == T_RUNNING)
-            return;
-        next = this_cpu()->idle;
-    }
-    if (prev->state == T_RUNNING && prev != this_cpu()->idle)
-        sched_enqueue(prev);
-    if (next == prev) {
-        prev->state = T_RUNNING;
+    if (t->suspended || t->state == T_DEAD)
         return;
+    t->suspended = 1;
+    if (t->state == T_RUNNABLE) {
+        sched_dequeue(t);
+        t->state = T_SUSPENDED;
+    } else if (t->state == T_RUNNING) {
+        if (t == current())
+            schedule();             /* comes back after resume */
+        else
+            sched_kick(t->cpu);     /* it stops at its next kernel exit */
     }
-    switch_to(prev, next);
+    /* T_BLOCKED: becomes T_SUSPENDED instead of runnable when woken */
 }
 
-void sched_yield(void)
+void thread_resume(struct thread *t)
 {
-    schedule();
+    if (!t->suspended)
+        return;
+    t->suspended = 0;
+    if (t->state == T_SUSPENDED)
+        sched_enqueue(t);
 }
 
-static void idle_loop(void *arg)
+void thread_init_cpu(unsigned cpu)
 {
-    (void)arg;
-    for (;;) {
-        schedule();
-        /* nothing runnable: wait for an interrupt to make something so */
-        __asm__ volatile("sti; hlt; cli" ::: "memory");
-    }
+    extern void sched_idle_loop(void *);
+    struct thread *idle = thread_create_kernel(sched_idle_loop, NULL, "idle");
+    if (!idle)
+        panic("no memory for an idle thread");
+    idle->prio = -1;
+    idle->affinity = (int)cpu;
+    idle->cpu = cpu;
+    idle->state = T_RUNNING;
+    cpus[cpu].idle = idle;
 }
 
-void thread_init(void)
+_Noreturn static void enter(struct thread *t)
 {
     struct cpu *c = this_cpu();
-    c->idle = thread_create_kernel(idle_loop, NULL, "idle");
-    if (!c->idle)
-        panic("no memory for the idle thread");
-    c->idle->state = T_RUNNABLE;
+    static struct thread boot_ctx[MAX_CPUS];     /* abandoned boot stacks' contexts */
+    struct thread *dummy = &boot_ctx[c->index];
+    dummy->state = T_DEAD;
+    dummy->kstack_slot = -1;
+    c->entry->kstack_top = t->kstack_top;
+    c->current = t;
+    t->state = T_RUNNING;
+    t->cpu = c->index;
+    switch_context(&dummy->ksp, t->ksp);
+    panic("boot context resumed");
 }
 
 _Noreturn void thread_boot(void (*fn)(void))
@@ -271,22 +270,19 @@ _Noreturn void thread_boot(void (*fn)(void))
     struct thread *t = thread_create_kernel((void (*)(void *))fn, NULL, "kmain");
     if (!t)
         panic("no memory for the boot thread");
-    struct cpu *c = this_cpu();
-    static struct thread boot_ctx;      /* the abandoned boot stack's context */
-    boot_ctx.state = T_DEAD;
-    c->current = &boot_ctx;
-    c->entry->kstack_top = t->kstack_top;
-    c->current = t;
-    t->state = T_RUNNING;
-    switch_context(&boot_ctx.ksp, t->ksp);
-    panic("boot context resumed");
+    enter(t);
+}
+
+_Noreturn void thread_enter_idle(void)
+{
+    enter(this_cpu()->idle);
 }
 
 void arch_stack_bounds(unsigned long *lo, unsigned long *hi)
 {
     extern int percpu_ready;
     struct thread *t = percpu_ready ? current() : NULL;
-    if (t && t->kstack_top) {
+    if (t && t->kstack_top && t->kstack_slot >= 0) {
         *lo = t->kstack_top - KSTACK_SIZE;
         *hi = t->kstack_top;
     } else {

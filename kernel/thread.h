@@ -16,35 +16,52 @@
 #include <stdint.h>
 #include "arch/x86_64/entry_area.h"
 
-enum thread_state { T_NEW, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_DEAD };
+enum thread_state { T_NEW, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_SUSPENDED, T_DEAD };
 
 /* how a thread ended */
 enum thread_end { END_NONE, END_EXIT, END_FAULT, END_KILLED };
+
+#define PRIO_MAX      255           /* highest */
+#define PRIO_DEFAULT  100
+#define PRIO_USER_MAX 200           /* boot modules' tasks may use up to this */
+#define SLICE_TICKS   2             /* round-robin time slice, in timer ticks */
 
 struct task;
 
 struct thread {
     uint64_t ksp;                   /* saved kernel RSP while switched out */
     uint64_t kstack_top;            /* trap frame ends here */
-    uint64_t kstack_slot;           /* kernel-stack region slot */
+    int kstack_slot;                /* kernel-stack region slot, -1 once freed */
     struct task *task;              /* NULL for kernel threads */
     enum thread_state state;
     unsigned id;
-    struct thread *next;            /* run queue / wait queue link */
+    int prio;                       /* 0..255, higher runs first; -1: idle */
+    int affinity;                   /* CPU index, or -1: any */
+    unsigned cpu;                   /* CPU it runs / last ran / is queued on */
+    int slice;                      /* ticks left in the time slice */
+    int suspended;                  /* suspend requested: not schedulable */
+    struct thread *rq_next, *rq_prev; /* run queue (per CPU, per priority) */
+    struct thread *wait_next;       /* sleep list */
+    uint64_t wake_at;               /* sleep deadline, clock_ns() */
     struct thread *joiner;          /* thread blocked in thread_join on us */
     struct thread *task_next;       /* task's thread list */
     enum thread_end end;
     long exit_status;               /* END_EXIT: status; END_FAULT: vector */
     uint64_t fault_addr, fault_rip, fault_error;
+    uint64_t cpu_tsc;               /* TSC ticks spent running */
+    uint64_t run_start;             /* TSC at the last switch-in */
+    unsigned long switches, migrations;
     void *fpu;                      /* XSAVE/FXSAVE area, 64-byte aligned */
     char name[32];
 };
 
 #define THREAD_FPU_OFFSET 1024      /* the FPU area's place in the thread frame */
 
-void thread_init(void);
+void thread_init_cpu(unsigned cpu);  /* create the idle thread of a CPU */
 /* The boot context becomes a kernel thread on a proper stack: call fn on it. */
 _Noreturn void thread_boot(void (*fn)(void));
+/* An AP enters its idle thread (BKL held). */
+_Noreturn void thread_enter_idle(void);
 /* A user thread of task t starting at rip with stack rsp and rdi/rsi args.
  * Not yet runnable: thread_start() it. NULL when out of memory. */
 struct thread *thread_create_user(struct task *t, uint64_t rip, uint64_t rsp, uint64_t rdi, uint64_t rsi);
@@ -52,17 +69,29 @@ struct thread *thread_create_kernel(void (*fn)(void *), void *arg, const char *n
 void thread_start(struct thread *t);
 /* Wait until t is dead, then free it. Returns how it ended. */
 enum thread_end thread_join(struct thread *t, long *status);
+/* Free a dead thread nobody will join (task teardown). */
+void thread_free(struct thread *t);
 _Noreturn void thread_exit(long status);
 /* Terminate the current user thread for an exception it caused, with a
  * one-line report. fault_addr: CR2 for #PF, else 0. */
 _Noreturn void thread_fault(struct trap_frame *tf, uint64_t fault_addr);
-/* The current thread's user trap frame */
+/* The thread's user trap frame */
 struct trap_frame *thread_frame(struct thread *t);
+struct thread *thread_by_id(struct task *t, unsigned id);
+void thread_suspend(struct thread *t);
+void thread_resume(struct thread *t);
 
-/* scheduler (kernel/sched.c) */
-void sched_enqueue(struct thread *t);
-void schedule(void);            /* current must not be T_RUNNING unless it yields */
+/* scheduler (kernel/sched.c); BKL held for all of these */
+void sched_enqueue(struct thread *t);       /* make runnable (wakes a CPU) */
+void sched_dequeue(struct thread *t);       /* remove a RUNNABLE thread */
+void schedule(void);                        /* switch to the best runnable thread */
 void sched_yield(void);
+void sched_tick(void);                      /* timer interrupt, this CPU */
+void sched_sleep_until(uint64_t ns);        /* block current until clock_ns() >= ns */
+void sched_set_prio(struct thread *t, int prio);
+void sched_set_affinity(struct thread *t, int cpu);
+void sched_kick(unsigned cpu);              /* make a CPU reschedule soon */
+void sched_switch_tail(void);               /* after every switch: reap */
 
 /* accounting for leak tests */
 unsigned long thread_live_count(void);

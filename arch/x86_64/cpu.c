@@ -11,6 +11,7 @@
 #include "kernel/panic.h"
 #include "kernel/console.h"
 #include "kernel/arch.h"
+#include "arch/x86_64/lapic.h"
 #include "lib/string.h"
 
 struct cpu_features cpu_feat;
@@ -214,7 +215,9 @@ unsigned arch_cpu_index(void)
 
 void arch_stop_other_cpus(void)
 {
-    /* single CPU for now; SMP sends an NMI-class IPI here */
+    /* the NMI handler halts every CPU once a panic is in progress */
+    if (ncpus > 1 && cpus[0].online)
+        lapic_send_nmi_all_others();
 }
 
 _Noreturn void arch_halt_system(int code)

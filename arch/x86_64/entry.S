@@ -92,16 +92,21 @@ syscall_entry:
     pushq %r11
     subq $48, %rsp                      /* rbx rbp r12-r15: not saved */
     incq %gs:CE_SYSCALLS
-    cmpq $al_sys_count, %rax
+    movabsq $bkl_word, %r11             /* the big kernel lock */
+    lock btsl $0, (%r11)
+    jc 3f
+4:  cmpq $al_sys_count, %rax
     jae 1f
     movq %r10, %rcx                     /* 4th C argument */
     movabsq $syscall_table, %r11
     call *(%r11,%rax,8)
-    testq $PENDING_RESCHED, %gs:CE_PENDING
+5:  testq $PENDING_RESCHED, %gs:CE_PENDING
     jnz 2f
+    movabsq $bkl_word, %rcx
+    movl $0, (%rcx)                     /* release the BKL */
     .globl syscall_exit
 syscall_exit:
-    /* RSP -> frame, RAX = result. Nothing below may fault. */
+    /* RSP -> frame, RAX = result, BKL released. Nothing below may fault. */
     movq TF_RSP(%rsp), %rcx
     movq %rcx, %gs:CE_SCRATCH
     movq TF_RIP(%rsp), %rcx             /* canonical: written by SYSCALL,
@@ -122,14 +127,25 @@ syscall_exit:
     sysretq
 
 1:  movq $-38, %rax                     /* -AL_ENOSYS */
-    jmp syscall_exit
+    jmp 5b
 2:  /* pending work (reschedule): C may switch threads and comes back */
     movq %rax, TF_RAX(%rsp)
     movq %rsp, %rdi
     movabsq $syscall_pending_work, %rax
     call *%rax
     movq TF_RAX(%rsp), %rax
-    jmp syscall_exit
+    jmp 5b
+3:  /* BKL contended: spin in C, then reload the argument registers */
+    movabsq $bkl_lock_contended, %rax
+    call *%rax
+    movq TF_RDI(%rsp), %rdi
+    movq TF_RSI(%rsp), %rsi
+    movq TF_RDX(%rsp), %rdx
+    movq TF_R10(%rsp), %r10
+    movq TF_R8(%rsp), %r8
+    movq TF_R9(%rsp), %r9
+    movq TF_RAX(%rsp), %rax
+    jmp 4b
 
 /*
  * vector_stubs — one 16-byte stub per IDT vector, generated here.

@@ -60,6 +60,9 @@ static uint64_t direct_flags_for(uint64_t pa)
     return PTE_W | pte_nx;
 }
 
+static uint64_t direct_top;
+uint64_t paging_direct_top(void) { return direct_top; }
+
 void paging_init(uint64_t max_phys)
 {
     pte_nx = cpu_feat.nx ? PTE_NX : 0;
@@ -79,6 +82,7 @@ void paging_init(uint64_t max_phys)
     uint64_t img_lo = AL_KERNEL_LOAD & ~0x1fffffULL;
     uint64_t img_hi = (kva_to_pa(__data_end) + 0x1fffff) & ~0x1fffffULL;
     uint64_t top = (max_phys + 0x1fffff) & ~0x1fffffULL;
+    direct_top = top;
     for (uint64_t pa = 0; pa < top; pa += 0x200000) {
         if (pa >= img_lo && pa < img_hi) {
             for (uint64_t p = pa; p < pa + 0x200000; p += 4096)
@@ -111,6 +115,18 @@ void paging_map_tramp(uint64_t va, uint64_t pa, uint64_t flags)
 uint64_t paging_tramp_pml4e(void)
 {
     return ((uint64_t *)p2v(kernel_pml4))[TRAMP_PML4_SLOT];
+}
+
+void *paging_map_mmio(uint64_t pa, uint64_t size)
+{
+    static uint64_t next = MMIO_WINDOW;
+    uint64_t off = pa & 0xfff, base = pa & ~0xfffULL;
+    uint64_t va = next;
+    for (uint64_t p = base; p < pa + size; p += 4096, next += 4096)
+        if (pt_map(kernel_pml4, next, p, PTE_W | PTE_PCD | PTE_PWT | pte_nx))
+            panic("paging: cannot map MMIO %#lx", (unsigned long)p);
+    next += 4096;   /* an unmapped page between mappings */
+    return (void *)(va + off);
 }
 
 void paging_load_cr3(uint64_t cr3)

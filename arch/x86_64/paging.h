@@ -13,6 +13,7 @@
 
 #define TRAMP_PML4_SLOT  510
 #define KSTACK_PML4_SLOT 508
+#define MMIO_WINDOW      0xfffffe8000000000ULL   /* slot 509 */
 
 extern uint64_t kernel_pml4;
 extern uint64_t pte_nx;         /* PTE_NX if the CPU has NX, else 0 */
@@ -23,6 +24,12 @@ void paging_init(uint64_t max_phys);
 void paging_map_tramp(uint64_t va, uint64_t pa, uint64_t flags);
 /* The PML4 entry every user space copies into slot TRAMP_PML4_SLOT. */
 uint64_t paging_tramp_pml4e(void);
+
+/* Map device memory [pa, pa+size) uncached into the kernel's MMIO window
+ * (PML4 slot 509, kernel space only); returns its virtual address. */
+void *paging_map_mmio(uint64_t pa, uint64_t size);
+/* end of the direct map (physical) */
+uint64_t paging_direct_top(void);
 
 /* CR3 writes through the kernel: counted in the per-CPU entry area. */
 void paging_load_cr3(uint64_t cr3);

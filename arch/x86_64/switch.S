@@ -9,6 +9,8 @@
  *   [r15 r14 r13 r12 rbx rbp] [return address] [...]
  * with the return address thread_first_user (RSP then points at its trap
  * frame) or thread_first_kernel (R12 = function, R13 = argument).
+ * Both run sched_switch_tail() first, as switch_to() does after
+ * switch_context returns, and kernel threads keep the BKL.
  */
     .text
     .globl switch_context
@@ -31,7 +33,10 @@ switch_context:
 
     .globl thread_first_user
 thread_first_user:
-    /* RSP -> the new thread's trap frame; leave through the trampoline */
+    /* RSP -> the new thread's trap frame; finish the switch, drop the BKL
+     * and leave through the trampoline */
+    call sched_switch_tail
+    call bkl_unlock
     movabsq $exit_user_iret, %rax
     movabsq $tramp_base, %rcx
     subq %rcx, %rax
@@ -41,6 +46,7 @@ thread_first_user:
 
     .globl thread_first_kernel
 thread_first_kernel:
+    call sched_switch_tail
     xorl %ebp, %ebp
     movq %r13, %rdi
     call *%r12

@@ -9,6 +9,9 @@
 #include "kernel/panic.h"
 #include "kernel/thread.h"
 #include "kernel/console.h"
+#include "kernel/bkl.h"
+#include "arch/x86_64/lapic.h"
+#include "arch/x86_64/tlb.h"
 
 extern const struct trap_desc __trap_table_start[], __trap_table_end[];
 static trap_handler_fn handlers[256];
@@ -33,23 +36,59 @@ void trap_init(void)
     }
 }
 
+/*
+ * Every non-IST vector ends here. Exceptions and interrupts from user mode,
+ * and device/timer interrupts that woke an idle CPU, take the BKL; the TLB
+ * shootdown IPI does not (see arch/x86_64/tlb.h). Exceptions in kernel mode
+ * are bugs and panic without it. Returning to user mode is a preemption
+ * point: a pending reschedule switches threads here.
+ */
 void trap_dispatch(struct trap_frame *tf)
 {
     ENTRY_INC(interrupts);
+    if (tf->vector == VEC_TLB) {
+        tlb_poll();
+        lapic_eoi();
+        return;
+    }
+    int from_user = tf->cs & 3;
+    int locked = from_user || tf->vector >= 32;
+    if (locked)
+        bkl_lock();
     trap_handler_fn fn = handlers[tf->vector & 0xff];
-    if (fn) {
+    if (fn)
         fn(tf);
-        return;
-    }
-    if (tf->cs & 3) {
+    else if (from_user)
         thread_fault(tf, 0);
-        return;
-    }
-    panic_trap(tf, tf->vector < 32 ? "unhandled exception in kernel" : "unexpected interrupt in kernel");
+    else
+        panic_trap(tf, tf->vector < 32 ? "unhandled exception in kernel" : "unexpected interrupt in kernel");
+    if (from_user && (this_entry()->pending & PENDING_RESCHED))
+        schedule();
+    if (locked)
+        bkl_unlock();
 }
 
-/* NMI, #DF, #MC: CR3 and GS.base were made the kernel's by the stub and are
- * restored after we return; never schedule from here. */
+TRAP_HANDLER(VEC_TIMER, timer_interrupt)
+{
+    lapic_eoi();
+    sched_tick();
+}
+
+TRAP_HANDLER(VEC_RESCHED, reschedule_ipi)
+{
+    lapic_eoi();
+    this_entry()->pending |= PENDING_RESCHED;
+}
+
+TRAP_HANDLER(VEC_SPURIOUS, spurious_interrupt)
+{
+    /* no EOI for spurious interrupts */
+}
+
+/* legacy PIC vectors: masked, but a spurious IRQ7/15 can still arrive */
+TRAP_HANDLER(0x27, pic_spurious7) {}
+TRAP_HANDLER(0x2f, pic_spurious15) {}
+
 /* NMI: counted; while the system panics, NMIs are the stop signal. */
 void arch_nmi(struct trap_frame *tf)
 {

@@ -1,0 +1,84 @@
+/*
+ * Application-processor start-up code. Copied to physical AP_BOOT_PAGE
+ * (0x8000, below 1 MiB, never handed out by the frame allocator) and entered
+ * in real mode by the STARTUP IPI at CS:IP = 0800:0000. It goes to protected
+ * mode, then long mode with the temporary AP page tables (identity map of
+ * this page + the kernel's upper half), and jumps to ap_entry64 in the
+ * kernel image with RSP = ap_stack and EDI = ap_cpu. The BSP fills the
+ * data block at the end before each start-up and starts one AP at a time.
+ */
+#define AP_BOOT_PAGE 0x8000
+#define REL(x) ((x) - apboot_start + AP_BOOT_PAGE)
+
+    .section .rodata
+    .globl apboot_start, apboot_end, apboot_data
+    .align 16
+    .code16
+apboot_start:
+    cli
+    cld
+    xorw %ax, %ax
+    movw %ax, %ds
+    lgdtl REL(ap_gdt_ptr)
+    movl %cr0, %eax
+    orl $1, %eax
+    movl %eax, %cr0
+    ljmpl $0x08, $REL(ap32)
+
+    .code32
+ap32:
+    movw $0x10, %ax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movl %cr4, %eax
+    orl $(1 << 5), %eax                 /* PAE */
+    movl %eax, %cr4
+    movl REL(ap_cr3), %eax
+    movl %eax, %cr3
+    movl $0xC0000080, %ecx
+    rdmsr
+    orl REL(ap_efer), %eax              /* LME, and NXE when the CPU has it */
+    wrmsr
+    movl %cr0, %eax
+    orl $0x80010000, %eax               /* PG | WP */
+    movl %eax, %cr0
+    ljmpl $0x18, $REL(ap64)
+
+    .code64
+ap64:
+    movq REL(ap_stack), %rsp
+    movl REL(ap_cpu), %edi
+    movq REL(ap_entry), %rax
+    jmp *%rax
+
+    .align 16
+ap_gdt:
+    .quad 0
+    .quad 0x00cf9a000000ffff            /* 0x08: 32-bit code */
+    .quad 0x00cf92000000ffff            /* 0x10: data */
+    .quad 0x00af9a000000ffff            /* 0x18: 64-bit code */
+ap_gdt_ptr:
+    .short ap_gdt_ptr - ap_gdt - 1
+    .long REL(ap_gdt)
+    .align 8
+apboot_data:
+ap_cr3:     .quad 0
+ap_efer:    .quad 0
+ap_stack:   .quad 0
+ap_entry:   .quad 0
+ap_cpu:     .quad 0
+apboot_end:
+
+    .text
+    .globl ap_entry64
+ap_entry64:
+    /* upper half of the temporary tables = the kernel's: switch for real */
+    movabsq $kernel_pml4, %rax
+    movq (%rax), %rax
+    movq %rax, %cr3
+    xorl %ebp, %ebp
+    call ap_main
+1:  cli
+    hlt
+    jmp 1b

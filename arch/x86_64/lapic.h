@@ -1,0 +1,32 @@
+/*
+ * Local APIC (xAPIC, MMIO). QEMU TCG has no x2APIC, so the MMIO interface is
+ * the one used everywhere; it is also the fallback on real hardware.
+ * The timer and the IPIs belong to the kernel; no user thread can reach
+ * the APIC (its page is mapped only in the kernel space, uncached).
+ */
+#ifndef ARCH_X86_64_LAPIC_H
+#define ARCH_X86_64_LAPIC_H
+#include <stdint.h>
+
+#define VEC_TIMER      0xEF
+#define VEC_RESCHED    0xF0
+#define VEC_TLB        0xF1
+#define VEC_SPURIOUS   0xFF
+
+#define TIMER_HZ       100          /* scheduler tick */
+
+void lapic_init(uint64_t phys);     /* BSP: map the page; every CPU: lapic_enable */
+void lapic_enable(void);            /* this CPU: software-enable, mask LINTs, start timer */
+uint32_t lapic_id(void);
+void lapic_eoi(void);
+void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
+void lapic_send_nmi_all_others(void);
+void lapic_send_init_sipi(uint32_t apic_id, uint8_t page);
+void lapic_timer_calibrate(void);   /* BSP, against the PIT */
+uint64_t lapic_timer_ticks_per_sec(void);
+
+/* time */
+uint64_t clock_ns(void);            /* monotonic, from the TSC calibrated against the PIT */
+void udelay(uint64_t us);
+uint64_t tsc_hz(void);
+#endif

@@ -1,0 +1,52 @@
+#include "arch/x86_64/tlb.h"
+#include "arch/x86_64/lapic.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/trap.h"
+#include "kernel/cpu.h"
+
+static volatile uint64_t req_va, req_npages;
+static volatile uint64_t pending_mask;     /* bit i: CPU i has not flushed yet */
+
+static void flush_local(uint64_t va, uint64_t npages)
+{
+    if (npages && npages <= 32) {
+        for (uint64_t i = 0; i < npages; i++)
+            paging_invlpg(va + i * 4096);
+    } else {
+        paging_load_cr3(read_cr3());
+        ENTRY_INC(tlb_flushes);
+    }
+}
+
+void tlb_poll(void)
+{
+    uint64_t bit = 1ULL << this_entry()->cpu_index;
+    if (!(__atomic_load_n(&pending_mask, __ATOMIC_ACQUIRE) & bit))
+        return;
+    flush_local(req_va, req_npages);
+    __atomic_fetch_and(&pending_mask, ~bit, __ATOMIC_RELEASE);
+}
+
+uint64_t tlb_all_cpus(void)
+{
+    return ncpus >= 64 ? ~0ULL : (1ULL << ncpus) - 1;
+}
+
+void tlb_shootdown(uint64_t cpumask, uint64_t va, uint64_t npages)
+{
+    unsigned self = (unsigned)this_entry()->cpu_index;
+    uint64_t others = cpumask & ~(1ULL << self) & tlb_all_cpus();
+    if (cpumask & (1ULL << self))
+        flush_local(va, npages);
+    if (!others)
+        return;
+    req_va = va;
+    req_npages = npages;
+    __atomic_store_n(&pending_mask, others, __ATOMIC_RELEASE);
+    for (unsigned i = 0; i < ncpus; i++)
+        if (others & (1ULL << i))
+            lapic_send_ipi(cpus[i].apic_id, VEC_TLB);
+    while (__atomic_load_n(&pending_mask, __ATOMIC_ACQUIRE))
+        cpu_relax();
+}

@@ -1,0 +1,328 @@
+/*
+ * The scheduler: per-CPU run queues with 256 priorities (higher first),
+ * round-robin with a time slice inside a priority, strict preemption by a
+ * higher priority (on another CPU through a reschedule IPI), O(1) choice of
+ * the next thread through a 256-bit priority bitmap, idle CPUs stealing
+ * unpinned work, and a sleep list served by the timer tick.
+ *
+ * Locking: everything here runs with the BKL held and interrupts disabled.
+ * The BKL is what makes migration safe: a thread switched out on CPU A
+ * cannot be picked by CPU B before A has finished switch_context, because B
+ * needs the BKL that A keeps until the next thread leaves the kernel.
+ */
+#include "kernel/thread.h"
+#include "kernel/task.h"
+#include "kernel/cpu.h"
+#include "kernel/panic.h"
+#include "kernel/console.h"
+#include "arch/x86_64/fpu.h"
+#include "arch/x86_64/lapic.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/cpu.h"
+#include "kernel/bkl.h"
+
+void switch_context(uint64_t *save, uint64_t next);
+void thread_release_stack(struct thread *t);
+
+static struct thread *sleepers;     /* sorted by wake_at */
+
+static inline struct runqueue *rq_of(unsigned cpu) { return &cpus[cpu].rq; }
+
+static void rq_insert(struct runqueue *rq, struct thread *t)
+{
+    int p = t->prio;
+    t->rq_next = NULL;
+    t->rq_prev = rq->tail[p];
+    if (rq->tail[p])
+        rq->tail[p]->rq_next = t;
+    else
+        rq->head[p] = t;
+    rq->tail[p] = t;
+    rq->bitmap[p >> 6] |= 1ULL << (p & 63);
+    rq->nr++;
+}
+
+static void rq_remove(struct runqueue *rq, struct thread *t)
+{
+    int p = t->prio;
+    if (t->rq_prev)
+        t->rq_prev->rq_next = t->rq_next;
+    else
+        rq->head[p] = t->rq_next;
+    if (t->rq_next)
+        t->rq_next->rq_prev = t->rq_prev;
+    else
+        rq->tail[p] = t->rq_prev;
+    if (!rq->head[p])
+        rq->bitmap[p >> 6] &= ~(1ULL << (p & 63));
+    t->rq_next = t->rq_prev = NULL;
+    rq->nr--;
+}
+
+/* highest queued priority, -1 if empty: four word tests, one bsr */
+static int rq_top(const struct runqueue *rq)
+{
+    for (int w = 3; w >= 0; w--)
+        if (rq->bitmap[w])
+            return w * 64 + 63 - __builtin_clzll(rq->bitmap[w]);
+    return -1;
+}
+
+void sched_kick(unsigned cpu)
+{
+    if (cpu == this_entry()->cpu_index)
+        this_entry()->pending |= PENDING_RESCHED;
+    else
+        lapic_send_ipi(cpus[cpu].apic_id, VEC_RESCHED);
+}
+
+static int running_prio(unsigned cpu)
+{
+    struct thread *c = cpus[cpu].current;
+    return c ? c->prio : -1;
+}
+
+/* where an unpinned thread should go: its last CPU, unless another CPU
+ * would run it sooner (idle, or running something of lower priority) */
+static unsigned place(struct thread *t)
+{
+    if (t->affinity >= 0)
+        return (unsigned)t->affinity;
+    unsigned best = t->cpu < ncpus ? t->cpu : 0;
+    if (running_prio(best) < t->prio && rq_top(rq_of(best)) < t->prio)
+        return best;
+    for (unsigned i = 0; i < ncpus; i++)
+        if (cpus[i].online && running_prio(i) < 0 && !rq_of(i)->nr)
+            return i;
+    for (unsigned i = 0; i < ncpus; i++)
+        if (cpus[i].online && running_prio(i) < t->prio && rq_top(rq_of(i)) < t->prio)
+            return i;
+    return best;
+}
+
+void sched_enqueue(struct thread *t)
+{
+    assert(t->state != T_RUNNABLE && t->state != T_DEAD && t->state != T_RUNNING);
+    if (t->suspended) {
+        t->state = T_SUSPENDED;
+        return;
+    }
+    unsigned cpu = place(t);
+    if (cpu != t->cpu)
+        t->migrations++;
+    t->cpu = cpu;
+    t->state = T_RUNNABLE;
+    rq_insert(rq_of(cpu), t);
+    if (t->prio > running_prio(cpu))
+        sched_kick(cpu);
+}
+
+void sched_dequeue(struct thread *t)
+{
+    assert(t->state == T_RUNNABLE);
+    rq_remove(rq_of(t->cpu), t);
+    t->state = T_BLOCKED;
+}
+
+/* an idle CPU takes the best unpinned runnable thread of another CPU */
+static struct thread *steal(unsigned self)
+{
+    struct thread *best = NULL;
+    for (unsigned i = 0; i < ncpus; i++) {
+        if (i == self)
+            continue;
+        struct runqueue *rq = rq_of(i);
+        for (int p = rq_top(rq); p >= 0 && (!best || p > best->prio); p--)
+            for (struct thread *t = rq->head[p]; t; t = t->rq_next)
+                if (t->affinity < 0) {
+                    best = t;
+                    break;
+                }
+    }
+    if (best) {
+        rq_remove(rq_of(best->cpu), best);
+        best->cpu = self;
+        best->migrations++;
+    }
+    return best;
+}
+
+static struct thread *pick(unsigned self, int may_steal)
+{
+    struct runqueue *rq = rq_of(self);
+    int p = rq_top(rq);
+    if (p >= 0) {
+        struct thread *t = rq->head[p];
+        rq_remove(rq, t);
+        return t;
+    }
+    return may_steal ? steal(self) : NULL;
+}
+
+static void rq_insert_head(struct runqueue *rq, struct thread *t)
+{
+    int p = t->prio;
+    t->rq_prev = NULL;
+    t->rq_next = rq->head[p];
+    if (rq->head[p])
+        rq->head[p]->rq_prev = t;
+    else
+        rq->tail[p] = t;
+    rq->head[p] = t;
+    rq->bitmap[p >> 6] |= 1ULL << (p & 63);
+    rq->nr++;
+}
+
+void sched_switch_tail(void)
+{
+    struct cpu *c = this_cpu();
+    struct thread *r = c->reap;
+    if (r) {
+        c->reap = NULL;
+        thread_release_stack(r);
+    }
+}
+
+static void switch_to(struct thread *prev, struct thread *next)
+{
+    struct cpu *c = this_cpu();
+    uint64_t now = rdtsc();
+    prev->cpu_tsc += now - prev->run_start;
+    next->run_start = now;
+    next->switches++;
+    if (prev->task && prev->state != T_DEAD)
+        fpu_save(prev->fpu);
+    if (next->task)
+        fpu_restore(next->fpu);
+    if (prev->state == T_DEAD)
+        c->reap = prev;
+    c->entry->kstack_top = next->kstack_top;
+    c->entry->user_cr3 = next->task ? next->task->pml4 : kernel_pml4;
+    c->current = next;
+    next->state = T_RUNNING;
+    next->cpu = c->index;
+    switch_context(&prev->ksp, next->ksp);
+    sched_switch_tail();
+}
+
+void schedule(void)
+{
+    struct cpu *c = this_cpu();
+    struct thread *prev = c->current;
+    c->entry->pending &= ~(uint64_t)PENDING_RESCHED;
+    if (prev->state == T_RUNNING && prev->suspended && prev != c->idle)
+        prev->state = T_SUSPENDED;
+    int prev_runs = prev->state == T_RUNNING && prev != c->idle;
+    int must_leave = prev_runs && prev->affinity >= 0 && (unsigned)prev->affinity != c->index;
+    struct thread *next = pick(c->index, !prev_runs || must_leave);
+    if (prev_runs && !must_leave) {
+        if (!next)
+            return;                         /* nothing else to run */
+        if (next->prio < prev->prio) {      /* prev still outranks the queue */
+            rq_insert_head(rq_of(c->index), next);
+            return;
+        }
+        prev->state = T_RUNNABLE;           /* round robin, or preempted */
+        prev->slice = SLICE_TICKS;
+        rq_insert(rq_of(c->index), prev);
+    } else if (must_leave) {
+        prev->state = T_BLOCKED;            /* affinity moved it elsewhere */
+        sched_enqueue(prev);
+    }
+    if (!next) {
+        if (prev == c->idle)
+            return;
+        next = c->idle;
+    }
+    switch_to(prev, next);
+}
+
+void sched_yield(void)
+{
+    schedule();
+}
+
+void sched_tick(void)
+{
+    struct cpu *c = this_cpu();
+    c->ticks++;
+    /* the boot CPU serves the sleep list */
+    if (c->index == 0) {
+        uint64_t now = clock_ns();
+        while (sleepers && sleepers->wake_at <= now) {
+            struct thread *t = sleepers;
+            sleepers = t->wait_next;
+            t->wait_next = NULL;
+            sched_enqueue(t);
+        }
+    }
+    struct thread *cur = c->current;
+    if (cur == c->idle) {
+        if (rq_of(c->index)->nr)
+            c->entry->pending |= PENDING_RESCHED;
+        return;
+    }
+    if (--cur->slice <= 0) {
+        cur->slice = SLICE_TICKS;
+        if (rq_top(rq_of(c->index)) >= cur->prio)
+            c->entry->pending |= PENDING_RESCHED;
+    }
+}
+
+void sched_sleep_until(uint64_t ns)
+{
+    struct thread *self = current();
+    self->wake_at = ns;
+    struct thread **p = &sleepers;
+    while (*p && (*p)->wake_at <= ns)
+        p = &(*p)->wait_next;
+    self->wait_next = *p;
+    *p = self;
+    self->state = T_BLOCKED;
+    schedule();
+}
+
+void sched_set_prio(struct thread *t, int prio)
+{
+    if (t->state == T_RUNNABLE) {
+        rq_remove(rq_of(t->cpu), t);
+        t->prio = prio;
+        t->state = T_BLOCKED;
+        sched_enqueue(t);
+    } else {
+        t->prio = prio;
+        if (t->state == T_RUNNING && t == current())
+            this_entry()->pending |= PENDING_RESCHED;   /* maybe no longer the best */
+    }
+}
+
+void sched_set_affinity(struct thread *t, int cpu)
+{
+    t->affinity = cpu;
+    if (cpu < 0 || (unsigned)cpu == t->cpu)
+        return;
+    if (t->state == T_RUNNABLE) {
+        rq_remove(rq_of(t->cpu), t);
+        t->state = T_BLOCKED;
+        sched_enqueue(t);
+    } else if (t->state == T_RUNNING) {
+        if (t == current())
+            schedule();                 /* leaves this CPU now */
+        else
+            sched_kick(t->cpu);         /* leaves at its next reschedule */
+    }
+}
+
+/* Each CPU's idle thread: schedule, and halt with the BKL dropped when
+ * there is nothing to run. Interrupts wake it; their handlers take the BKL
+ * themselves. */
+void sched_idle_loop(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        schedule();
+        bkl_unlock();
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+        bkl_lock();
+    }
+}
