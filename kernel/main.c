@@ -78,6 +78,21 @@ void kmain(uint32_t magic, uint64_t info_phys)
 
 enum expect_kind { EXPECT_EXIT, EXPECT_FAULT, EXPECT_REFUSE };
 
+/* remove the word w from a command line; 1 if it was there */
+static int strip_word(char *cmdline, const char *w)
+{
+    size_t n = strlen(w);
+    for (char *p = cmdline; (p = strchr(p, w[0])); p++)
+        if ((p == cmdline || p[-1] == ' ') && !strncmp(p, w, n) && (p[n] == ' ' || !p[n])) {
+            char *rest = p[n] ? p + n + 1 : p + n;
+            memmove(p, rest, strlen(rest) + 1);
+            if (p > cmdline && !*p)
+                p[-1] = 0;
+            return 1;
+        }
+    return 0;
+}
+
 /* parse and strip "expect=..." from a module command line */
 static enum expect_kind parse_expect(char *cmdline, long *value)
 {
@@ -112,53 +127,85 @@ static enum expect_kind parse_expect(char *cmdline, long *value)
     return EXPECT_EXIT;
 }
 
-/* Load and run one module to its end; returns 1 if the outcome was as expected. */
-static int run_module(struct boot_module *m, int ktap, unsigned n)
-{
-    long want;
-    enum expect_kind kind = parse_expect(m->cmdline, &want);
+/* A started module: kept until it ends (background modules run concurrently
+ * with the ones after them: module command-line word `start=bg`). */
+struct running {
     struct task *task;
-    struct thread *th;
-    const char *why;
-    int ok;
-    /* the KTAP name: basename of the path plus the arguments */
+    struct thread *main;
+    enum expect_kind kind;
+    long want;
+    unsigned long frames_before;
     char name[64];
+};
+
+static unsigned ktap_next = 1;
+
+static int finish_module(struct running *r, int ktap)
+{
+    task_wait(r->task);
+    int ok;
+    long status = r->main->exit_status;
+    if (r->main->end == END_EXIT) {
+        kprintf("[loader] %s: exited with status %ld\n", r->task->name, status);
+        ok = r->kind == EXPECT_EXIT && status == r->want;
+    } else {
+        kprintf("[loader] %s: killed by %s (vector %ld)\n", r->task->name, trap_name((int)status), status);
+        ok = r->kind == EXPECT_FAULT && status == r->want;
+    }
+    task_destroy(r->task);
+    unsigned long leaked = r->frames_before - frame_free_count();
+    if (leaked && r->frames_before) {
+        kprintf("[loader] %s: %lu frames not returned after the task ended\n", r->name, leaked);
+        ok = 0;
+    }
+    if (ktap)
+        kprintf("%s %u module:%s\n", ok ? "ok" : "not ok", ktap_next++, r->name);
+    return ok;
+}
+
+/* Load one module; run it to its end unless it is a background module.
+ * Returns 0 if it failed its expectation, 1 otherwise (also when started
+ * in the background: *bg is then filled). */
+static int run_module(struct boot_module *m, int ktap, struct running *bg, int *is_bg)
+{
+    struct running r;
+    memset(&r, 0, sizeof r);
+    r.kind = parse_expect(m->cmdline, &r.want);
+    *is_bg = strip_word(m->cmdline, "start=bg");
+    /* the KTAP name: basename of the path plus the arguments */
     const char *base = m->cmdline;
     for (const char *s = m->cmdline; *s && *s != ' '; s++)
         if (*s == '/')
             base = s + 1;
     unsigned i = 0;
-    for (const char *s = base; *s && i + 1 < sizeof name; s++)
-        name[i++] = *s;
-    name[i] = 0;
+    for (const char *s = base; *s && i + 1 < sizeof r.name; s++)
+        r.name[i++] = *s;
+    r.name[i] = 0;
 
-    unsigned long frames_before = frame_free_count();
-    int r = loader_load(p2v(m->start), m->end - m->start, m->cmdline, &task, &th, &why);
-    if (r) {
-        kprintf("[loader] %s: refused: %s (error %d)\n", name, why ? why : "?", r);
-        ok = kind == EXPECT_REFUSE;
-    } else {
-        kprintf("[loader] %s: started as task %u, thread %u\n", task->name, task->id, th->id);
-        thread_start(th);
-        long status;
-        enum thread_end end = thread_join(th, &status);
-        if (end == END_EXIT) {
-            kprintf("[loader] %s: exited with status %ld\n", task->name, status);
-            ok = kind == EXPECT_EXIT && status == want;
-        } else {
-            kprintf("[loader] %s: killed by %s (vector %ld)\n", task->name, trap_name((int)status), status);
-            ok = kind == EXPECT_FAULT && status == want;
+    /* leak check only for modules that run alone */
+    r.frames_before = *is_bg ? 0 : frame_free_count();
+    const char *why;
+    int err = loader_load(p2v(m->start), m->end - m->start, m->cmdline, &r.task, &r.main, &why);
+    if (err) {
+        kprintf("[loader] %s: refused: %s (error %d)\n", r.name, why ? why : "?", err);
+        int ok = r.kind == EXPECT_REFUSE;
+        if (r.frames_before != frame_free_count()) {
+            kprintf("[loader] %s: frames leaked by the refusal\n", r.name);
+            ok = 0;
         }
-        task_destroy(task);
+        if (ktap)
+            kprintf("%s %u module:%s\n", ok ? "ok" : "not ok", ktap_next++, r.name);
+        *is_bg = 0;
+        return ok;
     }
-    unsigned long leaked = frames_before - frame_free_count();
-    if (leaked) {
-        kprintf("[loader] %s: %lu frames not returned after the task ended\n", name, leaked);
-        ok = 0;
+    kprintf("[loader] %s: started as task %u, thread %u%s\n", r.task->name, r.task->id, r.main->id,
+            *is_bg ? " (background)" : "");
+    thread_start(r.main);
+    if (*is_bg) {
+        *bg = r;
+        return 1;
     }
-    if (ktap)
-        kprintf("%s %u module:%s\n", ok ? "ok" : "not ok", n, name);
-    return ok;
+    return finish_module(&r, ktap);
 }
 
 /* panictest=...: deliberately crash the kernel, to test the panic path */
@@ -203,8 +250,17 @@ static void kmain_thread(void)
         if (ntests)
             failed += selftest_run_all(1);
     }
-    for (unsigned i = 0; i < boot_info.nmods; i++)
-        if (!run_module(&boot_info.mods[i], ktap, ntests + 1 + i))
+    ktap_next = ntests + 1;
+    static struct running bg[BOOT_MAX_MODS];
+    unsigned nbg = 0;
+    for (unsigned i = 0; i < boot_info.nmods; i++) {
+        int is_bg;
+        if (!run_module(&boot_info.mods[i], ktap, &bg[nbg], &is_bg))
+            failed++;
+        nbg += is_bg;
+    }
+    for (unsigned i = 0; i < nbg; i++)
+        if (!finish_module(&bg[i], ktap))
             failed++;
     kprintf("[kernel] all boot modules finished (%u refused at boot); %s\n", boot_info.mods_refused,
             ktap ? (failed ? "TESTS FAILED" : "all tests passed") : "halting");

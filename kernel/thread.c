@@ -19,6 +19,7 @@ void switch_context(uint64_t *save, uint64_t next);
 
 static unsigned next_id = 1;
 static unsigned long live;
+struct thread *all_threads;
 
 unsigned long thread_live_count(void) { return live; }
 
@@ -54,6 +55,8 @@ static struct thread *thread_alloc(const char *name)
     for (; name && name[i] && i + 1 < sizeof t->name; i++)
         t->name[i] = name[i];
     t->name[i] = 0;
+    t->all_next = all_threads;
+    all_threads = t;
     live++;
     return t;
 }
@@ -83,6 +86,11 @@ void thread_free(struct thread *t)
         if (t->state == T_NEW)
             task->live_threads--;
     }
+    for (struct thread **p = &all_threads; *p; p = &(*p)->all_next)
+        if (*p == t) {
+            *p = t->all_next;
+            break;
+        }
     frame_free(v2p_direct(t));
     live--;
 }

@@ -45,6 +45,7 @@ struct thread {
     uint64_t wake_at;               /* sleep deadline, clock_ns() */
     struct thread *joiner;          /* thread blocked in thread_join on us */
     struct thread *task_next;       /* task's thread list */
+    struct thread *all_next;        /* every thread object (thread_list) */
     enum thread_end end;
     long exit_status;               /* END_EXIT: status; END_FAULT: vector */
     uint64_t fault_addr, fault_rip, fault_error;
@@ -92,6 +93,8 @@ void sched_set_prio(struct thread *t, int prio);
 void sched_set_affinity(struct thread *t, int cpu);
 void sched_kick(unsigned cpu);              /* make a CPU reschedule soon */
 void sched_switch_tail(void);               /* after every switch: reap */
+
+extern struct thread *all_threads;
 
 /* accounting for leak tests */
 unsigned long thread_live_count(void);

@@ -14,5 +14,8 @@
 #define AL_ENOSYS  38   /* no system call with that number */
 #define AL_ENOMEM  12   /* the kernel is out of memory for this request */
 #define AL_E2BIG    7   /* a length exceeds the documented maximum */
+#define AL_ESRCH    3   /* no such thread (in the caller's task) */
+#define AL_EBUSY   16   /* the object is in use (e.g. already being joined) */
+#define AL_EEXIST  17   /* something is already there (e.g. a mapping) */
 
 #endif

@@ -35,4 +35,37 @@ struct al_stats {
     unsigned long nmis;             /* non-maskable interrupts taken */
 };
 
+/* thread_join results */
+#define AL_THREAD_EXITED  1         /* *status = the value passed to exit */
+#define AL_THREAD_FAULTED 2         /* *status = the exception vector */
+
+/* thread states in struct al_thread_info */
+enum al_thread_state { AL_TS_NEW, AL_TS_RUNNABLE, AL_TS_RUNNING, AL_TS_BLOCKED, AL_TS_SUSPENDED, AL_TS_DEAD };
+
+struct al_thread_info {
+    unsigned int tid, task;         /* task 0: a kernel thread */
+    int state;                      /* enum al_thread_state */
+    int prio;                       /* -1: idle thread */
+    int cpu, affinity;              /* affinity -1: any CPU */
+    unsigned long cpu_time_ns;
+    unsigned long switches, migrations;
+    char name[24];
+};
+
+struct al_cpu_info {
+    unsigned int index, apic_id;
+    unsigned int package, core, smt;
+    int online;
+    unsigned long ticks;            /* timer ticks taken */
+    unsigned long madt_apic_id;     /* the MADT's APIC ID for this CPU */
+};
+
+/* mem_map flags (temporary anonymous-memory calls; replaced by the pager
+ * protocol of the IPC issue) */
+#define AL_MEM_WRITE 1
+#define AL_MEM_EXEC  2
+
+#define AL_PRIO_MAX_USER 200        /* highest priority a boot module may use */
+#define AL_THREADS_MAX   1024       /* threads per task */
+
 #endif

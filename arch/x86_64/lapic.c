@@ -70,10 +70,14 @@ void lapic_timer_calibrate(void)
 uint64_t lapic_timer_ticks_per_sec(void) { return timer_per_sec; }
 uint64_t tsc_hz(void) { return tsc_per_sec; }
 
+uint64_t tsc_to_ns(uint64_t d)
+{
+    return (uint64_t)(((unsigned __int128)d * ns_mult) >> 32);
+}
+
 uint64_t clock_ns(void)
 {
-    uint64_t d = rdtsc() - tsc_boot;
-    return (uint64_t)(((unsigned __int128)d * ns_mult) >> 32);
+    return tsc_to_ns(rdtsc() - tsc_boot);
 }
 
 void udelay(uint64_t us)

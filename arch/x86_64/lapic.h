@@ -29,4 +29,5 @@ uint64_t lapic_timer_ticks_per_sec(void);
 uint64_t clock_ns(void);            /* monotonic, from the TSC calibrated against the PIT */
 void udelay(uint64_t us);
 uint64_t tsc_hz(void);
+uint64_t tsc_to_ns(uint64_t ticks);
 #endif

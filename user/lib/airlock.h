@@ -42,18 +42,29 @@ static inline long al_int80_6(long nr, long a0, long a1, long a2, long a3, long 
 #define AL_ARGS_1(a) (long)(a)
 #define AL_ARGS_2(a, b) (long)(a), (long)(b)
 #define AL_ARGS_3(a, b, c) (long)(a), (long)(b), (long)(c)
+#define AL_ARGS_4(a, b, c, d) (long)(a), (long)(b), (long)(c), (long)(d)
+#define AL_ARGS_5(a, b, c, d, e) (long)(a), (long)(b), (long)(c), (long)(d), (long)(e)
+#define AL_ARGS_6(a, b, c, d, e, f) (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f)
 #define AL_PAD_0 0, 0, 0, 0, 0, 0
 #define AL_PAD_1 0, 0, 0, 0, 0
 #define AL_PAD_2 0, 0, 0, 0
 #define AL_PAD_3 0, 0, 0
+#define AL_PAD_4 0, 0
+#define AL_PAD_5 0
+#define AL_PAD_6
 
 struct al_stats;
+struct al_thread_info;
+struct al_cpu_info;
 #define SYSCALL(nr, name, nargs, params, args) \
     static inline long al_##name params { return al_syscall6(nr, AL_ARGS_##nargs args AL_COMMA_##nargs AL_PAD_##nargs); }
 #define AL_COMMA_0
 #define AL_COMMA_1 ,
 #define AL_COMMA_2 ,
 #define AL_COMMA_3 ,
+#define AL_COMMA_4 ,
+#define AL_COMMA_5 ,
+#define AL_COMMA_6
 #include "abi/airlock/syscalls.def"
 #undef SYSCALL
 

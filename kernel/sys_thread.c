@@ -1,0 +1,238 @@
+/*
+ * Thread, scheduling, time and CPU system calls. A task names only its own
+ * threads (by thread id; 0 = the caller) until capabilities arrive in the
+ * IPC issue. Every argument is checked; see docs/ABI.md for the errors.
+ * BKL held, interrupts disabled.
+ */
+#include "kernel/syscall.h"
+#include "kernel/thread.h"
+#include "kernel/task.h"
+#include "kernel/cpu.h"
+#include "kernel/usercopy.h"
+#include "abi/airlock/errno.h"
+#include "abi/airlock/layout.h"
+#include "arch/x86_64/lapic.h"
+#include "arch/x86_64/smp.h"
+#include "lib/string.h"
+
+static struct thread *lookup(uint64_t tid)
+{
+    struct thread *self = current();
+    if (tid == 0 || tid == self->id)
+        return self;
+    if (tid > 0xffffffffULL)
+        return NULL;
+    struct thread *t = thread_by_id(self->task, (unsigned)tid);
+    return t && t->state != T_DEAD ? t : NULL;
+}
+
+static int prio_ok(uint64_t prio, long *err)
+{
+    if ((int64_t)prio < 0 || prio > PRIO_MAX)
+        return *err = -AL_EINVAL, 0;
+    if ((int)prio > current()->task->max_prio)
+        return *err = -AL_EPERM, 0;
+    return 1;
+}
+
+static int cpu_ok(uint64_t cpu)
+{
+    return (int64_t)cpu == -1 || (cpu < ncpus && cpus[cpu].online);
+}
+
+SYSCALL_DEFINE(thread_create)
+{
+    uint64_t entry = a0, stack = a1, arg = a2, prio = a3, cpu = a4;
+    struct task *task = current()->task;
+    long err = 0;
+    if (entry < AL_USER_LO || entry >= AL_USER_HI || stack <= AL_USER_LO || stack > AL_USER_HI)
+        return -AL_EFAULT;
+    if (!prio_ok(prio, &err))
+        return err;
+    if (!cpu_ok(cpu))
+        return -AL_EINVAL;
+    if (task->nthreads >= AL_THREADS_MAX)
+        return -AL_ENOMEM;
+    struct thread *t = thread_create_user(task, entry, stack, arg, 0);
+    if (!t)
+        return -AL_ENOMEM;
+    t->prio = (int)prio;
+    t->affinity = (int)(int64_t)cpu;
+    t->cpu = t->affinity >= 0 ? (unsigned)t->affinity : current()->cpu;
+    thread_start(t);
+    return t->id;
+}
+
+SYSCALL_DEFINE(thread_join)
+{
+    struct thread *self = current();
+    if (a0 == 0 || a0 == self->id || a0 > 0xffffffffULL)
+        return -AL_EINVAL;
+    struct thread *t = thread_by_id(self->task, (unsigned)a0);
+    if (!t)
+        return -AL_ESRCH;
+    if (t->joiner)
+        return -AL_EBUSY;
+    if (a1 && !user_range_ok(a1, sizeof(long)))
+        return -AL_EFAULT;
+    long status;
+    enum thread_end e = thread_join(t, &status);
+    if (a1 && copy_to_user(self->task, a1, &status, sizeof status))
+        return -AL_EFAULT;
+    return e == END_EXIT ? AL_THREAD_EXITED : AL_THREAD_FAULTED;
+}
+
+SYSCALL_DEFINE(thread_suspend)
+{
+    struct thread *t = lookup(a0);
+    if (!t)
+        return -AL_ESRCH;
+    thread_suspend(t);
+    return 0;
+}
+
+SYSCALL_DEFINE(thread_resume)
+{
+    struct thread *t = lookup(a0);
+    if (!t)
+        return -AL_ESRCH;
+    thread_resume(t);
+    return 0;
+}
+
+SYSCALL_DEFINE(thread_set_prio)
+{
+    struct thread *t = lookup(a0);
+    long err = 0;
+    if (!t)
+        return -AL_ESRCH;
+    if (!prio_ok(a1, &err))
+        return err;
+    sched_set_prio(t, (int)a1);
+    return 0;
+}
+
+SYSCALL_DEFINE(thread_set_affinity)
+{
+    struct thread *t = lookup(a0);
+    if (!t)
+        return -AL_ESRCH;
+    if (!cpu_ok(a1))
+        return -AL_EINVAL;
+    sched_set_affinity(t, (int)(int64_t)a1);
+    return 0;
+}
+
+SYSCALL_DEFINE(thread_self)
+{
+    return current()->id;
+}
+
+SYSCALL_DEFINE(yield)
+{
+    sched_yield();
+    return 0;
+}
+
+#define SLEEP_MAX_NS (3600ULL * 1000000000ULL)
+
+SYSCALL_DEFINE(sleep)
+{
+    if (a0 > SLEEP_MAX_NS)
+        return -AL_EINVAL;
+    if (a0 == 0) {
+        sched_yield();
+        return 0;
+    }
+    sched_sleep_until(clock_ns() + a0);
+    return 0;
+}
+
+SYSCALL_DEFINE(clock)
+{
+    return (long)clock_ns();
+}
+
+static int state_abi(enum thread_state s)
+{
+    switch (s) {
+    case T_NEW: return AL_TS_NEW;
+    case T_RUNNABLE: return AL_TS_RUNNABLE;
+    case T_RUNNING: return AL_TS_RUNNING;
+    case T_BLOCKED: return AL_TS_BLOCKED;
+    case T_SUSPENDED: return AL_TS_SUSPENDED;
+    default: return AL_TS_DEAD;
+    }
+}
+
+/* thread_list(out, max): every thread in the system; returns how many
+ * there are (entries beyond max are not written). */
+SYSCALL_DEFINE(thread_list)
+{
+    struct task *task = current()->task;
+    if (a1 > 4096)
+        return -AL_E2BIG;
+    if (!user_range_ok(a0, a1 * sizeof(struct al_thread_info)))
+        return -AL_EFAULT;
+    uint64_t n = 0;
+    for (struct thread *t = all_threads; t; t = t->all_next, n++) {
+        if (n >= a1)
+            continue;
+        struct al_thread_info info;
+        memset(&info, 0, sizeof info);
+        info.tid = t->id;
+        info.task = t->task ? t->task->id : 0;
+        info.state = state_abi(t->state);
+        info.prio = t->prio;
+        info.cpu = (int)t->cpu;
+        info.affinity = t->affinity;
+        info.cpu_time_ns = tsc_to_ns(t->cpu_tsc);
+        info.switches = t->switches;
+        info.migrations = t->migrations;
+        memcpy(info.name, t->name, sizeof info.name - 1);
+        if (copy_to_user(task, a0 + n * sizeof info, &info, sizeof info))
+            return -AL_EFAULT;
+    }
+    return (long)n;
+}
+
+static void fill_cpu(unsigned i, struct al_cpu_info *c)
+{
+    memset(c, 0, sizeof *c);
+    c->index = i;
+    c->apic_id = cpus[i].apic_id;
+    c->package = cpus[i].package;
+    c->core = cpus[i].core;
+    c->smt = cpus[i].smt;
+    c->online = cpus[i].online;
+    c->ticks = cpus[i].ticks;
+    c->madt_apic_id = i < smp_madt.ncpus ? smp_madt.apic_ids[i] : ~0UL;
+}
+
+/* cpu_info(out, max): all CPUs; returns the CPU count */
+SYSCALL_DEFINE(cpu_info)
+{
+    if (a1 > MAX_CPUS)
+        return -AL_E2BIG;
+    if (!user_range_ok(a0, a1 * sizeof(struct al_cpu_info)))
+        return -AL_EFAULT;
+    for (unsigned i = 0; i < ncpus && i < a1; i++) {
+        struct al_cpu_info c;
+        fill_cpu(i, &c);
+        if (copy_to_user(current()->task, a0 + i * sizeof c, &c, sizeof c))
+            return -AL_EFAULT;
+    }
+    return ncpus;
+}
+
+/* cpu_self(out): the CPU running the caller; apic_id read from the APIC now */
+SYSCALL_DEFINE(cpu_self)
+{
+    struct al_cpu_info c;
+    unsigned i = this_cpu()->index;
+    fill_cpu(i, &c);
+    c.apic_id = lapic_id();
+    if (copy_to_user(current()->task, a0, &c, sizeof c))
+        return -AL_EFAULT;
+    return i;
+}
