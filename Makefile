@@ -100,7 +100,7 @@ $(B)/bad/.stamp: $(B)/user/hello.elf tools/mkbad.py
 QEMU      := qemu-system-x86_64
 QEMU_BASE := -machine q35 -cpu max -m 512M -smp $(SMP) -no-reboot \
              -device isa-debug-exit,iobase=0xf4,iosize=0x04
-RUN_MODS  := $(B)/user/hello.elf hello world,$(B)/user/crash.elf crash ud
+RUN_MODS  := $(B)/user/hello.elf hello world,$(B)/user/crash.elf ud
 
 deps:
 	$(Q)bash tools/deps.sh
@@ -117,7 +117,7 @@ bench: deps all
 
 iso: deps $(B)/airlock.iso
 $(B)/airlock.iso: all tools/mkiso.sh
-	$(Q)sh tools/mkiso.sh $@ "" $(B)/user/hello.elf "hello from grub" $(B)/user/crash.elf "crash ud"
+	$(Q)sh tools/mkiso.sh $@ "" $(B)/user/hello.elf "hello from grub" $(B)/user/crash.elf "ud"
 
 qemu-gdb: deps all
 	@echo "QEMU waits for gdb on :1234 — run: gdb -x tools/gdbinit"

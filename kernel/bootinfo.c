@@ -162,7 +162,7 @@ int bootinfo_parse(uint32_t magic, uint64_t info_phys, uint64_t image_start, uin
     memset(&boot_info, 0, sizeof boot_info);
     img_start = image_start;
     img_end = image_end;
-    if (info_phys == 0 || info_phys >= LOW_LIMIT)
+    if (info_phys == 0 || info_phys > LOW_LIMIT - 4096)
         return -22;
     if (magic == MB1_BOOT_MAGIC) {
         boot_info.protocol = 1;

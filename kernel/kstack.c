@@ -3,6 +3,7 @@
 #include "arch/x86_64/paging.h"
 #include "kernel/frame.h"
 #include "kernel/panic.h"
+#include "arch/x86_64/tlb.h"
 
 static uint8_t used[KSTACK_SLOTS];
 static unsigned hint;
@@ -15,6 +16,7 @@ uint64_t kstack_slot_top(int slot)
 
 int kstack_alloc(uint64_t *top)
 {
+    /* lowest free slot first, so slots (and their page tables) are reused */
     for (unsigned n = 0; n < KSTACK_SLOTS; n++) {
         unsigned s = (hint + n) % KSTACK_SLOTS;
         if (used[s])
@@ -30,15 +32,14 @@ int kstack_alloc(uint64_t *top)
             }
         }
         if (mapped < KSTACK_PAGES) {
-            for (unsigned i = 0; i < mapped; i++) {
+            for (unsigned i = 0; i < mapped; i++) {    /* never used: no TLB entry */
                 uint64_t pte = pt_unmap(kernel_pml4, t - (i + 1) * 4096);
                 frame_free(pte & PTE_ADDR);
-                paging_invlpg(t - (i + 1) * 4096);
             }
             return -12;
         }
         used[s] = 1;
-        hint = s + 1;
+        hint = s + 1;       /* lowest free slot is at or above the hint */
         live++;
         *top = t;
         return (int)s;
@@ -50,14 +51,19 @@ void kstack_free(int slot)
 {
     assert(slot >= 0 && slot < KSTACK_SLOTS && used[slot]);
     uint64_t t = kstack_slot_top(slot);
+    uint64_t frames[KSTACK_PAGES];
     for (unsigned i = 0; i < KSTACK_PAGES; i++) {
-        uint64_t va = t - (i + 1) * 4096;
-        uint64_t pte = pt_unmap(kernel_pml4, va);
+        uint64_t pte = pt_unmap(kernel_pml4, t - (i + 1) * 4096);
         assert(pte & PTE_P);
-        paging_invlpg(va);
-        frame_free(pte & PTE_ADDR);
+        frames[i] = pte & PTE_ADDR;
     }
+    /* the slot will be reused: no CPU may keep a translation for it */
+    tlb_shootdown(tlb_all_cpus(), t - KSTACK_SIZE, KSTACK_PAGES);
+    for (unsigned i = 0; i < KSTACK_PAGES; i++)
+        frame_free(frames[i]);
     used[slot] = 0;
+    if ((unsigned)slot < hint)
+        hint = (unsigned)slot;
     live--;
 }
 

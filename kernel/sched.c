@@ -159,6 +159,18 @@ static struct thread *pick(unsigned self, int may_steal)
     return may_steal ? steal(self) : NULL;
 }
 
+/* is anything of priority above p queued? */
+static inline int higher_queued(const struct runqueue *rq, int p)
+{
+    unsigned w = (unsigned)p >> 6, b = (unsigned)p & 63;
+    if (b < 63 && (rq->bitmap[w] >> (b + 1)))
+        return 1;
+    for (unsigned i = w + 1; i < 4; i++)
+        if (rq->bitmap[i])
+            return 1;
+    return 0;
+}
+
 static void rq_insert_head(struct runqueue *rq, struct thread *t)
 {
     int p = t->prio;
@@ -183,12 +195,9 @@ void sched_switch_tail(void)
     }
 }
 
-static void switch_to(struct thread *prev, struct thread *next)
+static inline void switch_to(struct thread *prev, struct thread *next)
 {
     struct cpu *c = this_cpu();
-    uint64_t now = rdtsc();
-    prev->cpu_tsc += now - prev->run_start;
-    next->run_start = now;
     next->switches++;
     if (prev->task && prev->state != T_DEAD)
         fpu_save(prev->fpu);
@@ -196,8 +205,9 @@ static void switch_to(struct thread *prev, struct thread *next)
         fpu_restore(next->fpu);
     if (prev->state == T_DEAD)
         c->reap = prev;
-    c->entry->kstack_top = next->kstack_top;
-    c->entry->user_cr3 = next->task ? next->task->pml4 : kernel_pml4;
+    /* the entry area through GS: no pointer chase on this path */
+    __asm__ volatile("movq %0, %%gs:%c1" ::"r"(next->kstack_top), "i"(CE_KSTACK_TOP) : "memory");
+    __asm__ volatile("movq %0, %%gs:%c1" ::"r"(next->cr3), "i"(CE_UCR3) : "memory");
     c->current = next;
     next->state = T_RUNNING;
     next->cpu = c->index;
@@ -237,15 +247,48 @@ void schedule(void)
     switch_to(prev, next);
 }
 
-void sched_yield(void)
+/* Yield: the common case (an equal-priority thread is queued here and
+ * nothing better) rotates the queue in place and switches directly. */
+long sched_yield(void)
 {
-    schedule();
+    struct cpu *c = this_cpu();
+    struct thread *prev = c->current;
+    struct runqueue *rq = &c->rq;
+    int p = prev->prio;
+    struct thread *next = p >= 0 ? rq->head[p] : NULL;
+    /* (a suspension or affinity change of a running thread always sets
+     * PENDING_RESCHED, so those take the general path too) */
+    if (!next || (c->entry->pending & PENDING_RESCHED) || higher_queued(rq, p)) {
+        schedule();
+        return 0;
+    }
+    c->entry->pending &= ~(uint64_t)PENDING_RESCHED;
+    /* next leaves the head, prev goes to the tail: nr and bitmap unchanged */
+    struct thread *after = next->rq_next;
+    rq->head[p] = after;
+    if (after)
+        after->rq_prev = NULL;
+    prev->rq_next = NULL;
+    prev->rq_prev = after ? rq->tail[p] : NULL;
+    if (after)
+        rq->tail[p]->rq_next = prev;
+    else
+        rq->head[p] = prev;
+    rq->tail[p] = prev;
+    next->rq_next = next->rq_prev = NULL;
+    prev->state = T_RUNNABLE;
+    prev->slice = SLICE_TICKS;
+    switch_to(prev, next);
+    return 0;
 }
 
 void sched_tick(void)
 {
     struct cpu *c = this_cpu();
     c->ticks++;
+    /* CPU time is sampled: the running thread is charged the whole tick
+     * (cheaper than reading the TSC at every switch) */
+    c->current->cpu_ns += 1000000000ULL / TIMER_HZ;
     /* the boot CPU serves the sleep list */
     if (c->index == 0) {
         uint64_t now = clock_ns();

@@ -130,8 +130,7 @@ SYSCALL_DEFINE(thread_self)
 
 SYSCALL_DEFINE(yield)
 {
-    sched_yield();
-    return 0;
+    return sched_yield();
 }
 
 #define SLEEP_MAX_NS (3600ULL * 1000000000ULL)
@@ -186,7 +185,7 @@ SYSCALL_DEFINE(thread_list)
         info.prio = t->prio;
         info.cpu = (int)t->cpu;
         info.affinity = t->affinity;
-        info.cpu_time_ns = tsc_to_ns(t->cpu_tsc);
+        info.cpu_time_ns = t->cpu_ns;
         info.switches = t->switches;
         info.migrations = t->migrations;
         memcpy(info.name, t->name, sizeof info.name - 1);

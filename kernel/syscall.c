@@ -84,13 +84,14 @@ void syscall_collect_stats(struct al_stats *s)
         if (!e)
             continue;
         s->cr3_writes += e->cr3_writes;
-        /* without PCID every CR3 write flushes the non-global TLB */
-        s->tlb_flushes += e->tlb_flushes + (cpu_feat.pcid ? 0 : e->cr3_writes);
+        /* PCID is not used: every CR3 write flushes the non-global TLB */
+        s->tlb_flushes += e->tlb_flushes + e->cr3_writes;
         s->invlpg += e->invlpg;
         s->syscalls += e->syscalls;
         s->interrupts += e->interrupts;
         s->fpu_saves += e->fpu_saves;
         s->nmis += e->nmis;
+        s->fpu_restores += e->fpu_restores;
     }
     s->free_frames = frame_free_count();
     s->total_frames = frame_total_count();

@@ -44,6 +44,7 @@ static struct thread *thread_alloc(const char *name)
         return NULL;
     }
     t->id = next_id++;
+    t->cr3 = kernel_pml4;
     t->state = T_NEW;
     t->prio = PRIO_DEFAULT;
     t->affinity = -1;
@@ -115,6 +116,7 @@ struct thread *thread_create_user(struct task *task, uint64_t rip, uint64_t rsp,
     if (!t)
         return NULL;
     t->task = task;
+    t->cr3 = task->pml4;
     struct trap_frame *tf = thread_frame(t);
     memset(tf, 0, sizeof *tf);
     tf->rip = rip;

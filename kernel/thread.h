@@ -33,6 +33,7 @@ struct thread {
     uint64_t kstack_top;            /* trap frame ends here */
     int kstack_slot;                /* kernel-stack region slot, -1 once freed */
     struct task *task;              /* NULL for kernel threads */
+    uint64_t cr3;                   /* the task's PML4, or the kernel's */
     enum thread_state state;
     unsigned id;
     int prio;                       /* 0..255, higher runs first; -1: idle */
@@ -49,8 +50,7 @@ struct thread {
     enum thread_end end;
     long exit_status;               /* END_EXIT: status; END_FAULT: vector */
     uint64_t fault_addr, fault_rip, fault_error;
-    uint64_t cpu_tsc;               /* TSC ticks spent running */
-    uint64_t run_start;             /* TSC at the last switch-in */
+    uint64_t cpu_ns;                /* CPU time, sampled at timer ticks */
     unsigned long switches, migrations;
     void *fpu;                      /* XSAVE/FXSAVE area, 64-byte aligned */
     char name[32];
@@ -86,7 +86,7 @@ void thread_resume(struct thread *t);
 void sched_enqueue(struct thread *t);       /* make runnable (wakes a CPU) */
 void sched_dequeue(struct thread *t);       /* remove a RUNNABLE thread */
 void schedule(void);                        /* switch to the best runnable thread */
-void sched_yield(void);
+long sched_yield(void);                     /* returns 0 */
 void sched_tick(void);                      /* timer interrupt, this CPU */
 void sched_sleep_until(uint64_t ns);        /* block current until clock_ns() >= ns */
 void sched_set_prio(struct thread *t, int prio);

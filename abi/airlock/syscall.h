@@ -33,6 +33,7 @@ struct al_stats {
     unsigned long free_frames;      /* physical frames free right now */
     unsigned long total_frames;     /* physical frames managed */
     unsigned long nmis;             /* non-maskable interrupts taken */
+    unsigned long fpu_restores;     /* XRSTOR/FXRSTOR executed */
 };
 
 /* thread_join results */

@@ -57,6 +57,7 @@
 #define CE_INVLPG       104
 #define CE_FPU_SAVES    112
 #define CE_NMIS         120
+#define CE_FPU_RESTORES 128
 
 /* GDT selectors. SYSCALL loads CS=KCODE, SS=KCODE+8; SYSRET loads
  * CS=UCODE32+16 (=UCODE), SS=UCODE32+8 (=UDATA), hence this order. */
@@ -119,6 +120,7 @@ struct cpu_entry {
     uint64_t invlpg;
     uint64_t fpu_saves;
     uint64_t nmis;
+    uint64_t fpu_restores;
 };
 
 struct trap_frame {

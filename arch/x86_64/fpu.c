@@ -19,21 +19,3 @@ void fpu_init_area(void *area)
     }
 }
 
-void fpu_save(void *area)
-{
-    if (cpu_feat.xsave)
-        __asm__ volatile("xsave64 (%0)" ::"r"(area), "a"((uint32_t)cpu_feat.xcr0),
-                         "d"((uint32_t)(cpu_feat.xcr0 >> 32)) : "memory");
-    else
-        __asm__ volatile("fxsave64 (%0)" ::"r"(area) : "memory");
-    ENTRY_INC(fpu_saves);
-}
-
-void fpu_restore(void *area)
-{
-    if (cpu_feat.xsave)
-        __asm__ volatile("xrstor64 (%0)" ::"r"(area), "a"((uint32_t)cpu_feat.xcr0),
-                         "d"((uint32_t)(cpu_feat.xcr0 >> 32)) : "memory");
-    else
-        __asm__ volatile("fxrstor64 (%0)" ::"r"(area) : "memory");
-}

@@ -8,8 +8,31 @@
  */
 #ifndef ARCH_X86_64_FPU_H
 #define ARCH_X86_64_FPU_H
+#include <stdint.h>
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/entry_area.h"
+
 void fpu_init_area(void *area);     /* clean initial state (FCW 0x37f, MXCSR 0x1f80) */
-void fpu_save(void *area);
-void fpu_restore(void *area);
 unsigned fpu_area_size(void);
+
+/* inline: they sit on the thread-switch path */
+static inline void fpu_save(void *area)
+{
+    if (cpu_feat.xsave)
+        __asm__ volatile("xsave64 (%0)" ::"r"(area), "a"((uint32_t)cpu_feat.xcr0),
+                         "d"((uint32_t)(cpu_feat.xcr0 >> 32)) : "memory");
+    else
+        __asm__ volatile("fxsave64 (%0)" ::"r"(area) : "memory");
+    ENTRY_INC(fpu_saves);
+}
+
+static inline void fpu_restore(void *area)
+{
+    if (cpu_feat.xsave)
+        __asm__ volatile("xrstor64 (%0)" ::"r"(area), "a"((uint32_t)cpu_feat.xcr0),
+                         "d"((uint32_t)(cpu_feat.xcr0 >> 32)) : "memory");
+    else
+        __asm__ volatile("fxrstor64 (%0)" ::"r"(area) : "memory");
+    ENTRY_INC(fpu_restores);
+}
 #endif

@@ -10,13 +10,6 @@
 #define ITERS 1000
 #define RUNS 20
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
 static inline void null_syscall(void)
 {
     long nr = AL_SYS_null;

@@ -24,6 +24,13 @@ static inline long al_syscall6(long nr, long a0, long a1, long a2, long a3, long
                      : "rcx", "r11", "memory");
     return ret;
 }
+/* no arguments: only RAX is loaded (RDI..R9 come back unchanged) */
+static inline long al_syscall0(long nr)
+{
+    long ret;
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr) : "rcx", "r11", "memory");
+    return ret;
+}
 /* the same through `int $0x80` (for comparison and tests) */
 static inline long al_int80_6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
@@ -56,8 +63,16 @@ static inline long al_int80_6(long nr, long a0, long a1, long a2, long a3, long 
 struct al_stats;
 struct al_thread_info;
 struct al_cpu_info;
+#define AL_STUB_0(nr, args) al_syscall0(nr)
+#define AL_STUB_N(nr, nargs, args) al_syscall6(nr, AL_ARGS_##nargs args AL_COMMA_##nargs AL_PAD_##nargs)
+#define AL_STUB_1(nr, args) AL_STUB_N(nr, 1, args)
+#define AL_STUB_2(nr, args) AL_STUB_N(nr, 2, args)
+#define AL_STUB_3(nr, args) AL_STUB_N(nr, 3, args)
+#define AL_STUB_4(nr, args) AL_STUB_N(nr, 4, args)
+#define AL_STUB_5(nr, args) AL_STUB_N(nr, 5, args)
+#define AL_STUB_6(nr, args) AL_STUB_N(nr, 6, args)
 #define SYSCALL(nr, name, nargs, params, args) \
-    static inline long al_##name params { return al_syscall6(nr, AL_ARGS_##nargs args AL_COMMA_##nargs AL_PAD_##nargs); }
+    static inline long al_##name params { return AL_STUB_##nargs(nr, args); }
 #define AL_COMMA_0
 #define AL_COMMA_1 ,
 #define AL_COMMA_2 ,
@@ -74,6 +89,19 @@ int puts(const char *s);
 long strtol_simple(const char *s, int *ok);
 unsigned long strtoul_hex(const char *s, int *ok);
 _Noreturn void exit(long status);
+
+/* Start fn(arg) in a new thread of this task on [stack, stack+size) with
+ * priority prio on CPU cpu (-1: any). Returns the thread id or -AL_Exxx.
+ * The thread ends with fn's return value as its exit status. */
+long thread_spawn(long (*fn)(void *), void *arg, void *stack, unsigned long size, long prio, long cpu);
+/* number of online CPUs */
+int ncpus(void);
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
 
 /* KTAP helpers for user test programs: output is indented as a subtest of
  * the module's own KTAP line. */

@@ -104,3 +104,24 @@ void ktap_result(int ok, const char *fmt, ...)
 }
 
 int ktap_failures(void) { return ktap_failed; }
+
+void al_thread_shim(void *);
+
+long thread_spawn(long (*fn)(void *), void *arg, void *stack, unsigned long size, long prio, long cpu)
+{
+    uintptr_t top = ((uintptr_t)stack + size) & ~(uintptr_t)15;
+    top -= 16;
+    ((void **)top)[0] = (void *)fn;
+    ((void **)top)[1] = arg;
+    return al_thread_create(al_thread_shim, (void *)top, (void *)top, prio, cpu);
+}
+
+int ncpus(void)
+{
+    struct al_cpu_info info[64];
+    long n = al_cpu_info(info, 64);
+    int online = 0;
+    for (long i = 0; i < n && i < 64; i++)
+        online += info[i].online;
+    return online;
+}

@@ -1,0 +1,51 @@
+/*
+ * Every CPU runs a thread pinned to it that asks the kernel where it runs
+ * (the APIC ID is read from the local APIC at that moment). The set of
+ * reported APIC IDs must equal the MADT's, and the topology must name each
+ * CPU uniquely.
+ */
+#include "user/lib/airlock.h"
+
+static char stacks[64][8192] __attribute__((aligned(16)));
+static struct al_cpu_info info[64], seen[64];
+
+static long where(void *arg)
+{
+    long i = (long)arg;
+    return al_cpu_self(&seen[i]) == i ? 0 : 1;
+}
+
+int main(void)
+{
+    long n = al_cpu_info(info, 64);
+    ktap_plan(4);
+    ktap_result(n >= 1 && n <= 64, "cpu_info reports %ld CPUs", n);
+    long ids[64];
+    for (long i = 0; i < n; i++)
+        ids[i] = thread_spawn(where, (void *)i, stacks[i], sizeof stacks[i], 100, i);
+    int ran_right = 1;
+    for (long i = 0; i < n; i++) {
+        long st = -1;
+        if (al_thread_join(ids[i], &st) != AL_THREAD_EXITED || st != 0 || seen[i].index != (unsigned)i)
+            ran_right = 0;
+    }
+    ktap_result(ran_right, "a thread pinned to each CPU ran there");
+    int match = 1;
+    for (long i = 0; i < n; i++) {
+        int found = 0;
+        for (long j = 0; j < n; j++)
+            found |= seen[i].apic_id == info[j].madt_apic_id;
+        if (!found || seen[i].apic_id != info[i].apic_id)
+            match = 0;
+        printf("    # cpu %ld: APIC ID %u (MADT entry %lu), package %u core %u thread %u\n", i, seen[i].apic_id,
+               info[i].madt_apic_id, info[i].package, info[i].core, info[i].smt);
+    }
+    ktap_result(match, "reported APIC IDs are exactly the MADT's");
+    int unique = 1;
+    for (long i = 0; i < n; i++)
+        for (long j = i + 1; j < n; j++)
+            if (info[i].package == info[j].package && info[i].core == info[j].core && info[i].smt == info[j].smt)
+                unique = 0;
+    ktap_result(unique, "topology (package, core, thread) is unique per CPU");
+    return ktap_failures();
+}
