@@ -9,6 +9,7 @@
 # Knobs: SMP=n (CPUs), DEBUG=1 (no optimisation, extra checks), V=1 (verbose)
 
 SMP    ?= 1
+TEST_SMP ?= $(if $(filter command line,$(origin SMP)),$(SMP),1,4)
 DEBUG  ?= 0
 B      := build
 Q      := $(if $(V),,@)
@@ -110,7 +111,7 @@ run: deps all
 	    -initrd "$(RUN_MODS)" -append "$(CMDLINE)" || true
 
 test: deps all
-	$(Q)python3 tools/ktest.py --smp $(SMP) $(if $(ONLY),--only $(ONLY))
+	$(Q)python3 tools/ktest.py --smp $(TEST_SMP) $(if $(ONLY),--only $(ONLY))
 
 bench: deps all
 	$(Q)python3 tools/ktest.py --bench --smp 1
