@@ -144,3 +144,4 @@ clean:
 
 .PHONY: all deps run test bench iso qemu-gdb format lint host-test clean compile_commands.json
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+.SECONDARY:

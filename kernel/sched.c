@@ -199,10 +199,7 @@ static inline void switch_to(struct thread *prev, struct thread *next)
 {
     struct cpu *c = this_cpu();
     next->switches++;
-    if (prev->task && prev->state != T_DEAD)
-        fpu_save(prev->fpu);
-    if (next->task)
-        fpu_restore(next->fpu);
+    fpu_switch(prev->task && prev->state != T_DEAD ? prev->fpu : NULL, next->task ? next->fpu : NULL);
     if (prev->state == T_DEAD)
         c->reap = prev;
     /* the entry area through GS: no pointer chase on this path */

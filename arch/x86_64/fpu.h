@@ -26,6 +26,28 @@ static inline void fpu_save(void *area)
     ENTRY_INC(fpu_saves);
 }
 
+/* save the outgoing state (if any) and load the incoming one (if any):
+ * one feature test for both */
+static inline void fpu_switch(void *save, void *load)
+{
+    uint32_t lo = (uint32_t)cpu_feat.xcr0, hi = (uint32_t)(cpu_feat.xcr0 >> 32);
+    if (cpu_feat.xsave) {
+        if (save)
+            __asm__ volatile("xsave64 (%0)" ::"r"(save), "a"(lo), "d"(hi) : "memory");
+        if (load)
+            __asm__ volatile("xrstor64 (%0)" ::"r"(load), "a"(lo), "d"(hi) : "memory");
+    } else {
+        if (save)
+            __asm__ volatile("fxsave64 (%0)" ::"r"(save) : "memory");
+        if (load)
+            __asm__ volatile("fxrstor64 (%0)" ::"r"(load) : "memory");
+    }
+    if (save)
+        ENTRY_INC(fpu_saves);
+    if (load)
+        ENTRY_INC(fpu_restores);
+}
+
 static inline void fpu_restore(void *area)
 {
     if (cpu_feat.xsave)
