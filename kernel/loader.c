@@ -7,6 +7,22 @@
 #include "abi/airlock/layout.h"
 #include "arch/x86_64/paging.h"
 #include "lib/string.h"
+#include "kernel/cap.h"
+#include "kernel/ipc.h"
+#include "kernel/panic.h"
+
+/* the kernel keeps one reference, so the boot endpoint never goes away */
+static struct endpoint *boot_endpoint(void)
+{
+    static struct endpoint *ep;
+    if (!ep) {
+        ep = endpoint_create();
+        if (!ep)
+            panic("no memory for the boot endpoint");
+        ep->refs = 1;
+    }
+    return ep;
+}
 
 static int load_segment(struct task *t, const uint8_t *image, const struct elf_segment *s)
 {
@@ -79,7 +95,7 @@ int loader_load(const void *image, uint64_t size, const char *cmdline, struct ta
 {
     struct elf_image img;
     *why = NULL;
-    int r = elf_parse(image, size, AL_USER_LO, AL_USER_STACK_TOP - AL_USER_STACK_SIZE, &img, why);
+    int r = elf_parse(image, size, AL_USER_LO, AL_UTCB_BASE, &img, why);
     if (r)
         return r;
     char name[32];
@@ -106,6 +122,8 @@ int loader_load(const void *image, uint64_t size, const char *cmdline, struct ta
         r = -12;
         goto fail;
     }
+    /* every boot module shares the boot endpoint (slot AL_SLOT_BOOT_EP) */
+    cap_install(cap_slot(t, AL_SLOT_BOOT_EP), AL_CAP_ENDPOINT, AL_R_SEND | AL_R_RECV | AL_R_GRANT, boot_endpoint(), 0);
     *task_out = t;
     *thread_out = th;
     return 0;

@@ -20,6 +20,7 @@
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/cpu.h"
 #include "kernel/bkl.h"
+#include "kernel/ipc.h"
 
 void switch_context(uint64_t *save, uint64_t next);
 void thread_release_stack(struct thread *t);
@@ -208,8 +209,20 @@ static inline void switch_to(struct thread *prev, struct thread *next)
     c->current = next;
     next->state = T_RUNNING;
     next->cpu = c->index;
+    if (next->utcb_va)
+        wrmsr(MSR_FS_BASE, next->utcb_va);
     switch_context(&prev->ksp, next->ksp);
     sched_switch_tail();
+}
+
+/* IPC fast path: prev is blocked, next (blocked until now, allowed on this
+ * CPU, not outranked by anything queued here) runs at once */
+void sched_switch_direct(struct thread *prev, struct thread *next)
+{
+    this_entry()->pending &= ~(uint64_t)PENDING_RESCHED;
+    if (next->cpu != this_cpu()->index)
+        next->migrations++;
+    switch_to(prev, next);
 }
 
 void schedule(void)
@@ -293,6 +306,9 @@ void sched_tick(void)
             struct thread *t = sleepers;
             sleepers = t->wait_next;
             t->wait_next = NULL;
+            t->sleeping = 0;
+            if (t->ipc_state)
+                ipc_timeout(t);         /* dequeues it and sets -AL_ETIMEDOUT */
             sched_enqueue(t);
         }
     }
@@ -309,15 +325,34 @@ void sched_tick(void)
     }
 }
 
-void sched_sleep_until(uint64_t ns)
+void sched_sleep_add(struct thread *t, uint64_t ns)
 {
-    struct thread *self = current();
-    self->wake_at = ns;
+    t->wake_at = ns;
     struct thread **p = &sleepers;
     while (*p && (*p)->wake_at <= ns)
         p = &(*p)->wait_next;
-    self->wait_next = *p;
-    *p = self;
+    t->wait_next = *p;
+    *p = t;
+    t->sleeping = 1;
+}
+
+void sched_sleep_cancel(struct thread *t)
+{
+    if (!t->sleeping)
+        return;
+    for (struct thread **p = &sleepers; *p; p = &(*p)->wait_next)
+        if (*p == t) {
+            *p = t->wait_next;
+            break;
+        }
+    t->wait_next = NULL;
+    t->sleeping = 0;
+}
+
+void sched_sleep_until(uint64_t ns)
+{
+    struct thread *self = current();
+    sched_sleep_add(self, ns);
     self->state = T_BLOCKED;
     schedule();
 }

@@ -21,7 +21,10 @@
 
 static int range_ok(uint64_t va, uint64_t npages)
 {
-    return !(va & 0xfff) && npages && npages <= MEM_MAX_PAGES && user_range_ok(va, npages * 4096);
+    if ((va & 0xfff) || !npages || npages > MEM_MAX_PAGES || !user_range_ok(va, npages * 4096))
+        return 0;
+    /* the UTCB area belongs to the kernel */
+    return va + npages * 4096 <= AL_UTCB_BASE || va >= AL_UTCB_END;
 }
 
 /* CPUs whose current thread belongs to t (they may cache its mappings) */
@@ -63,7 +66,8 @@ SYSCALL_DEFINE(mem_map)
     if (flags & ~(uint64_t)(AL_MEM_WRITE | AL_MEM_EXEC) || flags == (AL_MEM_WRITE | AL_MEM_EXEC))
         return -AL_EINVAL;
     if (!range_ok(va, npages))
-        return (va & 0xfff) || !npages || npages > MEM_MAX_PAGES ? -AL_EINVAL : -AL_EFAULT;
+        return (va & 0xfff) || !npages || npages > MEM_MAX_PAGES || user_range_ok(va, npages * 4096) ? -AL_EINVAL
+                                                                                                 : -AL_EFAULT;
     for (uint64_t i = 0; i < npages; i++)
         if (pt_lookup(t->pml4, va + i * 4096, NULL))
             return -AL_EEXIST;
@@ -81,6 +85,6 @@ SYSCALL_DEFINE(mem_unmap)
 {
     struct task *t = current()->task;
     if (!range_ok(a0, a1))
-        return (a0 & 0xfff) || !a1 || a1 > MEM_MAX_PAGES ? -AL_EINVAL : -AL_EFAULT;
+        return (a0 & 0xfff) || !a1 || a1 > MEM_MAX_PAGES || user_range_ok(a0, a1 * 4096) ? -AL_EINVAL : -AL_EFAULT;
     return (long)unmap_range(t, a0, a1);
 }

@@ -92,6 +92,8 @@ void syscall_collect_stats(struct al_stats *s)
         s->fpu_saves += e->fpu_saves;
         s->nmis += e->nmis;
         s->fpu_restores += e->fpu_restores;
+        s->ipc_fast += e->ipc_fast;
+        s->ipc_slow += e->ipc_slow;
     }
     s->free_frames = frame_free_count();
     s->total_frames = frame_total_count();

@@ -3,6 +3,7 @@
 #include "kernel/thread.h"
 #include "kernel/frame.h"
 #include "kernel/cpu.h"
+#include "kernel/cap.h"
 #include "kernel/panic.h"
 #include "arch/x86_64/paging.h"
 #include "lib/string.h"
@@ -28,6 +29,11 @@ struct task *task_create(const char *name)
     ((uint64_t *)p2v(t->pml4))[TRAMP_PML4_SLOT] = paging_tramp_pml4e();
     t->id = next_id++;
     t->max_prio = PRIO_USER_MAX;
+    if (cspace_create(t)) {
+        frame_free(t->pml4);
+        frame_free(pa);
+        return NULL;
+    }
     unsigned i = 0;
     for (; name && name[i] && i + 1 < sizeof t->name; i++)
         t->name[i] = name[i];
@@ -49,6 +55,7 @@ void task_wait(struct task *t)
 void task_destroy(struct task *t)
 {
     assert(t->live_threads == 0);
+    cspace_destroy(t);
     while (t->threads)
         thread_free(t->threads);
     assert(t->nthreads == 0);

@@ -9,6 +9,9 @@
 #ifndef KERNEL_TASK_H
 #define KERNEL_TASK_H
 #include <stdint.h>
+#include "abi/airlock/layout.h"
+
+struct cspace;
 
 struct thread;
 
@@ -20,6 +23,8 @@ struct task {
     struct thread *threads;
     struct thread *waiter;          /* blocked in task_wait */
     int max_prio;                   /* highest priority its threads may have */
+    struct cspace *cspace;          /* capability space (kernel/cap.h) */
+    uint64_t utcb_used[AL_UTCB_SLOTS / 64];
     char name[32];
 };
 

@@ -12,11 +12,15 @@
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/paging.h"
 #include "lib/string.h"
+#include "kernel/ipc.h"
+#include "arch/x86_64/tlb.h"
+#include "abi/airlock/layout.h"
 
 extern char thread_first_user[], thread_first_kernel[];
 extern char kernel_boot_stack[], kernel_boot_stack_top[];
 void switch_context(uint64_t *save, uint64_t next);
 
+static void utcb_free(struct thread *t);
 static unsigned next_id = 1;
 static unsigned long live;
 struct thread *all_threads;
@@ -78,6 +82,7 @@ void thread_free(struct thread *t)
     thread_release_stack(t);
     if (t->task) {
         struct task *task = t->task;
+        utcb_free(t);
         for (struct thread **p = &task->threads; *p; p = &(*p)->task_next)
             if (*p == t) {
                 *p = t->task_next;
@@ -110,11 +115,54 @@ static uint64_t push_switch_frame(uint64_t sp, void *ret, uint64_t r12, uint64_t
     return (uint64_t)s;
 }
 
+/* the thread's UTCB page: a free slot of the task's UTCB area */
+static int utcb_alloc(struct task *task, struct thread *t)
+{
+    for (int i = 0; i < AL_UTCB_SLOTS; i++) {
+        if (task->utcb_used[i / 64] & (1ULL << (i % 64)))
+            continue;
+        uint64_t va = AL_UTCB_BASE + (uint64_t)i * 4096, pa;
+        if (task_map_new_page(task, va, 1, 0, &pa))
+            return -1;
+        task->utcb_used[i / 64] |= 1ULL << (i % 64);
+        t->utcb_slot = i;
+        t->utcb_va = va;
+        t->utcb = p2v(pa);
+        t->utcb->self = (struct al_utcb *)va;
+        t->utcb->rcv_cap_slot = -1;
+        return 0;
+    }
+    return -1;
+}
+
+static void utcb_free(struct thread *t)
+{
+    struct task *task = t->task;
+    if (!t->utcb_va)
+        return;
+    uint64_t pte = pt_unmap(task->pml4, t->utcb_va);
+    /* other threads of the task may still hold the translation */
+    uint64_t mask = 0;
+    for (unsigned i = 0; i < ncpus; i++)
+        if (cpus[i].current && cpus[i].current->task == task)
+            mask |= 1ULL << i;
+    tlb_shootdown(mask, t->utcb_va, 1);
+    if (pte & PTE_P)
+        frame_free(pte & PTE_ADDR);
+    task->utcb_used[t->utcb_slot / 64] &= ~(1ULL << (t->utcb_slot % 64));
+    t->utcb_va = 0;
+    t->utcb = NULL;
+}
+
 struct thread *thread_create_user(struct task *task, uint64_t rip, uint64_t rsp, uint64_t rdi, uint64_t rsi)
 {
     struct thread *t = thread_alloc(task->name);
     if (!t)
         return NULL;
+    if (utcb_alloc(task, t)) {
+        thread_free(t);
+        return NULL;
+    }
     t->task = task;
     t->cr3 = task->pml4;
     struct trap_frame *tf = thread_frame(t);
@@ -181,6 +229,7 @@ enum thread_end thread_join(struct thread *t, long *status)
 _Noreturn static void die(void)
 {
     struct thread *self = current();
+    ipc_thread_dies(self);
     self->state = T_DEAD;
     if (self->joiner)
         sched_enqueue(self->joiner);

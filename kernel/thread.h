@@ -15,6 +15,10 @@
 #define KERNEL_THREAD_H
 #include <stdint.h>
 #include "arch/x86_64/entry_area.h"
+#include "abi/airlock/ipc.h"
+
+struct endpoint;
+struct cap;
 
 enum thread_state { T_NEW, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_SUSPENDED, T_DEAD };
 
@@ -53,6 +57,22 @@ struct thread {
     uint64_t cpu_ns;                /* CPU time, sampled at timer ticks */
     unsigned long switches, migrations;
     void *fpu;                      /* XSAVE/FXSAVE area, 64-byte aligned */
+    /* UTCB: one user page, also reached by the kernel through the direct map */
+    struct al_utcb *utcb;           /* kernel view */
+    uint64_t utcb_va;               /* user view (FS base) */
+    int utcb_slot;
+    /* IPC state (kernel/ipc.c) */
+    int ipc_state;                  /* enum ipc_state */
+    struct endpoint *ipc_ep;        /* queued on this endpoint */
+    struct thread *ipc_next, *ipc_prev;
+    long ipc_result;                /* returned when woken */
+    uint64_t ipc_tag, ipc_badge;    /* a blocked sender's message */
+    int ipc_call, ipc_grant;
+    int sleeping;                   /* on the sleep list (sleep or IPC timeout) */
+    struct thread *reply_to;        /* server: the caller owed a reply */
+    struct thread *reply_server;    /* caller: the server that owes us */
+    struct cap *reply_slot;         /* caller: a saved reply capability naming us */
+    uint32_t reply_gen;             /* caller: counts calls, makes reply caps one-shot */
     char name[32];
 };
 
@@ -89,9 +109,12 @@ void schedule(void);                        /* switch to the best runnable threa
 long sched_yield(void);                     /* returns 0 */
 void sched_tick(void);                      /* timer interrupt, this CPU */
 void sched_sleep_until(uint64_t ns);        /* block current until clock_ns() >= ns */
+void sched_sleep_add(struct thread *t, uint64_t ns);   /* arm a wake-up (IPC timeouts) */
+void sched_sleep_cancel(struct thread *t);
 void sched_set_prio(struct thread *t, int prio);
 void sched_set_affinity(struct thread *t, int cpu);
 void sched_kick(unsigned cpu);              /* make a CPU reschedule soon */
+void sched_switch_direct(struct thread *prev, struct thread *next);
 void sched_switch_tail(void);               /* after every switch: reap */
 
 extern struct thread *all_threads;

@@ -17,5 +17,9 @@
 #define AL_ESRCH    3   /* no such thread (in the caller's task) */
 #define AL_EBUSY   16   /* the object is in use (e.g. already being joined) */
 #define AL_EEXIST  17   /* something is already there (e.g. a mapping) */
+#define AL_EBADCAP 9    /* the slot is empty, out of range, or holds the wrong type */
+#define AL_EMSGSIZE 90  /* message words + items exceed the message registers */
+#define AL_ETIMEDOUT 110 /* the IPC timeout expired (or was 0 and no partner waited) */
+#define AL_ECANCELED 125 /* the endpoint or the partner went away */
 
 #endif

@@ -31,6 +31,10 @@
  * would leave a non-canonical RCX for SYSRET (see docs/ARCHITECTURE.md). */
 #define AL_USER_HI          0x00007ffffffff000ULL
 #define AL_USER_STACK_TOP   0x00007fffffff0000ULL
+/* one UTCB page per thread, kernel-managed, between the program and the stack */
+#define AL_UTCB_BASE        0x00007fff00000000ULL
+#define AL_UTCB_SLOTS       1024
+#define AL_UTCB_END         (AL_UTCB_BASE + AL_UTCB_SLOTS * AL_PAGE_SIZE)
 #define AL_USER_STACK_SIZE  0x0000000000010000ULL
 
 #define AL_DIRECT_MAP       0xffff800000000000ULL

@@ -34,6 +34,8 @@ struct al_stats {
     unsigned long total_frames;     /* physical frames managed */
     unsigned long nmis;             /* non-maskable interrupts taken */
     unsigned long fpu_restores;     /* XRSTOR/FXRSTOR executed */
+    unsigned long ipc_fast;         /* IPCs completed by the fast path */
+    unsigned long ipc_slow;         /* IPCs completed by the general path */
 };
 
 /* thread_join results */

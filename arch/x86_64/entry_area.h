@@ -58,6 +58,8 @@
 #define CE_FPU_SAVES    112
 #define CE_NMIS         120
 #define CE_FPU_RESTORES 128
+#define CE_IPC_FAST     136
+#define CE_IPC_SLOW     144
 
 /* GDT selectors. SYSCALL loads CS=KCODE, SS=KCODE+8; SYSRET loads
  * CS=UCODE32+16 (=UCODE), SS=UCODE32+8 (=UDATA), hence this order. */
@@ -121,6 +123,7 @@ struct cpu_entry {
     uint64_t fpu_saves;
     uint64_t nmis;
     uint64_t fpu_restores;
+    uint64_t ipc_fast, ipc_slow;
 };
 
 struct trap_frame {

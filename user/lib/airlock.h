@@ -10,6 +10,7 @@
 #include "abi/airlock/syscall.h"
 #include "abi/airlock/errno.h"
 #include "abi/airlock/layout.h"
+#include "abi/airlock/ipc.h"
 
 /* raw SYSCALL with up to six arguments; see abi/airlock/syscall.h */
 static inline long al_syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
@@ -63,6 +64,7 @@ static inline long al_int80_6(long nr, long a0, long a1, long a2, long a3, long 
 struct al_stats;
 struct al_thread_info;
 struct al_cpu_info;
+struct al_cap_info;
 #define AL_STUB_0(nr, args) al_syscall0(nr)
 #define AL_STUB_N(nr, nargs, args) al_syscall6(nr, AL_ARGS_##nargs args AL_COMMA_##nargs AL_PAD_##nargs)
 #define AL_STUB_1(nr, args) AL_STUB_N(nr, 1, args)
@@ -101,6 +103,14 @@ static inline uint64_t rdtsc(void)
     uint32_t lo, hi;
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
     return ((uint64_t)hi << 32) | lo;
+}
+
+/* this thread's UTCB (message registers) */
+static inline struct al_utcb *al_utcb(void)
+{
+    struct al_utcb *u;
+    __asm__ volatile("movq %%fs:0, %0" : "=r"(u));
+    return u;
 }
 
 /* KTAP helpers for user test programs: output is indented as a subtest of

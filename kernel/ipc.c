@@ -1,0 +1,450 @@
+/* Synchronous IPC; see ipc.h for the state machine. BKL held throughout. */
+#include "kernel/ipc.h"
+#include "kernel/cap.h"
+#include "kernel/thread.h"
+#include "kernel/task.h"
+#include "kernel/cpu.h"
+#include "kernel/frame.h"
+#include "kernel/panic.h"
+#include "kernel/syscall.h"
+#include "abi/airlock/errno.h"
+#include "abi/airlock/ipc.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/lapic.h"
+#include "lib/string.h"
+
+int ipc_fastpath_enabled = 1;
+
+/* ---- endpoints ---- */
+
+struct endpoint *endpoint_create(void)
+{
+    uint64_t pa = frame_alloc();
+    if (!pa)
+        return NULL;
+    struct endpoint *ep = p2v(pa);
+    memset(ep, 0, sizeof *ep);
+    return ep;
+}
+
+static void q_remove(struct thread **q, struct thread *t)
+{
+    if (t->ipc_prev)
+        t->ipc_prev->ipc_next = t->ipc_next;
+    else
+        *q = t->ipc_next;
+    if (t->ipc_next)
+        t->ipc_next->ipc_prev = t->ipc_prev;
+    t->ipc_next = t->ipc_prev = NULL;
+}
+
+/* by priority, FIFO within a priority */
+static void q_insert(struct thread **q, struct thread *t)
+{
+    struct thread *prev = NULL, *cur = *q;
+    while (cur && cur->prio >= t->prio) {
+        prev = cur;
+        cur = cur->ipc_next;
+    }
+    t->ipc_prev = prev;
+    t->ipc_next = cur;
+    if (cur)
+        cur->ipc_prev = t;
+    if (prev)
+        prev->ipc_next = t;
+    else
+        *q = t;
+}
+
+static void wake(struct thread *t, long result)
+{
+    t->ipc_state = IPC_NONE;
+    t->ipc_ep = NULL;
+    t->ipc_result = result;
+    sched_sleep_cancel(t);
+    sched_enqueue(t);
+}
+
+/* a caller stops waiting for its reply: forget every reference to it */
+static void unlink_reply(struct thread *caller)
+{
+    if (caller->reply_server && caller->reply_server->reply_to == caller)
+        caller->reply_server->reply_to = NULL;
+    caller->reply_server = NULL;
+    if (caller->reply_slot) {
+        struct cap *c = caller->reply_slot;
+        caller->reply_slot = NULL;
+        cap_delete(c);
+    }
+}
+
+void endpoint_put(struct endpoint *ep)
+{
+    assert(ep->refs > 0);
+    if (--ep->refs)
+        return;
+    while (ep->sendq) {
+        struct thread *t = ep->sendq;
+        q_remove(&ep->sendq, t);
+        wake(t, -AL_ECANCELED);
+    }
+    while (ep->recvq) {
+        struct thread *t = ep->recvq;
+        q_remove(&ep->recvq, t);
+        wake(t, -AL_ECANCELED);
+    }
+    frame_free(v2p_direct(ep));
+}
+
+void reply_cap_dropped(struct cap *c)
+{
+    struct thread *caller = c->obj;
+    if (caller->reply_slot == c)
+        caller->reply_slot = NULL;
+}
+
+void ipc_timeout(struct thread *t)
+{
+    if (t->ipc_state == IPC_SEND)
+        q_remove(&t->ipc_ep->sendq, t);
+    else if (t->ipc_state == IPC_RECV)
+        q_remove(&t->ipc_ep->recvq, t);
+    else if (t->ipc_state == IPC_REPLY)
+        unlink_reply(t);
+    t->ipc_state = IPC_NONE;
+    t->ipc_ep = NULL;
+    t->ipc_result = -AL_ETIMEDOUT;
+}
+
+void ipc_thread_dies(struct thread *t)
+{
+    /* a server that dies owes its caller a reply: cancel the call */
+    if (t->reply_to) {
+        struct thread *caller = t->reply_to;
+        t->reply_to = NULL;
+        caller->reply_server = NULL;
+        if (caller->ipc_state == IPC_REPLY) {
+            unlink_reply(caller);
+            wake(caller, -AL_ECANCELED);
+        }
+    }
+}
+
+/* ---- message transfer ---- */
+
+/* Copy the message of `s` (tag, badge) into r's UTCB. Capability items are
+ * validated first; on any error nothing is changed. */
+static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t badge, int grant)
+{
+    uint64_t words = AL_TAG_WORDS(tag), items = AL_TAG_ITEMS(tag);
+    struct al_utcb *su = s->utcb, *ru = r->utcb;
+    struct cap *src = NULL, *dst = NULL;
+    int rights = 0;
+    if (items) {
+        /* one capability item per message */
+        if (items != 1)
+            return -AL_EMSGSIZE;
+        uint64_t kind = su->mr[words], slot = su->mr[words + 1];
+        if ((kind & 0xff) != AL_ITEM_CAP)
+            return -AL_EINVAL;
+        if (!grant)
+            return -AL_EPERM;
+        src = cap_slot(s->task, slot);
+        if (!src || !src->type)
+            return -AL_EBADCAP;
+        int64_t rslot = ru->rcv_cap_slot;   /* read once: the receiver's task may change it */
+        dst = rslot < 0 ? NULL : cap_slot(r->task, (uint64_t)rslot);
+        if (!dst || dst->type)
+            return -AL_EINVAL;              /* the receiver accepts no capability there */
+        if (src->type == AL_CAP_REPLY)
+            return -AL_EPERM;
+        rights = (int)((kind >> 8) & AL_R_ALL);
+    }
+    if (dst) {
+        long e = cap_derive(src, dst, rights, 0);
+        if (e)
+            return e;
+    }
+    for (uint64_t i = 0; i < words + 2 * items; i++)
+        ru->mr[i] = su->mr[i];
+    ru->tag = tag;
+    ru->badge = badge;
+    return 0;
+}
+
+static long check_tag(uint64_t tag)
+{
+    uint64_t words = AL_TAG_WORDS(tag), items = AL_TAG_ITEMS(tag);
+    if (words + 2 * items > AL_MR_COUNT || (tag >> 48))
+        return -AL_EMSGSIZE;
+    return 0;
+}
+
+/* block the current thread in `state`; returns its result when woken */
+static long block(struct thread *self, int state, int64_t timeout)
+{
+    self->ipc_state = state;
+    self->state = T_BLOCKED;
+    self->ipc_result = 0;
+    if (timeout > 0)
+        sched_sleep_add(self, clock_ns() + (uint64_t)timeout);
+    schedule();
+    return self->ipc_result;
+}
+
+/* after a message was taken from `s`: a sender is released, a caller now
+ * waits for the reply from `r` */
+static void sender_done(struct thread *s, struct thread *r)
+{
+    if (s->ipc_call) {
+        s->ipc_state = IPC_REPLY;
+        s->ipc_ep = NULL;
+        s->reply_gen++;
+        s->reply_server = r;
+        if (r->reply_to)                   /* an older, unsaved reply is dropped */
+            r->reply_to->reply_server = NULL;
+        r->reply_to = s;
+    } else {
+        wake(s, 0);
+    }
+}
+
+/* may `t` be switched to directly from this CPU? */
+static int fast_ok(struct thread *t)
+{
+    struct cpu *c = this_cpu();
+    return ipc_fastpath_enabled && (t->affinity < 0 || (unsigned)t->affinity == c->index) &&
+           !t->suspended && t->prio >= c->current->prio && !c->rq.nr;
+}
+
+long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t badge, int grant, int call,
+              int64_t timeout)
+{
+    struct thread *r = ep->recvq;
+    self->ipc_call = call;
+    if (r) {
+        long e = transfer(self, r, tag, badge, grant);
+        if (e)
+            return e;
+        q_remove(&ep->recvq, r);
+        if (call) {
+            r->reply_to = self;
+            self->reply_server = r;
+            self->reply_gen++;
+            if (!AL_TAG_ITEMS(tag) && AL_TAG_WORDS(tag) <= IPC_FAST_WORDS && fast_ok(r)) {
+                /* fast path: hand the CPU to the receiver, wait for the reply */
+                r->ipc_state = IPC_NONE;
+                r->ipc_ep = NULL;
+                r->ipc_result = 0;
+                sched_sleep_cancel(r);
+                r->state = T_BLOCKED;       /* as if queued and picked at once */
+                this_entry()->ipc_fast++;
+                self->ipc_state = IPC_REPLY;
+                self->state = T_BLOCKED;
+                self->ipc_result = 0;
+                if (timeout > 0)
+                    sched_sleep_add(self, clock_ns() + (uint64_t)timeout);
+                sched_switch_direct(self, r);
+                return self->ipc_result;
+            }
+            wake(r, 0);
+            this_entry()->ipc_slow++;
+            return block(self, IPC_REPLY, timeout);
+        }
+        wake(r, 0);
+        this_entry()->ipc_slow++;
+        return 0;
+    }
+    if (timeout == 0)
+        return -AL_ETIMEDOUT;
+    self->ipc_tag = tag;
+    self->ipc_badge = badge;
+    self->ipc_grant = grant;
+    self->ipc_ep = ep;
+    q_insert(&ep->sendq, self);
+    return block(self, IPC_SEND, timeout);
+}
+
+long ipc_recv(struct thread *self, struct endpoint *ep, int64_t timeout)
+{
+    while (ep->sendq) {
+        struct thread *s = ep->sendq;
+        long e = transfer(s, self, s->ipc_tag, s->ipc_badge, s->ipc_grant);
+        q_remove(&ep->sendq, s);
+        if (e) {                    /* the sender's message is bad: its send fails */
+            wake(s, e);
+            continue;
+        }
+        sender_done(s, self);       /* a caller's timeout keeps covering its reply */
+        this_entry()->ipc_slow++;
+        return 0;
+    }
+    if (timeout == 0)
+        return -AL_ETIMEDOUT;
+    self->ipc_ep = ep;
+    q_insert(&ep->recvq, self);
+    return block(self, IPC_RECV, timeout);
+}
+
+/* reply to `caller` (which must still wait for us); the reply is one-shot */
+static long do_reply(struct thread *self, struct thread *caller, uint64_t tag, struct endpoint *then_recv,
+                     int64_t timeout, long *recv_result)
+{
+    long e = transfer(self, caller, tag, 0, 1);
+    unlink_reply(caller);
+    if (self->reply_to == caller)
+        self->reply_to = NULL;
+    if (e) {
+        wake(caller, e);
+        return e;
+    }
+    if (then_recv && !then_recv->sendq && !AL_TAG_ITEMS(tag) && AL_TAG_WORDS(tag) <= IPC_FAST_WORDS &&
+        fast_ok(caller)) {
+        /* fast path: wait on the endpoint and switch straight to the caller */
+        caller->ipc_state = IPC_NONE;
+        caller->ipc_result = 0;
+        sched_sleep_cancel(caller);
+        this_entry()->ipc_fast++;
+        self->ipc_ep = then_recv;
+        q_insert(&then_recv->recvq, self);
+        self->ipc_state = IPC_RECV;
+        self->state = T_BLOCKED;
+        self->ipc_result = 0;
+        if (timeout > 0)
+            sched_sleep_add(self, clock_ns() + (uint64_t)timeout);
+        sched_switch_direct(self, caller);
+        *recv_result = self->ipc_result;
+        return 1;                   /* the receive has completed too */
+    }
+    wake(caller, 0);
+    this_entry()->ipc_slow++;
+    return 0;
+}
+
+static struct thread *reply_target(struct thread *self, int64_t slot, long *err)
+{
+    if (slot < 0) {
+        if (!self->reply_to || self->reply_to->ipc_state != IPC_REPLY) {
+            *err = -AL_ECANCELED;
+            return NULL;
+        }
+        return self->reply_to;
+    }
+    struct cap *c = cap_lookup(self->task, (uint64_t)slot, AL_CAP_REPLY, 0, err);
+    if (!c)
+        return NULL;
+    struct thread *caller = c->obj;
+    if (caller->ipc_state != IPC_REPLY || caller->reply_gen != c->reply_gen) {
+        cap_delete(c);
+        *err = -AL_ECANCELED;
+        return NULL;
+    }
+    return caller;
+}
+
+/* ---- system calls ---- */
+
+SYSCALL_DEFINE(endpoint_create)
+{
+    struct cap *slot = cap_slot(current()->task, a0);
+    if (!slot)
+        return -AL_EBADCAP;
+    if (slot->type)
+        return -AL_EEXIST;
+    struct endpoint *ep = endpoint_create();
+    if (!ep)
+        return -AL_ENOMEM;
+    cap_install(slot, AL_CAP_ENDPOINT, AL_R_SEND | AL_R_RECV | AL_R_GRANT, ep, 0);
+    return 0;
+}
+
+#define IPC_TIMEOUT_MAX (3600LL * 1000000000LL)
+
+/* ipc(op, cap, tag, rcv_cap, timeout_ns) */
+SYSCALL_DEFINE(ipc)
+{
+    struct thread *self = current();
+    struct task *task = self->task;
+    int64_t timeout = (int64_t)a4;
+    long err = 0;
+    if (timeout < AL_TIMEOUT_NEVER || timeout > IPC_TIMEOUT_MAX)
+        return -AL_EINVAL;
+    uint64_t tag = a2;
+    switch (a0) {
+    case AL_IPC_SEND:
+    case AL_IPC_CALL: {
+        if ((err = check_tag(tag)))
+            return err;
+        struct cap *c = cap_lookup(task, a1, AL_CAP_ENDPOINT, AL_R_SEND, &err);
+        if (!c)
+            return err;
+        return ipc_send(self, c->obj, tag, c->badge, c->rights & AL_R_GRANT, a0 == AL_IPC_CALL, timeout);
+    }
+    case AL_IPC_RECV: {
+        struct cap *c = cap_lookup(task, a3, AL_CAP_ENDPOINT, AL_R_RECV, &err);
+        if (!c)
+            return err;
+        return ipc_recv(self, c->obj, timeout);
+    }
+    case AL_IPC_REPLY:
+    case AL_IPC_REPLY_RECV: {
+        if ((err = check_tag(tag)))
+            return err;
+        struct endpoint *ep = NULL;
+        if (a0 == AL_IPC_REPLY_RECV) {
+            struct cap *c = cap_lookup(task, a3, AL_CAP_ENDPOINT, AL_R_RECV, &err);
+            if (!c)
+                return err;
+            ep = c->obj;
+        }
+        struct thread *caller = reply_target(self, a0 == AL_IPC_REPLY ? (int64_t)a1 : -1, &err);
+        if (caller) {
+            long recv_result = 0;
+            long r = do_reply(self, caller, tag, ep, timeout, &recv_result);
+            if (r == 1)
+                return recv_result;
+            if (r < 0 && a0 == AL_IPC_REPLY)
+                return r;
+        } else if (a0 == AL_IPC_REPLY) {
+            return err;
+        }
+        return ep ? ipc_recv(self, ep, timeout) : 0;
+    }
+    default:
+        return -AL_EINVAL;
+    }
+}
+
+/* reply_save(slot): keep the pending reply to the last caller in a slot */
+SYSCALL_DEFINE(reply_save)
+{
+    struct thread *self = current();
+    struct cap *slot = cap_slot(self->task, a0);
+    if (!slot)
+        return -AL_EBADCAP;
+    if (slot->type)
+        return -AL_EEXIST;
+    struct thread *caller = self->reply_to;
+    if (!caller || caller->ipc_state != IPC_REPLY)
+        return -AL_ECANCELED;
+    if (caller->reply_slot)
+        return -AL_EBUSY;
+    cap_install(slot, AL_CAP_REPLY, 0, caller, 0);
+    slot->reply_gen = caller->reply_gen;
+    caller->reply_slot = slot;
+    self->reply_to = NULL;
+    caller->reply_server = NULL;
+    return 0;
+}
+
+SYSCALL_DEFINE(kernel_control)
+{
+    if (a0 == AL_KCTL_IPC_FASTPATH) {
+        if (a1 > 1)
+            return -AL_EINVAL;
+        long old = ipc_fastpath_enabled;
+        ipc_fastpath_enabled = (int)a1;
+        return old;
+    }
+    return -AL_EINVAL;
+}

@@ -1,0 +1,48 @@
+/*
+ * Synchronous IPC through endpoints (L4 style, seL4-like endpoints).
+ *
+ * State machine of a thread (thread->ipc_state):
+ *   IPC_NONE --send, no receiver--> IPC_SEND (queued on ep->sendq)
+ *   IPC_NONE --recv, no sender----> IPC_RECV (queued on ep->recvq)
+ *   IPC_SEND --taken by a receiver--> IPC_NONE (send) | IPC_REPLY (call)
+ *   IPC_RECV --a sender arrives----> IPC_NONE
+ *   IPC_REPLY --reply-------------> IPC_NONE
+ *   any blocked state --timeout---> IPC_NONE with -AL_ETIMEDOUT
+ *   any blocked state --endpoint/partner gone--> IPC_NONE, -AL_ECANCELED
+ * Queues are ordered by priority, FIFO within a priority. A message is
+ * copied from the sender's UTCB to the receiver's through the direct map
+ * (no user page-table walk); capability items are checked before anything
+ * is copied, so a failed transfer changes nothing.
+ *
+ * Fast path: a call to a waiting receiver, and a reply to a waiting caller
+ * when the replier then waits on an empty endpoint, with untyped words only
+ * (<= IPC_FAST_WORDS), where the partner may run on this CPU and nothing of
+ * higher priority is queued there, switch directly to the partner without
+ * touching the run queue. It produces exactly what the general path does
+ * (tested with the fast path disabled through kernel_control).
+ *
+ * Locking: BKL.
+ */
+#ifndef KERNEL_IPC_H
+#define KERNEL_IPC_H
+#include <stdint.h>
+
+struct thread;
+struct cap;
+
+enum ipc_state { IPC_NONE, IPC_SEND, IPC_RECV, IPC_REPLY };
+
+#define IPC_FAST_WORDS 8
+
+struct endpoint {
+    unsigned refs;                  /* capabilities naming it */
+    struct thread *sendq, *recvq;
+};
+
+struct endpoint *endpoint_create(void);
+void endpoint_put(struct endpoint *ep);     /* a capability to it was deleted */
+void reply_cap_dropped(struct cap *c);      /* a saved reply capability was deleted */
+void ipc_timeout(struct thread *t);         /* from the sleep list */
+void ipc_thread_dies(struct thread *t);     /* cancel everything that involves t */
+extern int ipc_fastpath_enabled;
+#endif
