@@ -12,7 +12,7 @@
 #include "kernel/panic.h"
 
 /* the kernel keeps one reference, so the boot endpoint never goes away */
-static struct endpoint *boot_endpoint(void)
+struct endpoint *boot_endpoint(void)
 {
     static struct endpoint *ep;
     if (!ep) {

@@ -66,6 +66,7 @@ SUITES = {
     "crashes": ("mb1", crashes(), "ktest=modules"),
     "loader": ("mb1", loader(), "ktest=modules"),
     "nmi": ("mb1", [(U("spin"), "100")], "ktest=modules"),
+    "ipc": ("mb1", [(U("ipc"), ""), (U("ipcpair"), "server start=bg"), (U("ipcpair"), "client")], "ktest=modules"),
     "threads": ("mb1", [(U("sched"), ""), (U("fpu"), ""), (U("cpus"), ""), (U("tlb"), ""), (U("sleep"), ""),
                         (U("stress"), "")], "ktest=modules"),
     "grub": ("iso", [(U("hello"), "via grub"), (U("badptr"), ""), (BAD("wx"), "expect=refuse"),
@@ -219,7 +220,8 @@ def main():
     os.makedirs(logdir, exist_ok=True)
 
     if args.bench:
-        spec = ("mb1", [(U("bench"), ""), (U("yieldbench"), "4000 start=bg"), (U("yieldbench"), "4000 start=bg")], "")
+        spec = ("mb1", [(U("bench"), ""), (U("yieldbench"), "4000 start=bg"), (U("yieldbench"), "4000 start=bg"),
+                        (U("ipcpair"), "server start=bg"), (U("ipcpair"), "bench")], "")
         text, hung, rc, msg, secs, log = boot("bench", spec, 1, 600, logdir,
                                               ["-icount", "shift=0,sleep=off"])
         lines = [l for l in text.splitlines() if l.startswith("bench:")]
