@@ -342,6 +342,96 @@ static struct thread *reply_target(struct thread *self, int64_t slot, long *err)
     return caller;
 }
 
+/* ---- fast path ----
+ * Straight-line versions of the two halves of an RPC for the common case:
+ * infinite timeout, <= IPC_FAST_WORDS untyped words, the partner waiting,
+ * allowed on this CPU, not outranked by it, nothing else queued here, no
+ * timeouts or saved replies involved. Anything else returns FAST_MISS and
+ * the general path handles it, with the same result. */
+#define FAST_MISS 1
+
+static inline int fast_partner_ok(struct cpu *c, struct thread *self, struct thread *t)
+{
+    return ipc_fastpath_enabled && !c->rq.nr && t->prio >= self->prio &&
+           (t->affinity < 0 || (unsigned)t->affinity == c->index) && !t->suspended && !t->sleeping;
+}
+
+static inline void copy_words(struct thread *s, struct thread *r, uint64_t tag, uint64_t badge)
+{
+    uint64_t n = AL_TAG_WORDS(tag);
+    for (uint64_t i = 0; i < n; i++)
+        r->utcb->mr[i] = s->utcb->mr[i];
+    r->utcb->tag = tag;
+    r->utcb->badge = badge;
+}
+
+static long ipc_general(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
+
+/* separate functions, so the general path's register spills stay off the
+ * fast path; a miss tail-calls the general path */
+static long fast_call(uint64_t slot, uint64_t tag)
+{
+    struct cpu *c = this_cpu();
+    struct thread *self = c->current;
+    if (slot >= AL_CSPACE_SLOTS || (tag & 0xff00) || AL_TAG_WORDS(tag) > IPC_FAST_WORDS || (tag >> 48))
+        return FAST_MISS;
+    struct cap *cap = &self->task->cspace->slot[slot];
+    if (cap->type != AL_CAP_ENDPOINT || !(cap->rights & AL_R_SEND))
+        return FAST_MISS;
+    struct endpoint *ep = cap->obj;
+    struct thread *r = ep->recvq;
+    if (!r || r->reply_to || !fast_partner_ok(c, self, r))
+        return FAST_MISS;
+    ep->recvq = r->ipc_next;
+    if (r->ipc_next)
+        r->ipc_next->ipc_prev = NULL;
+    r->ipc_next = NULL;
+    copy_words(self, r, tag, cap->badge);
+    r->ipc_state = IPC_NONE;
+    r->ipc_ep = NULL;
+    r->ipc_result = 0;
+    r->reply_to = self;
+    self->reply_server = r;
+    self->reply_gen++;
+    self->ipc_call = 1;
+    self->ipc_state = IPC_REPLY;
+    self->ipc_result = 0;
+    self->state = T_BLOCKED;
+    c->entry->ipc_fast++;
+    sched_switch_direct(self, r);
+    return self->ipc_result;
+}
+
+static long fast_reply_recv(uint64_t slot, uint64_t tag)
+{
+    struct cpu *c = this_cpu();
+    struct thread *self = c->current;
+    struct thread *caller = self->reply_to;
+    if (!caller || slot >= AL_CSPACE_SLOTS || (tag & 0xff00) || AL_TAG_WORDS(tag) > IPC_FAST_WORDS || (tag >> 48))
+        return FAST_MISS;
+    struct cap *cap = &self->task->cspace->slot[slot];
+    if (cap->type != AL_CAP_ENDPOINT || !(cap->rights & AL_R_RECV))
+        return FAST_MISS;
+    struct endpoint *ep = cap->obj;
+    if (ep->sendq || ep->recvq || caller->ipc_state != IPC_REPLY || caller->reply_slot ||
+        !fast_partner_ok(c, self, caller))
+        return FAST_MISS;
+    copy_words(self, caller, tag, 0);
+    self->reply_to = NULL;
+    caller->reply_server = NULL;
+    caller->ipc_state = IPC_NONE;
+    caller->ipc_result = 0;
+    ep->recvq = self;               /* the queue was empty */
+    self->ipc_next = self->ipc_prev = NULL;
+    self->ipc_ep = ep;
+    self->ipc_state = IPC_RECV;
+    self->ipc_result = 0;
+    self->state = T_BLOCKED;
+    c->entry->ipc_fast++;
+    sched_switch_direct(self, caller);
+    return self->ipc_result;
+}
+
 /* ---- system calls ---- */
 
 SYSCALL_DEFINE(endpoint_create)
@@ -363,9 +453,23 @@ SYSCALL_DEFINE(endpoint_create)
 /* ipc(op, cap, tag, rcv_cap, timeout_ns) */
 SYSCALL_DEFINE(ipc)
 {
+    if ((int64_t)a4 == AL_TIMEOUT_NEVER) {
+        long r = FAST_MISS;
+        if (a0 == AL_IPC_CALL)
+            r = fast_call(a1, a2);
+        else if (a0 == AL_IPC_REPLY_RECV)
+            r = fast_reply_recv(a3, a2);
+        if (r != FAST_MISS)
+            return r;
+    }
+    return ipc_general(a0, a1, a2, a3, a4);
+}
+
+static long ipc_general(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
+{
+    int64_t timeout = (int64_t)a4;
     struct thread *self = current();
     struct task *task = self->task;
-    int64_t timeout = (int64_t)a4;
     long err = 0;
     if (timeout < AL_TIMEOUT_NEVER || timeout > IPC_TIMEOUT_MAX)
         return -AL_EINVAL;

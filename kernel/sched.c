@@ -21,8 +21,8 @@
 #include "arch/x86_64/cpu.h"
 #include "kernel/bkl.h"
 #include "kernel/ipc.h"
+#include "kernel/switch.h"
 
-void switch_context(uint64_t *save, uint64_t next);
 void thread_release_stack(struct thread *t);
 
 static struct thread *sleepers;     /* sorted by wake_at */
@@ -196,33 +196,15 @@ void sched_switch_tail(void)
     }
 }
 
-static inline void switch_to(struct thread *prev, struct thread *next)
-{
-    struct cpu *c = this_cpu();
-    next->switches++;
-    fpu_switch(prev->task && prev->state != T_DEAD ? prev->fpu : NULL, next->task ? next->fpu : NULL);
-    if (prev->state == T_DEAD)
-        c->reap = prev;
-    /* the entry area through GS: no pointer chase on this path */
-    __asm__ volatile("movq %0, %%gs:%c1" ::"r"(next->kstack_top), "i"(CE_KSTACK_TOP) : "memory");
-    __asm__ volatile("movq %0, %%gs:%c1" ::"r"(next->cr3), "i"(CE_UCR3) : "memory");
-    c->current = next;
-    next->state = T_RUNNING;
-    next->cpu = c->index;
-    if (next->utcb_va)
-        wrmsr(MSR_FS_BASE, next->utcb_va);
-    switch_context(&prev->ksp, next->ksp);
-    sched_switch_tail();
-}
-
 /* IPC fast path: prev is blocked, next (blocked until now, allowed on this
  * CPU, not outranked by anything queued here) runs at once */
 void sched_switch_direct(struct thread *prev, struct thread *next)
 {
-    this_entry()->pending &= ~(uint64_t)PENDING_RESCHED;
-    if (next->cpu != this_cpu()->index)
+    struct cpu *c = this_cpu();
+    c->entry->pending &= ~(uint64_t)PENDING_RESCHED;
+    if (next->cpu != c->index)
         next->migrations++;
-    switch_to(prev, next);
+    switch_user(c, prev, next);
 }
 
 void schedule(void)
@@ -288,7 +270,10 @@ long sched_yield(void)
     next->rq_next = next->rq_prev = NULL;
     prev->state = T_RUNNABLE;
     prev->slice = SLICE_TICKS;
-    switch_to(prev, next);
+    if (next->task)
+        switch_user(c, prev, next);
+    else
+        switch_to(prev, next);
     return 0;
 }
 

@@ -48,6 +48,19 @@ static inline void fpu_switch(void *save, void *load)
         ENTRY_INC(fpu_restores);
 }
 
+/* both threads are user threads: no NULL tests */
+static inline void fpu_switch_both(void *save, void *load)
+{
+    if (cpu_feat.xsave) {
+        uint32_t lo = (uint32_t)cpu_feat.xcr0, hi = (uint32_t)(cpu_feat.xcr0 >> 32);
+        __asm__ volatile("xsave64 (%0)\n\txrstor64 (%1)" ::"r"(save), "r"(load), "a"(lo), "d"(hi) : "memory");
+    } else {
+        __asm__ volatile("fxsave64 (%0)\n\tfxrstor64 (%1)" ::"r"(save), "r"(load) : "memory");
+    }
+    ENTRY_INC(fpu_saves);
+    ENTRY_INC(fpu_restores);
+}
+
 static inline void fpu_restore(void *area)
 {
     if (cpu_feat.xsave)

@@ -1,0 +1,49 @@
+/*
+ * The thread switch, inline for the two fast paths (yield, IPC) and the
+ * scheduler. Caller: BKL held, interrupts off; prev is the current thread
+ * and has already been given its new state; next is not on a run queue.
+ */
+#ifndef KERNEL_SWITCH_H
+#define KERNEL_SWITCH_H
+#include "kernel/thread.h"
+#include "kernel/task.h"
+#include "kernel/cpu.h"
+#include "arch/x86_64/fpu.h"
+#include "arch/x86_64/cpu.h"
+
+void switch_context(uint64_t *save, uint64_t next);
+void sched_switch_tail(void);
+
+static inline void switch_finish_to(struct cpu *c, struct thread *prev, struct thread *next)
+{
+    /* the entry area through GS: no pointer chase on this path */
+    __asm__ volatile("movq %0, %%gs:%c1" ::"r"(next->kstack_top), "i"(CE_KSTACK_TOP) : "memory");
+    __asm__ volatile("movq %0, %%gs:%c1" ::"r"(next->cr3), "i"(CE_UCR3) : "memory");
+    c->current = next;
+    next->state = T_RUNNING;
+    next->cpu = c->index;
+    if (next->utcb_va)
+        wrmsr(MSR_FS_BASE, next->utcb_va);
+    switch_context(&prev->ksp, next->ksp);
+    if (this_cpu()->reap)
+        sched_switch_tail();
+}
+
+/* general switch: either side may be a kernel thread, prev may be dead */
+static inline void switch_to(struct thread *prev, struct thread *next)
+{
+    struct cpu *c = this_cpu();
+    next->switches++;
+    fpu_switch(prev->task && prev->state != T_DEAD ? prev->fpu : NULL, next->task ? next->fpu : NULL);
+    if (prev->state == T_DEAD)
+        c->reap = prev;
+    switch_finish_to(c, prev, next);
+}
+
+/* user thread to user thread, prev alive: the fast paths */
+static inline void switch_user(struct cpu *c, struct thread *prev, struct thread *next)
+{
+    fpu_switch_both(prev->fpu, next->fpu);
+    switch_finish_to(c, prev, next);
+}
+#endif
