@@ -31,7 +31,7 @@ KSRC_C  := $(wildcard kernel/*.c) $(wildcard arch/x86_64/*.c) $(wildcard lib/*.c
 KSRC_S  := $(wildcard arch/x86_64/*.S)
 KOBJ    := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(B)/k/%.o,$(KSRC_S))
 
-ULIB_C  := $(wildcard user/lib/*.c) lib/format.c lib/string.c
+ULIB_C  := $(wildcard user/lib/*.c) lib/format.c lib/string.c lib/elf.c
 ULIB    := $(patsubst %.c,$(B)/u/%.o,$(ULIB_C)) $(B)/u/user/lib/crt0.o
 UPROGS  := $(patsubst user/bin/%.c,%,$(wildcard user/bin/*.c))
 UELF    := $(patsubst %,$(B)/user/%.elf,$(UPROGS))
@@ -101,7 +101,7 @@ $(B)/bad/.stamp: $(B)/user/hello.elf tools/mkbad.py
 QEMU      := qemu-system-x86_64
 QEMU_BASE := -machine q35 -cpu max -m 512M -smp $(SMP) -no-reboot \
              -device isa-debug-exit,iobase=0xf4,iosize=0x04
-RUN_MODS  := $(B)/user/hello.elf hello world,$(B)/user/crash.elf ud
+RUN_MODS  := $(B)/user/sigma0.elf,$(B)/user/root.elf,$(B)/user/hello.elf hello world,$(B)/user/crash.elf ud expect=fault:6
 
 deps:
 	$(Q)bash tools/deps.sh
@@ -118,7 +118,7 @@ bench: deps all
 
 iso: deps $(B)/airlock.iso
 $(B)/airlock.iso: all tools/mkiso.sh
-	$(Q)sh tools/mkiso.sh $@ "" $(B)/user/hello.elf "hello from grub" $(B)/user/crash.elf "ud"
+	$(Q)sh tools/mkiso.sh $@ "" $(B)/user/sigma0.elf "" $(B)/user/root.elf "" $(B)/user/hello.elf "hello from grub" $(B)/user/crash.elf "ud"
 
 qemu-gdb: deps all
 	@echo "QEMU waits for gdb on :1234 — run: gdb -x tools/gdbinit"

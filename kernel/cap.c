@@ -57,6 +57,8 @@ static void obj_get(struct cap *c)
 {
     if (c->type == AL_CAP_ENDPOINT)
         ((struct endpoint *)c->obj)->refs++;
+    else if (c->type == AL_CAP_TASK)
+        ((struct task *)c->obj)->refs++;
 }
 
 
@@ -119,4 +121,6 @@ void cap_delete(struct cap *c)
     memset(c, 0, sizeof *c);
     if (type == AL_CAP_ENDPOINT)
         endpoint_put(obj);
+    else if (type == AL_CAP_TASK)
+        task_put(obj);
 }

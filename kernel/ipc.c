@@ -12,6 +12,8 @@
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/lapic.h"
 #include "lib/string.h"
+#include "kernel/mapdb.h"
+#include "kernel/sys_map.h"
 
 int ipc_fastpath_enabled = 1;
 
@@ -96,11 +98,22 @@ void endpoint_put(struct endpoint *ep)
     frame_free(v2p_direct(ep));
 }
 
+/* a caller whose reply can no longer come: it gets -AL_ECANCELED */
+static void cancel_caller(struct thread *caller)
+{
+    if (caller->ipc_state != IPC_REPLY)
+        return;
+    unlink_reply(caller);
+    wake(caller, -AL_ECANCELED);
+}
+
 void reply_cap_dropped(struct cap *c)
 {
     struct thread *caller = c->obj;
-    if (caller->reply_slot == c)
+    if (caller->reply_slot == c) {
         caller->reply_slot = NULL;
+        cancel_caller(caller);      /* nobody can answer it any more */
+    }
 }
 
 void ipc_timeout(struct thread *t)
@@ -132,36 +145,69 @@ void ipc_thread_dies(struct thread *t)
 
 /* ---- message transfer ---- */
 
-/* Copy the message of `s` (tag, badge) into r's UTCB. Capability items are
- * validated first; on any error nothing is changed. */
+/* Copy the message of `s` (tag, badge) into r's UTCB. Typed items are
+ * validated first, so a bad item changes nothing: at most one capability
+ * item (needs the GRANT right on the endpoint used; lands in the
+ * receiver's rcv_cap_slot) and any number of map/grant items (the sender's
+ * pages must be in the mapping database; they land in the receiver's
+ * rcv_window at the flexpage's offset within it). */
 static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t badge, int grant)
 {
     uint64_t words = AL_TAG_WORDS(tag), items = AL_TAG_ITEMS(tag);
     struct al_utcb *su = s->utcb, *ru = r->utcb;
     struct cap *src = NULL, *dst = NULL;
-    int rights = 0;
-    if (items) {
-        /* one capability item per message */
-        if (items != 1)
-            return -AL_EMSGSIZE;
-        uint64_t kind = su->mr[words], slot = su->mr[words + 1];
-        if ((kind & 0xff) != AL_ITEM_CAP)
+    int cap_rights = 0;
+    uint64_t win = 0;
+    int have_win = 0;
+    for (uint64_t k = 0; k < items; k++) {
+        uint64_t kind = su->mr[words + 2 * k], pay = su->mr[words + 2 * k + 1];
+        uint64_t type = kind & 0xff, rights = (kind >> 8) & AL_R_ALL;
+        if (type == AL_ITEM_CAP) {
+            if (src)
+                return -AL_EINVAL;          /* one capability per message */
+            if (!grant)
+                return -AL_EPERM;
+            src = cap_slot(s->task, pay);
+            if (!src || !src->type)
+                return -AL_EBADCAP;
+            if (src->type == AL_CAP_REPLY)
+                return -AL_EPERM;
+            int64_t rslot = ru->rcv_cap_slot;   /* read once: the receiver's task may change it */
+            dst = rslot < 0 ? NULL : cap_slot(r->task, (uint64_t)rslot);
+            if (!dst || dst->type)
+                return -AL_EINVAL;          /* the receiver accepts no capability there */
+            cap_rights = (int)rights;
+        } else if (type == AL_ITEM_MAP || type == AL_ITEM_GRANT) {
+            if (!have_win) {
+                win = ru->rcv_window;
+                have_win = 1;
+            }
+            if (!fpage_ok(pay) || (rights & ~7ULL))
+                return -AL_EINVAL;
+            if (!win || !fpage_ok(win) || AL_FPAGE_ORDER(pay) > AL_FPAGE_ORDER(win))
+                return -AL_EINVAL;          /* no or too small receive window */
+            uint64_t n = (1ULL << AL_FPAGE_ORDER(pay)) / 4096, base = AL_FPAGE_BASE(pay);
+            for (uint64_t i = 0; i < n; i++)
+                if (!mapdb_lookup(s->task, base + i * 4096))
+                    return -AL_EPERM;       /* not the sender's to pass on */
+        } else {
             return -AL_EINVAL;
-        if (!grant)
-            return -AL_EPERM;
-        src = cap_slot(s->task, slot);
-        if (!src || !src->type)
-            return -AL_EBADCAP;
-        int64_t rslot = ru->rcv_cap_slot;   /* read once: the receiver's task may change it */
-        dst = rslot < 0 ? NULL : cap_slot(r->task, (uint64_t)rslot);
-        if (!dst || dst->type)
-            return -AL_EINVAL;              /* the receiver accepts no capability there */
-        if (src->type == AL_CAP_REPLY)
-            return -AL_EPERM;
-        rights = (int)((kind >> 8) & AL_R_ALL);
+        }
     }
     if (dst) {
-        long e = cap_derive(src, dst, rights, 0);
+        long e = cap_derive(src, dst, cap_rights, 0);
+        if (e)
+            return e;
+    }
+    for (uint64_t k = 0; k < items; k++) {
+        uint64_t kind = su->mr[words + 2 * k], pay = su->mr[words + 2 * k + 1];
+        if ((kind & 0xff) == AL_ITEM_CAP)
+            continue;
+        uint64_t base = AL_FPAGE_BASE(pay), order = AL_FPAGE_ORDER(pay);
+        uint64_t wsize = 1ULL << AL_FPAGE_ORDER(win);
+        uint64_t to = AL_FPAGE_BASE(win) + (base & (wsize - 1));
+        long e = map_pages(s->task, base, r->task, to, (1ULL << order) / 4096, (uint32_t)((kind >> 8) & 7),
+                           (kind & 0xff) == AL_ITEM_GRANT);
         if (e)
             return e;
     }
@@ -201,8 +247,11 @@ static void sender_done(struct thread *s, struct thread *r)
         s->ipc_ep = NULL;
         s->reply_gen++;
         s->reply_server = r;
-        if (r->reply_to)                   /* an older, unsaved reply is dropped */
-            r->reply_to->reply_server = NULL;
+        if (r->reply_to && r->reply_to != s) {
+            struct thread *older = r->reply_to;   /* an older, unsaved reply is dropped */
+            r->reply_to = NULL;
+            cancel_caller(older);
+        }
         r->reply_to = s;
     } else {
         wake(s, 0);
@@ -228,6 +277,11 @@ long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t b
             return e;
         q_remove(&ep->recvq, r);
         if (call) {
+            if (r->reply_to && r->reply_to != self) {
+                struct thread *older = r->reply_to;
+                r->reply_to = NULL;
+                cancel_caller(older);
+            }
             r->reply_to = self;
             self->reply_server = r;
             self->reply_gen++;

@@ -9,6 +9,20 @@ static uint8_t used[KSTACK_SLOTS];
 static unsigned hint;
 static unsigned long live;
 
+/* Make the page tables of the whole region now, so stacks never allocate
+ * (and leak-count) kernel page tables later. */
+void kstack_init(void)
+{
+    for (int s = 0; s < KSTACK_SLOTS; s += (int)(0x200000 / KSTACK_SLOT)) {
+        uint64_t va = kstack_slot_top(s) - 4096;
+        uint64_t pa = frame_alloc();
+        if (!pa || pt_map(kernel_pml4, va, pa, PTE_W | pte_nx))
+            panic("kstack: cannot build the stack region's page tables");
+        pt_unmap(kernel_pml4, va);
+        frame_free(pa);
+    }
+}
+
 uint64_t kstack_slot_top(int slot)
 {
     return AL_KSTACK_REGION + (uint64_t)(slot + 1) * KSTACK_SLOT;

@@ -1,5 +1,5 @@
 #include "kernel/loader.h"
-#include "kernel/elf.h"
+#include "lib/elf.h"
 #include "kernel/task.h"
 #include "kernel/thread.h"
 #include "kernel/audit.h"

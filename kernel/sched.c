@@ -193,6 +193,9 @@ void sched_switch_tail(void)
     if (r) {
         c->reap = NULL;
         thread_release_stack(r);
+        /* the last thread of a task nobody holds a capability to */
+        if (r->task && r->task->orphan && !r->task->live_threads && !r->task->waiter)
+            task_destroy(r->task);
     }
 }
 

@@ -20,6 +20,7 @@ static inline void switch_finish_to(struct cpu *c, struct thread *prev, struct t
     __asm__ volatile("movq %0, %%gs:%c1" ::"r"(next->kstack_top), "i"(CE_KSTACK_TOP) : "memory");
     __asm__ volatile("movq %0, %%gs:%c1" ::"r"(next->cr3), "i"(CE_UCR3) : "memory");
     c->current = next;
+    next->switches++;
     next->state = T_RUNNING;
     next->cpu = c->index;
     if (next->utcb_va)
@@ -33,7 +34,6 @@ static inline void switch_finish_to(struct cpu *c, struct thread *prev, struct t
 static inline void switch_to(struct thread *prev, struct thread *next)
 {
     struct cpu *c = this_cpu();
-    next->switches++;
     fpu_switch(prev->task && prev->state != T_DEAD ? prev->fpu : NULL, next->task ? next->fpu : NULL);
     if (prev->state == T_DEAD)
         c->reap = prev;

@@ -7,6 +7,7 @@
 #include "kernel/usercopy.h"
 #include "abi/airlock/errno.h"
 #include "lib/string.h"
+#include "arch/x86_64/cpu.h"
 
 static struct cap *full_slot(uint64_t idx, long *err)
 {
@@ -63,6 +64,13 @@ SYSCALL_DEFINE(cap_info)
     info.type = c->type;
     info.rights = c->rights;
     info.badge = c->badge;
-    info.object = (unsigned long)c->obj * 0x9e3779b97f4a7c15ULL;   /* identity without the kernel address */
+    /* an identity that does not reveal the kernel address: keyed with a
+     * secret taken at boot */
+    static uint64_t secret;
+    if (!secret)
+        secret = rdtsc() * 0x9e3779b97f4a7c15ULL | 1;
+    uint64_t x = (uint64_t)c->obj ^ secret;
+    x = (x ^ (x >> 31)) * 0xbf58476d1ce4e5b9ULL;
+    info.object = (x ^ (x >> 29)) * secret;
     return copy_to_user(current()->task, a1, &info, sizeof info);
 }

@@ -6,6 +6,7 @@
 #include "kernel/console.h"
 #include "kernel/usercopy.h"
 #include "kernel/frame.h"
+#include "kernel/mapdb.h"
 #include "kernel/panic.h"
 #include "abi/airlock/errno.h"
 #include "arch/x86_64/trap.h"
@@ -96,6 +97,8 @@ void syscall_collect_stats(struct al_stats *s)
         s->ipc_slow += e->ipc_slow;
     }
     s->free_frames = frame_free_count();
+    s->cache_frames = mapdb_slab_frames();
+    s->mapdb_nodes = mapdb_nodes();
     s->total_frames = frame_total_count();
 }
 

@@ -4,6 +4,8 @@
 #include "kernel/frame.h"
 #include "kernel/cpu.h"
 #include "kernel/cap.h"
+#include "kernel/mapdb.h"
+#include "arch/x86_64/tlb.h"
 #include "kernel/panic.h"
 #include "arch/x86_64/paging.h"
 #include "lib/string.h"
@@ -52,9 +54,24 @@ void task_wait(struct task *t)
     }
 }
 
+void task_put(struct task *t)
+{
+    assert(t->refs > 0);
+    if (--t->refs)
+        return;
+    if (t->live_threads)
+        t->orphan = 1;
+    else
+        task_destroy(t);
+}
+
 void task_destroy(struct task *t)
 {
     assert(t->live_threads == 0);
+    uint64_t mask = 0;
+    mapdb_task_gone(t, &mask);     /* derived mappings everywhere; frames stay sigma0's */
+    if (mask)
+        tlb_shootdown(mask, 0, 0);
     cspace_destroy(t);
     while (t->threads)
         thread_free(t->threads);

@@ -179,6 +179,8 @@ struct thread *thread_create_user(struct task *task, uint64_t rip, uint64_t rsp,
     task->threads = t;
     task->nthreads++;
     task->live_threads++;
+    if (!task->main)
+        task->main = t;
     return t;
 }
 
@@ -222,7 +224,9 @@ enum thread_end thread_join(struct thread *t, long *status)
     if (status)
         *status = t->exit_status;
     enum thread_end e = t->end;
-    thread_free(t);
+    /* a task's first thread stays until the task goes: task_wait reports it */
+    if (!t->task || t->task->main != t)
+        thread_free(t);
     return e;
 }
 

@@ -142,7 +142,7 @@ def nmi_injector(sock_path, log, stop):
     for _ in range(1000):
         if stop.is_set():
             return
-        if os.path.exists(sock_path) and os.path.exists(log) and "started as task" in open(log, errors="replace").read():
+        if os.path.exists(sock_path) and os.path.exists(log) and "[root] spin" in open(log, errors="replace").read():
             break
         time.sleep(0.01)
     try:
@@ -163,6 +163,8 @@ def nmi_injector(sock_path, log, stop):
 
 def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False):
     kind, mods, cmdline = spec
+    # the kernel starts sigma0 and the root task; root loads the rest
+    mods = [(U("sigma0"), ""), (U("root"), "")] + list(mods)
     log = os.path.join(logdir, f"{name}.smp{smp}.log")
     if os.path.exists(log):
         os.unlink(log)

@@ -50,6 +50,34 @@ enum al_ipc_op {
 
 /* typed items: mr[i] = kind | rights << 8, mr[i+1] = payload */
 #define AL_ITEM_CAP   1         /* payload: the sender's slot; lands in the receiver's rcv_cap_slot */
+#define AL_ITEM_MAP   2         /* payload: a flexpage of the sender's; lands in the receiver's rcv_window */
+#define AL_ITEM_GRANT 3         /* like MAP, and the sender loses the pages */
+
+/* flexpages: a naturally aligned power-of-two region, base | log2(size) */
+#define AL_FPAGE(base, order)  ((unsigned long)(base) | (unsigned long)(order))
+#define AL_FPAGE_BASE(f)       ((f) & ~0xfffUL)
+#define AL_FPAGE_ORDER(f)      ((f) & 0x3f)
+#define AL_FPAGE_MIN_ORDER     12
+#define AL_FPAGE_MAX_ORDER     22       /* 4 MiB: bounded work per item */
+
+/* mapping rights */
+#define AL_MAP_R 4
+#define AL_MAP_W 2
+#define AL_MAP_X 1
+#define AL_MAP_RW (AL_MAP_R | AL_MAP_W)
+#define AL_MAP_RX (AL_MAP_R | AL_MAP_X)
+#define AL_MAP_GRANT 16         /* task_map: grant instead of map */
+#define AL_MAP_MANAGED 32       /* map_info: the page is in the mapping database */
+
+/* unmap flags: rights to take away (0 or including R: the whole mapping),
+ * and whether the caller's own mapping goes too */
+#define AL_UNMAP_SELF 8
+
+/* how a task's first thread ended (task_wait) */
+struct al_task_end {
+    long how;                   /* AL_THREAD_EXITED or AL_THREAD_FAULTED */
+    long status;                /* exit status or exception vector */
+};
 
 /* The user thread control block: one page per thread, mapped in its task
  * and found at %fs:0 (do not load %fs). */

@@ -31,6 +31,11 @@
  * would leave a non-canonical RCX for SYSRET (see docs/ARCHITECTURE.md). */
 #define AL_USER_HI          0x00007ffffffff000ULL
 #define AL_USER_STACK_TOP   0x00007fffffff0000ULL
+/* sigma0 sees physical address pa at AL_SIGMA0_BASE + pa */
+#define AL_SIGMA0_BASE      0x0000100000000000ULL
+/* the root task finds its boot information and the boot modules here */
+#define AL_BOOTINFO         0x00007ffe00000000ULL
+#define AL_MODULES          0x00007ffe00100000ULL
 /* one UTCB page per thread, kernel-managed, between the program and the stack */
 #define AL_UTCB_BASE        0x00007fff00000000ULL
 #define AL_UTCB_SLOTS       1024

@@ -36,6 +36,9 @@ struct al_stats {
     unsigned long fpu_restores;     /* XRSTOR/FXRSTOR executed */
     unsigned long ipc_fast;         /* IPCs completed by the fast path */
     unsigned long ipc_slow;         /* IPCs completed by the general path */
+    unsigned long cache_frames;     /* kernel frames held by caches that only grow (mapping-database
+                                       nodes): free_frames + cache_frames is constant when nothing leaks */
+    unsigned long mapdb_nodes;      /* mappings in the mapping database */
 };
 
 /* thread_join results */

@@ -33,7 +33,7 @@ void lapic_init(uint64_t phys)
 uint32_t lapic_id(void) { return rd(REG_ID) >> 24; }
 void lapic_eoi(void) { wr(REG_EOI, 0); }
 
-/* PIT channel 2 gated one-shot of `ms` milliseconds; calls fn before and after */
+/* PIT channel 2 gated one-shot: busy-wait `ms` milliseconds */
 static void pit_wait_ms(unsigned ms)
 {
     uint32_t count = 1193182u * ms / 1000;

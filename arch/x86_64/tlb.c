@@ -14,8 +14,7 @@ static void flush_local(uint64_t va, uint64_t npages)
         for (uint64_t i = 0; i < npages; i++)
             paging_invlpg(va + i * 4096);
     } else {
-        paging_load_cr3(read_cr3());
-        ENTRY_INC(tlb_flushes);
+        paging_load_cr3(read_cr3());    /* counted as a CR3 write = a full flush */
     }
 }
 
@@ -28,9 +27,14 @@ void tlb_poll(void)
     __atomic_fetch_and(&pending_mask, ~bit, __ATOMIC_RELEASE);
 }
 
+/* CPUs that run the scheduler: one that failed to start never acknowledges */
 uint64_t tlb_all_cpus(void)
 {
-    return ncpus >= 64 ? ~0ULL : (1ULL << ncpus) - 1;
+    uint64_t m = 0;
+    for (unsigned i = 0; i < ncpus; i++)
+        if (cpus[i].online)
+            m |= 1ULL << i;
+    return m;
 }
 
 void tlb_shootdown(uint64_t cpumask, uint64_t va, uint64_t npages)

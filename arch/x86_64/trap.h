@@ -6,8 +6,8 @@
  * code (built with -mgeneral-regs-only) and is saved eagerly at every thread
  * switch, so a handler that switches threads preserves it too.
  *
- * Handlers run with interrupts disabled and the big kernel lock held (when
- * SMP arrives), on the current thread's kernel stack, CR3 = kernel.
+ * Handlers run with interrupts disabled and the big kernel lock held (except
+ * the TLB-shootdown IPI), on the current thread's kernel stack, CR3 = kernel.
  */
 #ifndef ARCH_X86_64_TRAP_H
 #define ARCH_X86_64_TRAP_H

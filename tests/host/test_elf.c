@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "kernel/elf.h"
+#include "lib/elf.h"
 #include "lib/string.h"
 
 #define LO 0x10000ULL

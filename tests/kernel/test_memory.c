@@ -10,7 +10,7 @@
 #include "kernel/audit.h"
 #include "kernel/usercopy.h"
 #include "kernel/panic.h"
-#include "kernel/elf.h"
+#include "lib/elf.h"
 #include "abi/airlock/errno.h"
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/cpu.h"

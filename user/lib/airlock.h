@@ -113,6 +113,13 @@ static inline struct al_utcb *al_utcb(void)
     return u;
 }
 
+/* memory from sigma0 (user/lib/mem.c): a naturally aligned block of 2^order
+ * bytes mapped at va with rights (AL_MAP_*); returns an allocation id */
+long mem_alloc(void *va, unsigned order, int rights);
+long mem_free(long id);                 /* revoked everywhere, back to sigma0 */
+long mem_device(void *va, unsigned long pa, unsigned order);    /* device memory, RW uncached */
+long mem_info(unsigned long *free_pages, unsigned long *total_pages);
+
 /* KTAP helpers for user test programs: output is indented as a subtest of
  * the module's own KTAP line. */
 void ktap_plan(int n);

@@ -1,10 +1,16 @@
-/* User entry: the kernel starts a boot module with RDI = argc, RSI = argv
- * and RSP 16-byte aligned (SysV process entry). */
+/* User entry. The kernel starts sigma0 and the root task with RDI = argc,
+ * RSI = argv; the root task starts the other modules with RDI = 0 and the
+ * SysV layout on the stack ([RSP] = argc, argv[] above it). RSP is 16-byte
+ * aligned either way. */
     .text
     .globl _start
 _start:
     xorl %ebp, %ebp
-    andq $-16, %rsp
+    testq %rdi, %rdi
+    jnz 1f
+    movq (%rsp), %rdi
+    leaq 8(%rsp), %rsi
+1:  andq $-16, %rsp
     call main
     movslq %eax, %rdi                   /* int main() */
     call exit

@@ -6,7 +6,7 @@
  * use, every offset/size pair is checked against the image size without
  * overflow, and every address sum uses __builtin_add_overflow.
  */
-#include "kernel/elf.h"
+#include "lib/elf.h"
 
 #include <stdbool.h>
 

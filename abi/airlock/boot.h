@@ -1,0 +1,55 @@
+/*
+ * System start (docs/ABI.md, "System start"). The kernel starts two tasks:
+ *   sigma0  owns all user memory: every free frame the kernel does not keep
+ *           for itself is mapped in sigma0 at AL_SIGMA0_BASE + physical
+ *           address (mapping-database roots); device memory joins on demand
+ *           (device_map). Its memory ranges are described at AL_BOOTINFO.
+ *   root    gets the other boot modules (mapped read-only at AL_MODULES),
+ *           their list at AL_BOOTINFO, a capability to sigma0 and the boot
+ *           endpoint; it loads the modules into new tasks and starts them.
+ * Boot modules are recognised by name: the module whose file name starts
+ * with "sigma0" and the one starting with "root".
+ */
+#ifndef AIRLOCK_ABI_BOOT_H
+#define AIRLOCK_ABI_BOOT_H
+
+#define AL_SLOT_SIGMA0 2        /* sigma0's endpoint: RECV in sigma0, SEND elsewhere */
+
+#define AL_BOOT_MAGIC   0x41697242ULL   /* "BriA" */
+#define AL_BOOT_MAX_MODS 32
+#define AL_BOOT_CMDLINE 160
+
+struct al_boot_module {
+    unsigned long va;           /* the image, read-only, in the root task */
+    unsigned long size;
+    char cmdline[AL_BOOT_CMDLINE];
+};
+
+/* at AL_BOOTINFO in the root task (two pages, read-only) */
+struct al_bootinfo {
+    unsigned long magic;
+    unsigned long nmods;
+    unsigned long ktap;         /* the kernel runs its tests in KTAP: report modules too */
+    unsigned long ktap_first;   /* number of the first module's KTAP line */
+    unsigned long ncpus;
+    struct al_boot_module mods[AL_BOOT_MAX_MODS];
+};
+
+/* at AL_BOOTINFO in sigma0 (one page, read-only): its physical memory */
+#define AL_S0_MAX_RANGES 250
+struct al_sigma0_info {
+    unsigned long magic;
+    unsigned long nranges;
+    struct {
+        unsigned long base, npages;     /* physical; sigma0 maps it at AL_SIGMA0_BASE + base */
+    } range[AL_S0_MAX_RANGES];
+};
+
+/* the sigma0 protocol: label of the request; replies have label 0 on
+ * success, else 1 with -AL_Exxx in mr[0] */
+#define AL_S0_ALLOC  1          /* mr[0] = order (12..22), mr[1] = rights; reply: a map item into the
+                                   caller's rcv_window, mr[0] = allocation id */
+#define AL_S0_FREE   2          /* mr[0] = allocation id: revoked everywhere and reused */
+#define AL_S0_DEVICE 3          /* mr[0] = physical address, mr[1] = order; reply: map item (RW, uncached) */
+#define AL_S0_INFO   4          /* reply: mr[0] = free pages, mr[1] = pages owned */
+#endif

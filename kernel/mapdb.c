@@ -1,0 +1,275 @@
+#include "kernel/mapdb.h"
+#include "kernel/task.h"
+#include "kernel/thread.h"
+#include "kernel/cpu.h"
+#include "kernel/frame.h"
+#include "kernel/panic.h"
+#include "abi/airlock/errno.h"
+#include "arch/x86_64/paging.h"
+#include "lib/string.h"
+
+#define HASH_BUCKETS 16384
+static struct mapnode **hash;          /* HASH_BUCKETS heads, in kernel frames */
+static struct mapnode *free_nodes;
+static unsigned long live_nodes, slab_frames;
+
+static unsigned bucket(struct task *t, uint64_t va)
+{
+    uint64_t h = ((uint64_t)t >> 6) * 0x9e3779b97f4a7c15ULL ^ (va >> 12) * 0xff51afd7ed558ccdULL;
+    return (unsigned)(h >> 50) & (HASH_BUCKETS - 1);
+}
+
+void mapdb_init(void)
+{
+    unsigned frames = HASH_BUCKETS * sizeof(void *) / 4096;
+    uint64_t pa = frame_alloc_contig(frames, 4096, 0);
+    if (!pa)
+        panic("mapdb: no memory for the hash table");
+    hash = p2v(pa);
+    memset(hash, 0, HASH_BUCKETS * sizeof(void *));
+}
+
+static struct mapnode *node_alloc(void)
+{
+    if (!free_nodes) {
+        uint64_t pa = frame_alloc();
+        if (!pa)
+            return NULL;
+        slab_frames++;
+        struct mapnode *n = p2v(pa);
+        for (unsigned i = 0; i < 4096 / sizeof *n; i++) {
+            n[i].hnext = free_nodes;
+            free_nodes = &n[i];
+        }
+    }
+    struct mapnode *n = free_nodes;
+    free_nodes = n->hnext;
+    memset(n, 0, sizeof *n);
+    live_nodes++;
+    return n;
+}
+
+static void node_free(struct mapnode *n)
+{
+    n->task = NULL;
+    n->hnext = free_nodes;
+    free_nodes = n;
+    live_nodes--;
+}
+
+unsigned long mapdb_nodes(void) { return live_nodes; }
+unsigned long mapdb_slab_frames(void) { return slab_frames; }
+
+struct mapnode *mapdb_lookup(struct task *t, uint64_t va)
+{
+    for (struct mapnode *n = hash[bucket(t, va)]; n; n = n->hnext)
+        if (n->task == t && n->va == va)
+            return n;
+    return NULL;
+}
+
+static void hash_insert(struct mapnode *n)
+{
+    unsigned b = bucket(n->task, n->va);
+    n->hnext = hash[b];
+    hash[b] = n;
+}
+
+static void hash_remove(struct mapnode *n)
+{
+    for (struct mapnode **p = &hash[bucket(n->task, n->va)]; *p; p = &(*p)->hnext)
+        if (*p == n) {
+            *p = n->hnext;
+            return;
+        }
+    panic("mapdb: node not in its hash chain");
+}
+
+uint64_t task_cpu_mask(struct task *t)
+{
+    uint64_t m = 0;
+    for (unsigned i = 0; i < ncpus; i++)
+        if (cpus[i].current && cpus[i].current->task == t)
+            m |= 1ULL << i;
+    return m;
+}
+
+/* PTE flags for a node: W^X is kept in the page tables (W wins) */
+static uint64_t pte_flags(uint32_t rights, int device)
+{
+    uint64_t f = PTE_U;
+    if (rights & MAP_W)
+        f |= PTE_W;
+    if (!(rights & MAP_X) || (rights & MAP_W))
+        f |= pte_nx;
+    if (device)
+        f |= PTE_PCD | PTE_PWT;
+    return f;
+}
+
+static void link_child(struct mapnode *parent, struct mapnode *n)
+{
+    n->parent = parent;
+    n->prev = NULL;
+    n->next = parent ? parent->child : NULL;
+    if (n->next)
+        n->next->prev = n;
+    if (parent)
+        parent->child = n;
+}
+
+static void unlink_node(struct mapnode *n)
+{
+    if (n->prev)
+        n->prev->next = n->next;
+    else if (n->parent)
+        n->parent->child = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    n->next = n->prev = NULL;
+}
+
+long mapdb_root(struct task *t, uint64_t va, uint64_t pa, uint32_t rights, int device)
+{
+    if (mapdb_lookup(t, va))
+        return -AL_EEXIST;
+    struct mapnode *n = node_alloc();
+    if (!n)
+        return -AL_ENOMEM;
+    n->task = t;
+    n->va = va;
+    n->pa = pa;
+    n->rights = rights;
+    n->device = (uint32_t)device;
+    if (pt_map(t->pml4, va, pa, pte_flags(rights, device))) {
+        node_free(n);
+        return -AL_ENOMEM;
+    }
+    hash_insert(n);
+    return 0;
+}
+
+/* remove n's page-table entry, its derivations, and n */
+static void destroy_subtree(struct mapnode *n, uint64_t *flush)
+{
+    while (n->child)
+        destroy_subtree(n->child, flush);
+    pt_unmap(n->task->pml4, n->va);
+    *flush |= task_cpu_mask(n->task);
+    unlink_node(n);
+    hash_remove(n);
+    node_free(n);
+}
+
+static void reduce_subtree(struct mapnode *n, uint32_t off, uint64_t *flush)
+{
+    for (struct mapnode *c = n->child; c; c = c->next) {
+        c->rights &= ~off;
+        pt_protect(c->task->pml4, c->va, pte_flags(c->rights, c->device));
+        *flush |= task_cpu_mask(c->task);
+        reduce_subtree(c, off, flush);
+    }
+}
+
+void mapdb_unmap(struct mapnode *n, int self, uint32_t rights_off, uint64_t *flush)
+{
+    if (rights_off && (rights_off & MAP_R) == 0) {
+        reduce_subtree(n, rights_off, flush);
+        if (self && n->parent) {
+            n->rights &= ~rights_off;
+            pt_protect(n->task->pml4, n->va, pte_flags(n->rights, n->device));
+            *flush |= task_cpu_mask(n->task);
+        }
+        return;
+    }
+    while (n->child)
+        destroy_subtree(n->child, flush);
+    if (self && n->parent)          /* a root (ownership) is never removed */
+        destroy_subtree(n, flush);
+}
+
+static int is_ancestor(struct mapnode *a, struct mapnode *n)
+{
+    for (; n; n = n->parent)
+        if (n == a)
+            return 1;
+    return 0;
+}
+
+long mapdb_map(struct mapnode *src, struct task *dst, uint64_t dva, uint32_t mask, int grant, uint64_t *flush)
+{
+    uint32_t rights = src->rights & mask;
+    if (!(rights & MAP_R))
+        return -AL_EPERM;
+    if (grant && !src->parent)
+        return -AL_EPERM;           /* ownership itself does not move */
+    struct mapnode *old = mapdb_lookup(dst, dva);
+    if (old == src)
+        return grant ? 0 : -AL_EINVAL;
+    if (old && is_ancestor(old, src))
+        return -AL_EINVAL;          /* would unmap the source itself */
+    if (!old && pt_lookup(dst->pml4, dva, NULL))
+        return -AL_EEXIST;          /* a kernel-made mapping (image, stack, UTCB) */
+    if (old)
+        destroy_subtree(old, flush);
+    if (grant) {
+        /* the node moves: same place in the tree, new owner */
+        pt_unmap(src->task->pml4, src->va);
+        *flush |= task_cpu_mask(src->task);
+        if (pt_map(dst->pml4, dva, src->pa, pte_flags(rights, src->device)))
+            return -AL_ENOMEM;      /* (the page is then simply gone from both) */
+        hash_remove(src);
+        src->task = dst;
+        src->va = dva;
+        src->rights = rights;
+        hash_insert(src);
+        return 0;
+    }
+    struct mapnode *n = node_alloc();
+    if (!n)
+        return -AL_ENOMEM;
+    n->task = dst;
+    n->va = dva;
+    n->pa = src->pa;
+    n->rights = rights;
+    n->device = src->device;
+    if (pt_map(dst->pml4, dva, src->pa, pte_flags(rights, src->device))) {
+        node_free(n);
+        return -AL_ENOMEM;
+    }
+    link_child(src, n);
+    hash_insert(n);
+    return 0;
+}
+
+/* Removing entries while walking is safe: pt_unmap only clears PTEs, it
+ * never frees tables, and a page already removed has no node any more. */
+static int gone_visit(uint64_t va, uint64_t pte, uint64_t size, int level, void *arg)
+{
+    (void)pte, (void)size, (void)level;
+    void **a = arg;
+    struct task *t = a[0];
+    uint64_t *flush = a[1];
+    struct mapnode *n = mapdb_lookup(t, va);
+    if (!n)
+        return 0;
+    if (n->parent) {
+        destroy_subtree(n, flush);
+    } else {
+        /* a root (sigma0's ownership): derivations go, the frame stays with
+         * the system (sigma0 is never torn down while the system runs) */
+        while (n->child)
+            destroy_subtree(n->child, flush);
+        pt_unmap(t->pml4, n->va);
+        unlink_node(n);
+        hash_remove(n);
+        node_free(n);
+    }
+    return 0;
+}
+
+void mapdb_task_gone(struct task *t, uint64_t *flush)
+{
+    void *a[2] = {t, flush};
+    pt_walk(t->pml4, 0, 255, gone_visit, a);
+}

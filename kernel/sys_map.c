@@ -1,0 +1,155 @@
+/*
+ * User-level memory management system calls (the L4 way): task_map (map or
+ * grant own pages into a task one holds a capability to), unmap (revoke
+ * what was derived from own pages, recursively), map_info, and device_map
+ * (sigma0 only: device memory becomes sigma0's, as RAM did at boot).
+ * Map and grant items in IPC use the same mapping database (kernel/ipc.c).
+ * BKL held.
+ */
+#include "kernel/syscall.h"
+#include "kernel/mapdb.h"
+#include "kernel/cap.h"
+#include "kernel/task.h"
+#include "kernel/thread.h"
+#include "kernel/cpu.h"
+#include "kernel/bootinfo.h"
+#include "kernel/usercopy.h"
+#include "abi/airlock/errno.h"
+#include "abi/airlock/layout.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/tlb.h"
+#include "arch/x86_64/smp.h"
+#include "kernel/sys_map.h"
+
+/* a flexpage within the user window and outside the UTCB area */
+int fpage_ok(uint64_t fpage)
+{
+    uint64_t order = AL_FPAGE_ORDER(fpage), base = AL_FPAGE_BASE(fpage);
+    if (order < AL_FPAGE_MIN_ORDER || order > AL_FPAGE_MAX_ORDER)
+        return 0;
+    uint64_t size = 1ULL << order;
+    if (base & (size - 1) || !user_range_ok(base, size))
+        return 0;
+    return base + size <= AL_UTCB_BASE || base >= AL_UTCB_END;
+}
+
+static void flush(uint64_t mask)
+{
+    if (mask)
+        tlb_shootdown(mask, 0, 0);
+}
+
+/* map (or grant) npages of src's pages at sva to dst at dva; every source
+ * page must be in the mapping database (checked first) */
+long map_pages(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
+               int grant)
+{
+    for (uint64_t i = 0; i < npages; i++)
+        if (!mapdb_lookup(src, sva + i * 4096))
+            return -AL_EPERM;       /* not memory the sender may pass on */
+    uint64_t mask = 0;
+    long err = 0;
+    for (uint64_t i = 0; i < npages && !err; i++)
+        err = mapdb_map(mapdb_lookup(src, sva + i * 4096), dst, dva + i * 4096, rights, grant, &mask);
+    flush(mask);
+    return err;
+}
+
+/* task_map(task, fpage, dst, rights): rights R/W/X, plus AL_MAP_GRANT */
+SYSCALL_DEFINE(task_map)
+{
+    long err = 0;
+    struct cap *c = cap_lookup(current()->task, a0, AL_CAP_TASK, AL_R_CONTROL, &err);
+    if (!c)
+        return err;
+    if (!fpage_ok(a1) || (a3 & ~(uint64_t)(AL_MAP_R | AL_MAP_W | AL_MAP_X | AL_MAP_GRANT)))
+        return -AL_EINVAL;
+    uint64_t size = 1ULL << AL_FPAGE_ORDER(a1);
+    if (!fpage_ok(AL_FPAGE_BASE(a2) | AL_FPAGE_ORDER(a1)) || (a2 & 0xfff))
+        return -AL_EINVAL;
+    return map_pages(current()->task, AL_FPAGE_BASE(a1), c->obj, a2, size / 4096, (uint32_t)(a3 & 7),
+                     !!(a3 & AL_MAP_GRANT));
+}
+
+/* unmap(fpage, flags): flags = rights to remove (0 or with R: everything)
+ * | AL_UNMAP_SELF. Returns how many pages of the caller were in the
+ * mapping database. */
+SYSCALL_DEFINE(unmap)
+{
+    struct task *t = current()->task;
+    if (!fpage_ok(a0) || (a1 & ~(uint64_t)(7 | AL_UNMAP_SELF)))
+        return -AL_EINVAL;
+    uint64_t base = AL_FPAGE_BASE(a0), n = (1ULL << AL_FPAGE_ORDER(a0)) / 4096, mask = 0;
+    uint32_t off = (uint32_t)(a1 & 7);
+    if (!off || (off & MAP_R))
+        off = 0;
+    long count = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        struct mapnode *node = mapdb_lookup(t, base + i * 4096);
+        if (!node)
+            continue;
+        count++;
+        mapdb_unmap(node, !!(a1 & AL_UNMAP_SELF), off, &mask);
+    }
+    flush(mask);
+    return count;
+}
+
+/* map_info(va): the rights of the caller's mapping at va (| AL_MAP_MANAGED
+ * if the mapping database knows it), or -AL_ENOENT */
+SYSCALL_DEFINE(map_info)
+{
+    struct task *t = current()->task;
+    if (!user_range_ok(a0, 1))
+        return -AL_EFAULT;
+    uint64_t va = a0 & ~0xfffULL;
+    uint64_t pte = pt_lookup(t->pml4, va, NULL);
+    if (!(pte & PTE_P) || !(pte & PTE_U))
+        return -AL_ENOENT;
+    long r = AL_MAP_R | ((pte & PTE_W) ? AL_MAP_W : 0) | ((pte & PTE_NX) ? 0 : AL_MAP_X);
+    struct mapnode *n = mapdb_lookup(t, va);
+    if (n)
+        r = (long)n->rights | AL_MAP_MANAGED;
+    return r;
+}
+
+static int is_device(uint64_t pa)
+{
+    if (pa < 0x1000 || pa >= (1ULL << 40))
+        return 0;
+    for (unsigned i = 0; i < boot_info.nmem; i++)
+        if (pa + 4096 > boot_info.mem[i].base && pa < boot_info.mem[i].base + boot_info.mem[i].len)
+            return 0;               /* RAM */
+    if ((pa >> 12) == 0x8)          /* AP start-up page */
+        return 0;
+    if ((pa & ~0xfffULL) == 0xfee00000ULL)
+        return 0;                   /* local APIC: the kernel's */
+    for (unsigned i = 0; i < smp_madt.nioapics; i++)
+        if ((pa & ~0xfffULL) == (smp_madt.ioapic_addr[i] & ~0xfffULL))
+            return 0;               /* IOAPICs: the kernel's */
+    return 1;
+}
+
+/* device_map(pa, npages): sigma0 only. Device pages (not RAM, not the
+ * kernel's interrupt controllers) become sigma0's at AL_SIGMA0_BASE + pa. */
+SYSCALL_DEFINE(device_map)
+{
+    struct task *t = current()->task;
+    if (!t->is_sigma0)
+        return -AL_EPERM;
+    if ((a0 & 0xfff) || !a1 || a1 > 1024)
+        return -AL_EINVAL;
+    for (uint64_t i = 0; i < a1; i++)
+        if (!is_device(a0 + i * 4096))
+            return -AL_EPERM;
+    long done = 0;
+    for (uint64_t i = 0; i < a1; i++) {
+        long r = mapdb_root(t, AL_SIGMA0_BASE + a0 + i * 4096, a0 + i * 4096, MAP_R | MAP_W, 1);
+        if (r == -AL_EEXIST)
+            continue;
+        if (r)
+            return r;
+        done++;
+    }
+    return done;
+}

@@ -1,0 +1,306 @@
+/*
+ * The root task: loads the boot modules the kernel handed over (read-only
+ * at AL_MODULES, listed at AL_BOOTINFO) into new tasks, with memory from
+ * sigma0, and starts them with exactly two capabilities: the boot endpoint
+ * (slot AL_SLOT_BOOT_EP) and a badged send capability to sigma0
+ * (AL_SLOT_SIGMA0). Every ELF image is validated (lib/elf.c) before
+ * anything is built; a malformed one is refused and the next one runs.
+ *
+ * It reports how each module ended, in KTAP when the kernel runs its tests:
+ * a module's command line may state its expected end (expect=exit:N,
+ * expect=fault:VECTOR, expect=refuse; default exit:0), and start=bg starts
+ * it in the background (waited for at the end). For modules that run alone
+ * it checks that kernel frames and sigma0 pages all came back.
+ */
+#include "user/lib/airlock.h"
+#include "abi/airlock/boot.h"
+#include "lib/elf.h"
+#include "lib/string.h"
+
+#define SCRATCH 0x0000200000000000UL    /* root's window onto pages it builds */
+#define TASK_SLOT_BASE 32               /* one task capability per module */
+#define S0_SLOT_BASE 96                 /* one badged sigma0 capability per module */
+#define MAX_PAGES 512
+
+enum { EXP_EXIT, EXP_FAULT, EXP_REFUSE };
+
+struct mod {
+    char name[AL_BOOT_CMDLINE];
+    char args[AL_BOOT_CMDLINE];
+    int expect;
+    long want;
+    int bg;
+    long task_slot, task_id;
+    long ids[MAX_PAGES];
+    int nids;
+    unsigned long kframes, s0pages;     /* before, for the leak check (0: not checked) */
+};
+
+static unsigned long scratch_next = SCRATCH;
+static unsigned ktap_next;
+static int ktap;
+static struct mod mods[AL_BOOT_MAX_MODS];
+
+/* remove the word w (or a word starting with w when prefix) from s */
+static int take_word(char *s, const char *w, int prefix, char *val, unsigned vlen)
+{
+    size_t n = strlen(w);
+    for (char *p = s; *p; p++) {
+        if (p != s && p[-1] != ' ')
+            continue;
+        if (strncmp(p, w, n) || (!prefix && p[n] && p[n] != ' '))
+            continue;
+        char *e = p;
+        while (*e && *e != ' ')
+            e++;
+        if (val) {
+            unsigned k = 0;
+            for (char *q = p + n; q < e && k + 1 < vlen; q++)
+                val[k++] = *q;
+            val[k] = 0;
+        }
+        char *rest = *e ? e + 1 : e;
+        memmove(p, rest, strlen(rest) + 1);
+        if (p > s && !*p)
+            p[-1] = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static void parse(struct mod *m, const char *cmdline)
+{
+    memcpy(m->args, cmdline, AL_BOOT_CMDLINE - 1);
+    char v[32];
+    m->expect = EXP_EXIT;
+    m->want = 0;
+    if (take_word(m->args, "expect=", 1, v, sizeof v)) {
+        int ok;
+        if (!strncmp(v, "exit:", 5))
+            m->want = strtol_simple(v + 5, &ok);
+        else if (!strncmp(v, "fault:", 6))
+            m->expect = EXP_FAULT, m->want = strtol_simple(v + 6, &ok);
+        else if (!strcmp(v, "refuse"))
+            m->expect = EXP_REFUSE;
+    }
+    m->bg = take_word(m->args, "start=bg", 0, NULL, 0);
+    /* KTAP name: basename and arguments */
+    const char *b = m->args;
+    for (const char *s = m->args; *s && *s != ' '; s++)
+        if (*s == '/')
+            b = s + 1;
+    memcpy(m->name, b, strlen(b) + 1);
+}
+
+/* a fresh page from sigma0, mapped RW in root at a new scratch address */
+static unsigned long page(struct mod *m)
+{
+    if (m->nids == MAX_PAGES)
+        return 0;
+    unsigned long va = scratch_next;
+    scratch_next += 4096;
+    /* RWX: root writes the page (so its own view is writable and not
+     * executable), and may then pass X on to the module's text */
+    long id = mem_alloc((void *)va, 12, AL_MAP_R | AL_MAP_W | AL_MAP_X);
+    if (id < 0)
+        return 0;
+    m->ids[m->nids++] = id;
+    return va;
+}
+
+static int bg_running;
+
+static void release(struct mod *m)
+{
+    for (int i = 0; i < m->nids; i++)
+        mem_free(m->ids[i]);
+    m->nids = 0;
+    /* with nothing else loaded, the scratch window starts over: its page
+     * tables are reused rather than grown */
+    if (!bg_running)
+        scratch_next = SCRATCH;
+}
+
+static int seg_rights(uint32_t f)
+{
+    return AL_MAP_R | ((f & ELF_SEG_W) ? AL_MAP_W : 0) | ((f & ELF_SEG_X) ? AL_MAP_X : 0);
+}
+
+/* build the task; returns 0 or a negative error with *why set */
+static long build(struct mod *m, const struct al_boot_module *bm, unsigned idx, const char **why)
+{
+    struct elf_image img;
+    *why = NULL;
+    long r = elf_parse((const void *)bm->va, bm->size, AL_USER_LO, AL_UTCB_BASE, &img, why);
+    if (r)
+        return r;
+    m->task_slot = TASK_SLOT_BASE + idx;
+    char tname[32];
+    unsigned k = 0;
+    for (const char *s = m->name; *s && *s != ' ' && k < sizeof tname - 1; s++)
+        tname[k++] = *s;
+    tname[k] = 0;
+    if ((r = al_task_create(m->task_slot, tname)) < 0)
+        return *why = "task_create failed", r;
+    m->task_id = r;
+    const uint8_t *image = (const uint8_t *)bm->va;
+    for (unsigned s = 0; s < img.nseg; s++) {
+        const struct elf_segment *sg = &img.seg[s];
+        unsigned long start = sg->vaddr & ~0xfffUL, end = (sg->vaddr + sg->memsz + 0xfff) & ~0xfffUL;
+        for (unsigned long va = start; va < end; va += 4096) {
+            unsigned long p = page(m);
+            if (!p)
+                return *why = "out of memory", -AL_ENOMEM;
+            unsigned long lo = va > sg->vaddr ? va : sg->vaddr;
+            unsigned long hi = va + 4096 < sg->vaddr + sg->filesz ? va + 4096 : sg->vaddr + sg->filesz;
+            if (hi > lo)
+                memcpy((void *)(p + (lo - va)), image + sg->offset + (lo - sg->vaddr), hi - lo);
+            if ((r = al_task_map(m->task_slot, AL_FPAGE(p, 12), va, seg_rights(sg->flags))) < 0)
+                return *why = "task_map failed", r;
+        }
+    }
+    /* the stack; argv strings and the SysV argc/argv block on its top page */
+    unsigned long top_page = 0;
+    for (unsigned long va = AL_USER_STACK_TOP - AL_USER_STACK_SIZE; va < AL_USER_STACK_TOP; va += 4096) {
+        unsigned long p = page(m);
+        if (!p)
+            return *why = "out of memory", -AL_ENOMEM;
+        if ((r = al_task_map(m->task_slot, AL_FPAGE(p, 12), va, AL_MAP_RW)) < 0)
+            return *why = "task_map failed", r;
+        top_page = p;
+    }
+    unsigned long sp = 4096, argv[17];
+    int argc = 0;
+    const char *s = m->args;
+    while (*s && argc < 16) {
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            break;
+        const char *w = s;
+        while (*s && *s != ' ')
+            s++;
+        sp -= (unsigned long)(s - w) + 1;
+        memcpy((char *)top_page + sp, w, (size_t)(s - w));
+        ((char *)top_page)[sp + (unsigned long)(s - w)] = 0;
+        argv[argc++] = AL_USER_STACK_TOP - 4096 + sp;
+    }
+    argv[argc] = 0;
+    sp &= ~15UL;
+    sp -= (unsigned long)(argc + 2) * 8;
+    sp &= ~15UL;
+    ((unsigned long *)((char *)top_page + sp))[0] = (unsigned long)argc;
+    for (int i = 0; i <= argc; i++)
+        ((unsigned long *)((char *)top_page + sp))[1 + i] = argv[i];
+    /* its capabilities: the boot endpoint and sigma0 (badged: sigma0 tells clients apart) */
+    long s0 = S0_SLOT_BASE + idx;
+    if (al_cap_copy(AL_SLOT_SIGMA0, s0, AL_R_SEND, 0x100 + idx) ||
+        al_cap_give(m->task_slot, AL_SLOT_BOOT_EP, AL_SLOT_BOOT_EP, AL_R_SEND | AL_R_RECV | AL_R_GRANT) ||
+        al_cap_give(m->task_slot, s0, AL_SLOT_SIGMA0, AL_R_SEND))
+        return *why = "cannot give capabilities", -AL_EINVAL;
+    r = al_thread_create_in(m->task_slot, img.entry, AL_USER_STACK_TOP - 4096 + sp, 0, 100, -1);
+    if (r < 0)
+        return *why = "thread_create_in failed", r;
+    printf("[root] %s: started as task %ld\n", m->name, m->task_id);
+    return 0;
+}
+
+static void result(struct mod *m, int ok)
+{
+    if (ktap)
+        printf("%s %u module:%s\n", ok ? "ok" : "not ok", ktap_next++, m->name);
+}
+
+/* free kernel frames, counting the node cache as free (it only grows) */
+static unsigned long kernel_frames(void)
+{
+    struct al_stats st;
+    al_stats(&st, sizeof st);
+    return st.free_frames + st.cache_frames;
+}
+
+static int finish(struct mod *m)
+{
+    struct al_task_end end;
+    long r = al_task_wait(m->task_slot, &end);
+    int ok;
+    if (r) {
+        printf("[root] %s: task_wait failed (%ld)\n", m->name, r);
+        ok = 0;
+    } else if (end.how == AL_THREAD_EXITED) {
+        printf("[root] %s: exited with status %ld\n", m->name, end.status);
+        ok = m->expect == EXP_EXIT && end.status == m->want;
+    } else {
+        printf("[root] %s: killed by vector %ld\n", m->name, end.status);
+        ok = m->expect == EXP_FAULT && end.status == m->want;
+    }
+    al_cap_delete(m->task_slot);        /* the task goes, and its mappings */
+    release(m);
+    al_cap_delete(S0_SLOT_BASE + (m - mods));
+    if (m->kframes) {
+        unsigned long kf = kernel_frames(), fp, tp;
+        mem_info(&fp, &tp);
+        if (kf < m->kframes || fp < m->s0pages) {
+            printf("[root] %s: leaked %ld kernel frames, %ld sigma0 pages\n", m->name, (long)(m->kframes - kf),
+                   (long)(m->s0pages - fp));
+            ok = 0;
+        }
+    }
+    result(m, ok);
+    return ok;
+}
+
+int main(void)
+{
+    const struct al_bootinfo *bi = (const struct al_bootinfo *)AL_BOOTINFO;
+    if (bi->magic != AL_BOOT_MAGIC) {
+        printf("root: no boot information\n");
+        return 1;
+    }
+    ktap = (int)bi->ktap;
+    ktap_next = (unsigned)bi->ktap_first;
+    printf("root: %lu boot modules\n", bi->nmods);
+    int failed = 0;
+    /* build the page tables of the first scratch window once (a module's
+     * pages fit in it), so the per-module leak check sees only real leaks */
+    long warm = mem_alloc((void *)SCRATCH, 12, AL_MAP_RW);
+    if (warm >= 0)
+        mem_free(warm);
+    for (unsigned i = 0; i < bi->nmods && i < AL_BOOT_MAX_MODS; i++) {
+        struct mod *m = &mods[i];
+        parse(m, bi->mods[i].cmdline);
+        if (!m->bg && !bg_running) {
+            unsigned long tp;
+            m->kframes = kernel_frames();
+            mem_info(&m->s0pages, &tp);
+        }
+        const char *why;
+        long r = build(m, &bi->mods[i], i, &why);
+        if (r) {
+            printf("[root] %s: refused: %s (error %ld)\n", m->name, why ? why : "?", r);
+            al_cap_delete(m->task_slot);
+            release(m);
+            int ok = m->expect == EXP_REFUSE;
+            if (m->kframes && kernel_frames() < m->kframes) {
+                printf("[root] %s: the refusal leaked kernel frames\n", m->name);
+                ok = 0;
+            }
+            result(m, ok);
+            failed += !ok;
+            m->task_slot = 0;
+            continue;
+        }
+        if (m->bg) {
+            bg_running++;
+            continue;
+        }
+        failed += !finish(m);
+    }
+    for (unsigned i = 0; i < bi->nmods && i < AL_BOOT_MAX_MODS; i++)
+        if (mods[i].bg && mods[i].task_slot) {
+            bg_running--;
+            failed += !finish(&mods[i]);
+        }
+    printf("root: all modules finished, %d failed\n", failed);
+    return failed;
+}
