@@ -96,6 +96,13 @@ static void give_memory(struct task *s0)
             info->nranges++;
         }
     }
+    /* the page tables for the legacy device area (first MiB: VGA, BIOS) are
+     * built now, so taking such device pages later allocates nothing */
+    uint64_t probe = frame_alloc();
+    if (probe && !pt_map(s0->pml4, AL_SIGMA0_BASE + 0xa0000, probe, PTE_U | pte_nx))
+        pt_unmap(s0->pml4, AL_SIGMA0_BASE + 0xa0000);
+    if (probe)
+        frame_free(probe);
     kprintf("system: sigma0 owns %lu pages (%lu MiB) in %lu ranges; the kernel keeps %lu free frames\n", given,
             given / 256, info->nranges, (unsigned long)frame_free_count());
 }
