@@ -11,6 +11,7 @@ struct thread;
 /* per-CPU run queue: one FIFO per priority and a bitmap of non-empty ones */
 struct runqueue {
     uint64_t bitmap[4];
+    uint64_t summary;               /* bit w: bitmap[w] is not zero */
     struct thread *head[256], *tail[256];
     unsigned nr;
 };

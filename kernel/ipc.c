@@ -14,6 +14,7 @@
 #include "lib/string.h"
 #include "kernel/mapdb.h"
 #include "kernel/sys_map.h"
+#include "kernel/switch.h"
 
 int ipc_fastpath_enabled = 1;
 
@@ -298,7 +299,7 @@ long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t b
                 self->ipc_result = 0;
                 if (timeout > 0)
                     sched_sleep_add(self, clock_ns() + (uint64_t)timeout);
-                sched_switch_direct(self, r);
+                sched_switch_direct(this_cpu(), self, r);
                 return self->ipc_result;
             }
             wake(r, 0);
@@ -366,7 +367,7 @@ static long do_reply(struct thread *self, struct thread *caller, uint64_t tag, s
         self->ipc_result = 0;
         if (timeout > 0)
             sched_sleep_add(self, clock_ns() + (uint64_t)timeout);
-        sched_switch_direct(self, caller);
+        sched_switch_direct(this_cpu(), self, caller);
         *recv_result = self->ipc_result;
         return 1;                   /* the receive has completed too */
     }
@@ -400,9 +401,11 @@ static struct thread *reply_target(struct thread *self, int64_t slot, long *err)
  * Straight-line versions of the two halves of an RPC for the common case:
  * infinite timeout, <= IPC_FAST_WORDS untyped words, the partner waiting,
  * allowed on this CPU, not outranked by it, nothing else queued here, no
- * timeouts or saved replies involved. Anything else returns FAST_MISS and
- * the general path handles it, with the same result. */
-#define FAST_MISS 1
+ * timeouts or saved replies involved. The *_target checks decide; anything
+ * else goes to the general path, with the same result. */
+
+/* tag bits that must be clear: typed items, bit 7, anything above the label */
+#define FAST_TAG_MASK 0xffff00000000ff80ULL
 
 static inline int fast_partner_ok(struct cpu *c, struct thread *self, struct thread *t)
 {
@@ -419,23 +422,27 @@ static inline void copy_words(struct thread *s, struct thread *r, uint64_t tag, 
     r->utcb->badge = badge;
 }
 
-static long ipc_general(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
+__attribute__((noinline)) static long ipc_general(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
 
-/* separate functions, so the general path's register spills stay off the
- * fast path; a miss tail-calls the general path */
-static long fast_call(uint64_t slot, uint64_t tag)
+/* the receiver a fast call can go to, or NULL */
+static inline struct thread *fast_call_target(struct cpu *c, struct thread *self, uint64_t slot, uint64_t tag,
+                                              struct cap **capp)
 {
-    struct cpu *c = this_cpu();
-    struct thread *self = c->current;
-    if (slot >= AL_CSPACE_SLOTS || (tag & 0xff00) || AL_TAG_WORDS(tag) > IPC_FAST_WORDS || (tag >> 48))
-        return FAST_MISS;
+    if (slot >= AL_CSPACE_SLOTS || (tag & FAST_TAG_MASK) || AL_TAG_WORDS(tag) > IPC_FAST_WORDS)
+        return NULL;
     struct cap *cap = &self->task->cspace->slot[slot];
     if (cap->type != AL_CAP_ENDPOINT || !(cap->rights & AL_R_SEND))
-        return FAST_MISS;
-    struct endpoint *ep = cap->obj;
-    struct thread *r = ep->recvq;
+        return NULL;
+    struct thread *r = ((struct endpoint *)cap->obj)->recvq;
     if (!r || r->reply_to || !fast_partner_ok(c, self, r))
-        return FAST_MISS;
+        return NULL;
+    *capp = cap;
+    return r;
+}
+
+static inline long fast_call(struct cpu *c, struct thread *self, struct thread *r, struct cap *cap, uint64_t tag)
+{
+    struct endpoint *ep = cap->obj;
     ep->recvq = r->ipc_next;
     if (r->ipc_next)
         r->ipc_next->ipc_prev = NULL;
@@ -447,29 +454,33 @@ static long fast_call(uint64_t slot, uint64_t tag)
     r->reply_to = self;
     self->reply_server = r;
     self->reply_gen++;
-    self->ipc_call = 1;
     self->ipc_state = IPC_REPLY;
     self->ipc_result = 0;
     self->state = T_BLOCKED;
-    c->entry->ipc_fast++;
-    sched_switch_direct(self, r);
+    ENTRY_INC(ipc_fast);
+    sched_switch_direct(c, self, r);
     return self->ipc_result;
 }
 
-static long fast_reply_recv(uint64_t slot, uint64_t tag)
+/* the endpoint a fast reply-and-receive waits on afterwards, or NULL */
+static inline struct endpoint *fast_rr_target(struct cpu *c, struct thread *self, uint64_t slot, uint64_t tag)
 {
-    struct cpu *c = this_cpu();
-    struct thread *self = c->current;
     struct thread *caller = self->reply_to;
-    if (!caller || slot >= AL_CSPACE_SLOTS || (tag & 0xff00) || AL_TAG_WORDS(tag) > IPC_FAST_WORDS || (tag >> 48))
-        return FAST_MISS;
+    if (!caller || slot >= AL_CSPACE_SLOTS || (tag & FAST_TAG_MASK) || AL_TAG_WORDS(tag) > IPC_FAST_WORDS)
+        return NULL;
     struct cap *cap = &self->task->cspace->slot[slot];
     if (cap->type != AL_CAP_ENDPOINT || !(cap->rights & AL_R_RECV))
-        return FAST_MISS;
+        return NULL;
     struct endpoint *ep = cap->obj;
     if (ep->sendq || ep->recvq || caller->ipc_state != IPC_REPLY || caller->reply_slot ||
         !fast_partner_ok(c, self, caller))
-        return FAST_MISS;
+        return NULL;
+    return ep;
+}
+
+static inline long fast_reply_recv(struct cpu *c, struct thread *self, struct endpoint *ep, uint64_t tag)
+{
+    struct thread *caller = self->reply_to;
     copy_words(self, caller, tag, 0);
     self->reply_to = NULL;
     caller->reply_server = NULL;
@@ -481,8 +492,8 @@ static long fast_reply_recv(uint64_t slot, uint64_t tag)
     self->ipc_state = IPC_RECV;
     self->ipc_result = 0;
     self->state = T_BLOCKED;
-    c->entry->ipc_fast++;
-    sched_switch_direct(self, caller);
+    ENTRY_INC(ipc_fast);
+    sched_switch_direct(c, self, caller);
     return self->ipc_result;
 }
 
@@ -508,18 +519,23 @@ SYSCALL_DEFINE(endpoint_create)
 SYSCALL_DEFINE(ipc)
 {
     if ((int64_t)a4 == AL_TIMEOUT_NEVER) {
-        long r = FAST_MISS;
-        if (a0 == AL_IPC_CALL)
-            r = fast_call(a1, a2);
-        else if (a0 == AL_IPC_REPLY_RECV)
-            r = fast_reply_recv(a3, a2);
-        if (r != FAST_MISS)
-            return r;
+        struct cpu *c = this_cpu();
+        struct thread *self = c->current;
+        if (a0 == AL_IPC_CALL) {
+            struct cap *cap;
+            struct thread *r = fast_call_target(c, self, a1, a2, &cap);
+            if (r)
+                return fast_call(c, self, r, cap, a2);
+        } else if (a0 == AL_IPC_REPLY_RECV) {
+            struct endpoint *ep = fast_rr_target(c, self, a3, a2);
+            if (ep)
+                return fast_reply_recv(c, self, ep, a2);
+        }
     }
     return ipc_general(a0, a1, a2, a3, a4);
 }
 
-static long ipc_general(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
+__attribute__((noinline)) static long ipc_general(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
 {
     int64_t timeout = (int64_t)a4;
     struct thread *self = current();

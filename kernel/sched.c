@@ -40,6 +40,7 @@ static void rq_insert(struct runqueue *rq, struct thread *t)
         rq->head[p] = t;
     rq->tail[p] = t;
     rq->bitmap[p >> 6] |= 1ULL << (p & 63);
+    rq->summary |= 1ULL << (p >> 6);
     rq->nr++;
 }
 
@@ -54,19 +55,22 @@ static void rq_remove(struct runqueue *rq, struct thread *t)
         t->rq_next->rq_prev = t->rq_prev;
     else
         rq->tail[p] = t->rq_prev;
-    if (!rq->head[p])
+    if (!rq->head[p]) {
         rq->bitmap[p >> 6] &= ~(1ULL << (p & 63));
+        if (!rq->bitmap[p >> 6])
+            rq->summary &= ~(1ULL << (p >> 6));
+    }
     t->rq_next = t->rq_prev = NULL;
     rq->nr--;
 }
 
-/* highest queued priority, -1 if empty: four word tests, one bsr */
+/* highest queued priority, -1 if empty: two bsr, no loop */
 static int rq_top(const struct runqueue *rq)
 {
-    for (int w = 3; w >= 0; w--)
-        if (rq->bitmap[w])
-            return w * 64 + 63 - __builtin_clzll(rq->bitmap[w]);
-    return -1;
+    if (!rq->summary)
+        return -1;
+    int w = 63 - __builtin_clzll(rq->summary);
+    return w * 64 + 63 - __builtin_clzll(rq->bitmap[w]);
 }
 
 void sched_kick(unsigned cpu)
@@ -164,12 +168,7 @@ static struct thread *pick(unsigned self, int may_steal)
 static inline int higher_queued(const struct runqueue *rq, int p)
 {
     unsigned w = (unsigned)p >> 6, b = (unsigned)p & 63;
-    if (b < 63 && (rq->bitmap[w] >> (b + 1)))
-        return 1;
-    for (unsigned i = w + 1; i < 4; i++)
-        if (rq->bitmap[i])
-            return 1;
-    return 0;
+    return ((rq->bitmap[w] >> b) >> 1) | (rq->summary >> w >> 1);
 }
 
 static void rq_insert_head(struct runqueue *rq, struct thread *t)
@@ -183,6 +182,7 @@ static void rq_insert_head(struct runqueue *rq, struct thread *t)
         rq->tail[p] = t;
     rq->head[p] = t;
     rq->bitmap[p >> 6] |= 1ULL << (p & 63);
+    rq->summary |= 1ULL << (p >> 6);
     rq->nr++;
 }
 
@@ -199,16 +199,7 @@ void sched_switch_tail(void)
     }
 }
 
-/* IPC fast path: prev is blocked, next (blocked until now, allowed on this
- * CPU, not outranked by anything queued here) runs at once */
-void sched_switch_direct(struct thread *prev, struct thread *next)
-{
-    struct cpu *c = this_cpu();
-    c->entry->pending &= ~(uint64_t)PENDING_RESCHED;
-    if (next->cpu != c->index)
-        next->migrations++;
-    switch_user(c, prev, next);
-}
+
 
 void schedule(void)
 {
@@ -250,14 +241,15 @@ long sched_yield(void)
     struct thread *prev = c->current;
     struct runqueue *rq = &c->rq;
     int p = prev->prio;
-    struct thread *next = p >= 0 ? rq->head[p] : NULL;
+    struct thread *next = rq->head[p];     /* (only user threads yield: p >= 0) */
     /* (a suspension or affinity change of a running thread always sets
      * PENDING_RESCHED, so those take the general path too) */
-    if (!next || (c->entry->pending & PENDING_RESCHED) || higher_queued(rq, p)) {
+    uint64_t pending;
+    __asm__ volatile("movq %%gs:%c1, %0" : "=r"(pending) : "i"(CE_PENDING));
+    if (!next || (pending & PENDING_RESCHED) || higher_queued(rq, p)) {
         schedule();
         return 0;
     }
-    c->entry->pending &= ~(uint64_t)PENDING_RESCHED;
     /* next leaves the head, prev goes to the tail: nr and bitmap unchanged */
     struct thread *after = next->rq_next;
     rq->head[p] = after;

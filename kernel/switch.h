@@ -14,7 +14,7 @@
 void switch_context(uint64_t *save, uint64_t next);
 void sched_switch_tail(void);
 
-static inline void switch_finish_to(struct cpu *c, struct thread *prev, struct thread *next)
+static inline void switch_finish_to(struct cpu *c, struct thread *prev, struct thread *next, int user)
 {
     /* the entry area through GS: no pointer chase on this path */
     __asm__ volatile("movq %0, %%gs:%c1" ::"r"(next->kstack_top), "i"(CE_KSTACK_TOP) : "memory");
@@ -23,8 +23,8 @@ static inline void switch_finish_to(struct cpu *c, struct thread *prev, struct t
     next->switches++;
     next->state = T_RUNNING;
     next->cpu = c->index;
-    if (next->utcb_va)
-        wrmsr(MSR_FS_BASE, next->utcb_va);
+    if (user || next->utcb_va)
+        wrmsr(MSR_FS_BASE, next->utcb_va);     /* the UTCB at %fs:0 */
     switch_context(&prev->ksp, next->ksp);
     if (this_cpu()->reap)
         sched_switch_tail();
@@ -37,13 +37,22 @@ static inline void switch_to(struct thread *prev, struct thread *next)
     fpu_switch(prev->task && prev->state != T_DEAD ? prev->fpu : NULL, next->task ? next->fpu : NULL);
     if (prev->state == T_DEAD)
         c->reap = prev;
-    switch_finish_to(c, prev, next);
+    switch_finish_to(c, prev, next, 0);
 }
 
 /* user thread to user thread, prev alive: the fast paths */
 static inline void switch_user(struct cpu *c, struct thread *prev, struct thread *next)
 {
     fpu_switch_both(prev->fpu, next->fpu);
-    switch_finish_to(c, prev, next);
+    switch_finish_to(c, prev, next, 1);
+}
+/* IPC fast path: prev (a user thread) is blocked, next (a user thread,
+ * blocked until now, allowed on this CPU, not outranked by anything queued
+ * here) runs at once, without touching the run queue */
+static inline void sched_switch_direct(struct cpu *c, struct thread *prev, struct thread *next)
+{
+    if (next->cpu != c->index)
+        next->migrations++;
+    switch_user(c, prev, next);
 }
 #endif

@@ -114,7 +114,6 @@ void sched_sleep_cancel(struct thread *t);
 void sched_set_prio(struct thread *t, int prio);
 void sched_set_affinity(struct thread *t, int cpu);
 void sched_kick(unsigned cpu);              /* make a CPU reschedule soon */
-void sched_switch_direct(struct thread *prev, struct thread *next);
 void sched_switch_tail(void);               /* after every switch: reap */
 
 extern struct thread *all_threads;

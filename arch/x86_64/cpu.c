@@ -197,6 +197,8 @@ void cpu_load(unsigned idx)
         __asm__ volatile("xsetbv" ::"c"(0), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)));
         cpuid(0xD, 0, &a, &b, &c, &d);
         cpu_feat.xcr0 = xcr0;
+        cpu_feat.xcr0_lo = (uint32_t)xcr0;
+        cpu_feat.xcr0_hi = (uint32_t)(xcr0 >> 32);
         cpu_feat.xsave_size = b;        /* for the enabled features */
     } else {
         cpu_feat.xsave_size = 512;

@@ -74,6 +74,7 @@ struct cpu_features {
     int nx, smep, smap, umip, pcid, invpcid, pge, pdpe1gb, xsave, fxsr, x2apic;
     uint32_t xsave_size;
     uint64_t xcr0;
+    uint32_t xcr0_lo, xcr0_hi;      /* the same, split for XSAVE's EDX:EAX */
 };
 extern struct cpu_features cpu_feat;
 void cpu_detect_features(void);

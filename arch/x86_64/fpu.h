@@ -52,8 +52,8 @@ static inline void fpu_switch(void *save, void *load)
 static inline void fpu_switch_both(void *save, void *load)
 {
     if (cpu_feat.xsave) {
-        uint32_t lo = (uint32_t)cpu_feat.xcr0, hi = (uint32_t)(cpu_feat.xcr0 >> 32);
-        __asm__ volatile("xsave64 (%0)\n\txrstor64 (%1)" ::"r"(save), "r"(load), "a"(lo), "d"(hi) : "memory");
+        __asm__ volatile("xsave64 (%0)\n\txrstor64 (%1)" ::"r"(save), "r"(load), "a"(cpu_feat.xcr0_lo),
+                         "d"(cpu_feat.xcr0_hi) : "memory");
     } else {
         __asm__ volatile("fxsave64 (%0)\n\tfxrstor64 (%1)" ::"r"(save), "r"(load) : "memory");
     }
