@@ -1,5 +1,6 @@
 #include "kernel/cap.h"
 #include "kernel/task.h"
+#include "kernel/thread.h"
 #include "kernel/ipc.h"
 #include "kernel/frame.h"
 #include "kernel/panic.h"
@@ -59,6 +60,8 @@ static void obj_get(struct cap *c)
         ((struct endpoint *)c->obj)->refs++;
     else if (c->type == AL_CAP_TASK)
         ((struct task *)c->obj)->refs++;
+    else if (c->type == AL_CAP_THREAD)
+        ((struct thread *)c->obj)->refs++;
 }
 
 
@@ -123,4 +126,6 @@ void cap_delete(struct cap *c)
         endpoint_put(obj);
     else if (type == AL_CAP_TASK)
         task_put(obj);
+    else if (type == AL_CAP_THREAD)
+        thread_put(obj);
 }

@@ -11,6 +11,8 @@
 #include "kernel/thread.h"
 #include "kernel/cpu.h"
 #include "kernel/usercopy.h"
+#include "kernel/audit.h"
+#include "kernel/panic.h"
 #include "abi/airlock/errno.h"
 #include "abi/airlock/layout.h"
 
@@ -67,6 +69,9 @@ SYSCALL_DEFINE(thread_create_in)
         return -AL_EINVAL;
     if (t->nthreads >= AL_THREADS_MAX)
         return -AL_ENOMEM;
+    /* the airlock invariant, checked on every space before it first runs */
+    if (!t->main && audit_user_space(t->pml4, t->name))
+        panic("audit failed for task %u (%s)", t->id, t->name);
     struct thread *th = thread_create_user(t, a1, a2, a3, 0);
     if (!th)
         return -AL_ENOMEM;
@@ -120,4 +125,63 @@ SYSCALL_DEFINE(task_wait)
     if (a1 && copy_to_user(current()->task, a1, &end, sizeof end))
         return -AL_EFAULT;
     return 0;
+}
+
+/* thread_cap(task, tid, slot): a capability (CONTROL) to thread tid of our
+ * own task (task = -1) or of a task we control */
+SYSCALL_DEFINE(thread_cap)
+{
+    long err = 0;
+    struct task *t = (int64_t)a0 == -1 ? current()->task : task_arg(a0, &err);
+    if (!t)
+        return err;
+    if (a1 == 0 || a1 > 0xffffffffULL)
+        return -AL_ESRCH;
+    struct thread *th = thread_by_id(t, (unsigned)a1);
+    if (!th || th->state == T_DEAD)
+        return -AL_ESRCH;
+    struct cap *slot = cap_slot(current()->task, a2);
+    if (!slot)
+        return -AL_EBADCAP;
+    if (slot->type)
+        return -AL_EEXIST;
+    cap_install(slot, AL_CAP_THREAD, AL_R_CONTROL, th, 0);
+    return 0;
+}
+
+/* thread_control(cap, op, arg) */
+SYSCALL_DEFINE(thread_control)
+{
+    long err = 0;
+    struct cap *c = cap_lookup(current()->task, a0, AL_CAP_THREAD, AL_R_CONTROL, &err);
+    if (!c)
+        return err;
+    struct thread *t = c->obj;
+    if (t->freed || t->state == T_DEAD)
+        return -AL_ESRCH;
+    switch (a1) {
+    case AL_TC_STATE:
+        return t->state == T_RUNNABLE ? AL_TS_RUNNABLE : t->state == T_RUNNING ? AL_TS_RUNNING
+             : t->state == T_SUSPENDED ? AL_TS_SUSPENDED : t->state == T_NEW ? AL_TS_NEW : AL_TS_BLOCKED;
+    case AL_TC_SUSPEND:
+        thread_suspend(t);
+        return 0;
+    case AL_TC_RESUME:
+        thread_resume(t);
+        return 0;
+    case AL_TC_SET_PRIO:
+        if ((int64_t)a2 < 0 || a2 > PRIO_MAX)
+            return -AL_EINVAL;
+        if ((int)a2 > current()->task->max_prio)
+            return -AL_EPERM;
+        sched_set_prio(t, (int)a2);
+        return 0;
+    case AL_TC_SET_AFFINITY:
+        if (!((int64_t)a2 == -1 || (a2 < ncpus && cpus[a2].online)))
+            return -AL_EINVAL;
+        sched_set_affinity(t, (int)(int64_t)a2);
+        return 0;
+    default:
+        return -AL_EINVAL;
+    }
 }

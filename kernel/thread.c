@@ -97,8 +97,19 @@ void thread_free(struct thread *t)
             *p = t->all_next;
             break;
         }
-    frame_free(v2p_direct(t));
     live--;
+    t->task = NULL;
+    t->state = T_DEAD;
+    t->freed = 1;
+    if (!t->refs)
+        frame_free(v2p_direct(t));
+}
+
+void thread_put(struct thread *t)
+{
+    assert(t->refs > 0);
+    if (--t->refs == 0 && t->freed)
+        frame_free(v2p_direct(t));
 }
 
 /* Prepare the switch frame below `sp`: six callee-saved slots + ret. */

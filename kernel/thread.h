@@ -57,6 +57,8 @@ struct thread {
     uint64_t cpu_ns;                /* CPU time, sampled at timer ticks */
     unsigned long switches, migrations;
     void *fpu;                      /* XSAVE/FXSAVE area, 64-byte aligned */
+    unsigned refs;                  /* thread capabilities naming it */
+    int freed;                      /* released, kept only for its capabilities */
     /* UTCB: one user page, also reached by the kernel through the direct map */
     struct al_utcb *utcb;           /* kernel view */
     uint64_t utcb_va;               /* user view (FS base) */
@@ -90,8 +92,10 @@ struct thread *thread_create_kernel(void (*fn)(void *), void *arg, const char *n
 void thread_start(struct thread *t);
 /* Wait until t is dead, then free it. Returns how it ended. */
 enum thread_end thread_join(struct thread *t, long *status);
-/* Free a dead thread nobody will join (task teardown). */
+/* Free a dead thread nobody will join (task teardown). The object itself
+ * stays while thread capabilities name it (t->freed), see thread_put. */
 void thread_free(struct thread *t);
+void thread_put(struct thread *t);          /* a thread capability was deleted */
 _Noreturn void thread_exit(long status);
 /* Terminate the current user thread for an exception it caused, with a
  * one-line report. fault_addr: CR2 for #PF, else 0. */

@@ -91,6 +91,13 @@ struct al_utcb {
     unsigned long mr[AL_MR_COUNT];
 };
 
+/* thread_control operations (thread capability with CONTROL) */
+#define AL_TC_STATE        1    /* returns the thread's enum al_thread_state */
+#define AL_TC_SUSPEND      2
+#define AL_TC_RESUME       3
+#define AL_TC_SET_PRIO     4    /* arg: priority, up to the caller's task limit */
+#define AL_TC_SET_AFFINITY 5    /* arg: CPU index or -1 */
+
 /* kernel_control operations (test and benchmark knobs) */
 #define AL_KCTL_IPC_FASTPATH 1  /* value 0/1: disable/enable the IPC fast path; returns the old value */
 

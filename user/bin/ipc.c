@@ -100,6 +100,40 @@ static long stress_client(void *arg)
     return 0;
 }
 
+/* one server, several clients at once (on different CPUs), each with its
+ * own badge; the server answers every call with the words + the badge */
+#define CLIENTS 4
+#define CALLS 400
+static volatile long multi_bad;
+static long multi_server(void *arg)
+{
+    (void)arg;
+    struct al_utcb *u = al_utcb();
+    long served = 0;
+    long r = al_ipc(AL_IPC_RECV, 0, 0, 23, AL_TIMEOUT_NEVER);
+    while (r == 0) {
+        u->mr[0] += u->badge;
+        if (++served == CLIENTS * CALLS) {
+            al_ipc(AL_IPC_REPLY, -1, AL_TAG(1, 0, 0), 0, 0);
+            return served;
+        }
+        r = al_ipc(AL_IPC_REPLY_RECV, 0, AL_TAG(1, 0, 0), 23, AL_TIMEOUT_NEVER);
+    }
+    return -1;
+}
+static long multi_client(void *arg)
+{
+    long i = (long)arg;
+    struct al_utcb *u = al_utcb();
+    for (long k = 0; k < CALLS; k++) {
+        unsigned long v = ((unsigned long)i << 32) | (unsigned long)k;
+        u->mr[0] = v;
+        if (call(30 + i, AL_TAG(1, 0, 0)) != 0 || u->mr[0] != v + 0x100 + (unsigned long)i)
+            multi_bad++;
+    }
+    return 0;
+}
+
 /* receives once on EP2 with rcv_cap_slot = arg and checks what arrived */
 static long cap_receiver(void *arg)
 {
@@ -122,7 +156,7 @@ int main(void)
     n = ncpus();
     struct al_utcb *u = al_utcb();
     long st;
-    ktap_plan(31);
+    ktap_plan(32);
     ktap_result(u && u->self == u && u->rcv_cap_slot == -1, "UTCB at %%fs:0 (%p)", (void *)u);
     ktap_result(al_endpoint_create(EP) == 0, "endpoint_create");
     ktap_result(al_endpoint_create(EP) == -AL_EEXIST, "endpoint_create into a used slot: EEXIST");
@@ -258,6 +292,22 @@ int main(void)
     }
     ktap_result(stress_bad == 0, "%d pairs x %d sequence-numbered calls: none lost, duplicated or reordered (%ld bad)",
                 PAIRS, MSGS, stress_bad);
+
+    /* one server, several clients */
+    al_endpoint_create(23);
+    for (long i = 0; i < CLIENTS; i++)
+        al_cap_copy(23, 30 + i, AL_R_SEND, 0x100 + i);
+    long ms = thread_spawn(multi_server, 0, stacks[6], sizeof stacks[6], 100, 0);
+    long mc[CLIENTS];
+    for (long i = 0; i < CLIENTS; i++)
+        mc[i] = thread_spawn(multi_client, (void *)i, stacks[10 + i % 4], sizeof stacks[10], 100, i % n);
+    for (long i = 0; i < CLIENTS; i++)
+        al_thread_join(mc[i], &st);
+    long served = 0;
+    al_thread_join(ms, &served);
+    ktap_result(multi_bad == 0 && served == CLIENTS * CALLS,
+                "reply-and-receive server with %d concurrent clients (badges tell them apart): %ld served, %ld bad",
+                CLIENTS, served, multi_bad);
 
     /* deleting an endpoint cancels its waiters */
     ktap_result(al_cap_delete(EP2) == 0 && al_cap_delete(EP2) == 0, "delete (twice is harmless)");
