@@ -31,7 +31,7 @@ KSRC_C  := $(wildcard kernel/*.c) $(wildcard arch/x86_64/*.c) $(wildcard lib/*.c
 KSRC_S  := $(wildcard arch/x86_64/*.S)
 KOBJ    := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(B)/k/%.o,$(KSRC_S))
 
-ULIB_C  := $(wildcard user/lib/*.c) lib/format.c lib/string.c lib/elf.c
+ULIB_C  := $(wildcard user/lib/*.c) lib/format.c lib/string.c lib/elf.c lib/argv.c
 ULIB    := $(patsubst %.c,$(B)/u/%.o,$(ULIB_C)) $(B)/u/user/lib/crt0.o
 UPROGS  := $(patsubst user/bin/%.c,%,$(wildcard user/bin/*.c))
 UELF    := $(patsubst %,$(B)/user/%.elf,$(UPROGS))

@@ -175,7 +175,9 @@ int bootinfo_parse(uint32_t magic, uint64_t info_phys, uint64_t image_start, uin
     return -22;
 }
 
-const char *bootinfo_arg(const char *key, char *buf, unsigned len)
+/* the word of the kernel command line that is `key` (exact) or starts with
+ * "key=" (with_value); *end gets the word's end. NULL if there is none. */
+static const char *find_word(const char *key, int with_value, const char **end)
 {
     size_t kl = strlen(key);
     const char *s = boot_info.cmdline;
@@ -185,30 +187,34 @@ const char *bootinfo_arg(const char *key, char *buf, unsigned len)
         const char *w = s;
         while (*s && *s != ' ')
             s++;
-        if ((size_t)(s - w) > kl && !strncmp(w, key, kl) && w[kl] == '=') {
-            unsigned n = 0;
-            for (const char *v = w + kl + 1; v < s && n + 1 < len; v++)
-                buf[n++] = *v;
-            buf[n] = 0;
-            return buf;
+        size_t n = (size_t)(s - w);
+        if (strncmp(w, key, kl) || n < kl)
+            continue;
+        if (with_value ? (n > kl && w[kl] == '=') : n == kl) {
+            *end = s;
+            return w;
         }
     }
     return NULL;
 }
 
+const char *bootinfo_arg(const char *key, char *buf, unsigned len)
+{
+    const char *end, *w = find_word(key, 1, &end);
+    if (!w)
+        return NULL;
+    unsigned n = 0;
+    for (const char *v = w + strlen(key) + 1; v < end && n + 1 < len; v++)
+        buf[n++] = *v;
+    buf[n] = 0;
+    return buf;
+}
+
 int bootinfo_flag(const char *key)
 {
-    size_t kl = strlen(key);
-    const char *s = boot_info.cmdline;
-    while (*s) {
-        while (*s == ' ')
-            s++;
-        const char *w = s;
-        while (*s && *s != ' ')
-            s++;
-        if ((size_t)(s - w) == kl && !strncmp(w, key, kl))
-            return 1;
-    }
+    const char *end;
+    if (find_word(key, 0, &end))
+        return 1;
     char v[8];
     return bootinfo_arg(key, v, sizeof v) && v[0] == '1';
 }

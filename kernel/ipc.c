@@ -259,14 +259,6 @@ static void sender_done(struct thread *s, struct thread *r)
     }
 }
 
-/* may `t` be switched to directly from this CPU? */
-static int fast_ok(struct thread *t)
-{
-    struct cpu *c = this_cpu();
-    return ipc_fastpath_enabled && (t->affinity < 0 || (unsigned)t->affinity == c->index) &&
-           !t->suspended && t->prio >= c->current->prio && !c->rq.nr;
-}
-
 long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t badge, int grant, int call,
               int64_t timeout)
 {
@@ -286,22 +278,6 @@ long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t b
             r->reply_to = self;
             self->reply_server = r;
             self->reply_gen++;
-            if (!AL_TAG_ITEMS(tag) && AL_TAG_WORDS(tag) <= IPC_FAST_WORDS && fast_ok(r)) {
-                /* fast path: hand the CPU to the receiver, wait for the reply */
-                r->ipc_state = IPC_NONE;
-                r->ipc_ep = NULL;
-                r->ipc_result = 0;
-                sched_sleep_cancel(r);
-                r->state = T_BLOCKED;       /* as if queued and picked at once */
-                this_entry()->ipc_fast++;
-                self->ipc_state = IPC_REPLY;
-                self->state = T_BLOCKED;
-                self->ipc_result = 0;
-                if (timeout > 0)
-                    sched_sleep_add(self, clock_ns() + (uint64_t)timeout);
-                sched_switch_direct(this_cpu(), self, r);
-                return self->ipc_result;
-            }
             wake(r, 0);
             this_entry()->ipc_slow++;
             return block(self, IPC_REPLY, timeout);
@@ -342,8 +318,7 @@ long ipc_recv(struct thread *self, struct endpoint *ep, int64_t timeout)
 }
 
 /* reply to `caller` (which must still wait for us); the reply is one-shot */
-static long do_reply(struct thread *self, struct thread *caller, uint64_t tag, struct endpoint *then_recv,
-                     int64_t timeout, long *recv_result)
+static long do_reply(struct thread *self, struct thread *caller, uint64_t tag)
 {
     long e = transfer(self, caller, tag, 0, 1);
     unlink_reply(caller);
@@ -352,24 +327,6 @@ static long do_reply(struct thread *self, struct thread *caller, uint64_t tag, s
     if (e) {
         wake(caller, e);
         return e;
-    }
-    if (then_recv && !then_recv->sendq && !AL_TAG_ITEMS(tag) && AL_TAG_WORDS(tag) <= IPC_FAST_WORDS &&
-        fast_ok(caller)) {
-        /* fast path: wait on the endpoint and switch straight to the caller */
-        caller->ipc_state = IPC_NONE;
-        caller->ipc_result = 0;
-        sched_sleep_cancel(caller);
-        this_entry()->ipc_fast++;
-        self->ipc_ep = then_recv;
-        q_insert(&then_recv->recvq, self);
-        self->ipc_state = IPC_RECV;
-        self->state = T_BLOCKED;
-        self->ipc_result = 0;
-        if (timeout > 0)
-            sched_sleep_add(self, clock_ns() + (uint64_t)timeout);
-        sched_switch_direct(this_cpu(), self, caller);
-        *recv_result = self->ipc_result;
-        return 1;                   /* the receive has completed too */
     }
     wake(caller, 0);
     this_entry()->ipc_slow++;
@@ -573,10 +530,7 @@ __attribute__((noinline)) static long ipc_general(uint64_t a0, uint64_t a1, uint
         }
         struct thread *caller = reply_target(self, a0 == AL_IPC_REPLY ? (int64_t)a1 : -1, &err);
         if (caller) {
-            long recv_result = 0;
-            long r = do_reply(self, caller, tag, ep, timeout, &recv_result);
-            if (r == 1)
-                return recv_result;
+            long r = do_reply(self, caller, tag);
             if (r < 0 && a0 == AL_IPC_REPLY)
                 return r;
         } else if (a0 == AL_IPC_REPLY) {

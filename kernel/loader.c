@@ -7,6 +7,7 @@
 #include "abi/airlock/layout.h"
 #include "arch/x86_64/paging.h"
 #include "lib/string.h"
+#include "lib/argv.h"
 #include "kernel/cap.h"
 #include "kernel/ipc.h"
 #include "kernel/panic.h"
@@ -56,40 +57,6 @@ static void task_name(const char *cmdline, char *out, unsigned len)
         memcpy(out, "module", 7);
 }
 
-/* Copy argv strings and the pointer array onto the new stack. */
-static int push_args(struct task *t, const char *cmdline, uint64_t *rsp, uint64_t *argc_out, uint64_t *argv_out)
-{
-    uint64_t sp = AL_USER_STACK_TOP;
-    uint64_t argv[LOADER_MAX_ARGS + 1];
-    uint64_t argc = 0;
-    const char *s = cmdline;
-    while (*s && argc < LOADER_MAX_ARGS) {
-        while (*s == ' ')
-            s++;
-        if (!*s)
-            break;
-        const char *w = s;
-        while (*s && *s != ' ')
-            s++;
-        uint64_t n = (uint64_t)(s - w);
-        sp -= n + 1;
-        char nul = 0;
-        if (copy_to_user(t, sp, w, n) || copy_to_user(t, sp + n, &nul, 1))
-            return -14;
-        argv[argc++] = sp;
-    }
-    argv[argc] = 0;
-    sp &= ~15ULL;
-    sp -= (argc + 1) * 8;
-    sp &= ~15ULL;
-    if (copy_to_user(t, sp, argv, (argc + 1) * 8))
-        return -14;
-    *argv_out = sp;
-    *argc_out = argc;
-    *rsp = sp;          /* 16-byte aligned at _start, as in the SysV ABI */
-    return 0;
-}
-
 int loader_load(const void *image, uint64_t size, const char *cmdline, struct task **task_out,
                 struct thread **thread_out, const char **why)
 {
@@ -106,18 +73,23 @@ int loader_load(const void *image, uint64_t size, const char *cmdline, struct ta
     for (unsigned i = 0; i < img.nseg; i++)
         if ((r = load_segment(t, image, &img.seg[i])))
             goto fail;
+    uint64_t top_pa = 0;
     for (uint64_t va = AL_USER_STACK_TOP - AL_USER_STACK_SIZE; va < AL_USER_STACK_TOP; va += 4096)
-        if ((r = task_map_new_page(t, va, 1, 0, NULL)))
+        if ((r = task_map_new_page(t, va, 1, 0, &top_pa)))
             goto fail;
-    uint64_t rsp, argc, argv;
-    if ((r = push_args(t, cmdline, &rsp, &argc, &argv)))
+    /* the SysV layout on the top stack page; crt0 finds it with RDI = 0 */
+    uint64_t rsp = argv_build(cmdline, p2v(top_pa), AL_USER_STACK_TOP - 4096);
+    if (!rsp) {
+        r = -22;
+        *why = "arguments do not fit on the stack page";
         goto fail;
+    }
     if (audit_user_space(t->pml4, t->name)) {
         r = -22;
         *why = "address-space audit failed";
         goto fail;
     }
-    struct thread *th = thread_create_user(t, img.entry, rsp, argc, argv);
+    struct thread *th = thread_create_user(t, img.entry, rsp, 0, 0);
     if (!th) {
         r = -12;
         goto fail;

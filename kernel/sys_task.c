@@ -56,30 +56,7 @@ SYSCALL_DEFINE(thread_create_in)
 {
     long err = 0;
     struct task *t = task_arg(a0, &err);
-    struct task *self = current()->task;
-    if (!t)
-        return err;
-    if (a1 < AL_USER_LO || a1 >= AL_USER_HI || a2 <= AL_USER_LO || a2 > AL_USER_HI)
-        return -AL_EFAULT;
-    if ((int64_t)a4 < 0 || a4 > PRIO_MAX)
-        return -AL_EINVAL;
-    if ((int)a4 > self->max_prio)
-        return -AL_EPERM;
-    if (!((int64_t)a5 == -1 || (a5 < ncpus && cpus[a5].online)))
-        return -AL_EINVAL;
-    if (t->nthreads >= AL_THREADS_MAX)
-        return -AL_ENOMEM;
-    /* the airlock invariant, checked on every space before it first runs */
-    if (!t->main && audit_user_space(t->pml4, t->name))
-        panic("audit failed for task %u (%s)", t->id, t->name);
-    struct thread *th = thread_create_user(t, a1, a2, a3, 0);
-    if (!th)
-        return -AL_ENOMEM;
-    th->prio = (int)a4;
-    th->affinity = (int)(int64_t)a5;
-    th->cpu = th->affinity >= 0 ? (unsigned)th->affinity : current()->cpu;
-    thread_start(th);
-    return th->id;
+    return t ? thread_spawn_checked(t, a1, a2, a3, a4, a5) : err;
 }
 
 /* cap_give(task, src, dst, rights): derive our capability src into slot

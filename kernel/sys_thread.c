@@ -14,6 +14,8 @@
 #include "arch/x86_64/lapic.h"
 #include "arch/x86_64/smp.h"
 #include "lib/string.h"
+#include "kernel/audit.h"
+#include "kernel/panic.h"
 
 static struct thread *lookup(uint64_t tid)
 {
@@ -40,10 +42,11 @@ static int cpu_ok(uint64_t cpu)
     return (int64_t)cpu == -1 || (cpu < ncpus && cpus[cpu].online);
 }
 
-SYSCALL_DEFINE(thread_create)
+/* Checks and creation shared by thread_create and thread_create_in: a
+ * started thread of task t (entry, stack, RDI = arg) with priority prio
+ * (limited by the caller's task) on CPU cpu (-1: any). */
+long thread_spawn_checked(struct task *t, uint64_t entry, uint64_t stack, uint64_t arg, uint64_t prio, uint64_t cpu)
 {
-    uint64_t entry = a0, stack = a1, arg = a2, prio = a3, cpu = a4;
-    struct task *task = current()->task;
     long err = 0;
     if (entry < AL_USER_LO || entry >= AL_USER_HI || stack <= AL_USER_LO || stack > AL_USER_HI)
         return -AL_EFAULT;
@@ -51,16 +54,24 @@ SYSCALL_DEFINE(thread_create)
         return err;
     if (!cpu_ok(cpu))
         return -AL_EINVAL;
-    if (task->nthreads >= AL_THREADS_MAX)
+    if (t->nthreads >= AL_THREADS_MAX)
         return -AL_ENOMEM;
-    struct thread *t = thread_create_user(task, entry, stack, arg, 0);
-    if (!t)
+    /* the airlock invariant, checked on every space before it first runs */
+    if (!t->main && audit_user_space(t->pml4, t->name))
+        panic("audit failed for task %u (%s)", t->id, t->name);
+    struct thread *th = thread_create_user(t, entry, stack, arg, 0);
+    if (!th)
         return -AL_ENOMEM;
-    t->prio = (int)prio;
-    t->affinity = (int)(int64_t)cpu;
-    t->cpu = t->affinity >= 0 ? (unsigned)t->affinity : current()->cpu;
-    thread_start(t);
-    return t->id;
+    th->prio = (int)prio;
+    th->affinity = (int)(int64_t)cpu;
+    th->cpu = th->affinity >= 0 ? (unsigned)th->affinity : current()->cpu;
+    thread_start(th);
+    return th->id;
+}
+
+SYSCALL_DEFINE(thread_create)
+{
+    return thread_spawn_checked(current()->task, a0, a1, a2, a3, a4);
 }
 
 SYSCALL_DEFINE(thread_join)

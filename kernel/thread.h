@@ -106,6 +106,10 @@ struct thread *thread_by_id(struct task *t, unsigned id);
 void thread_suspend(struct thread *t);
 void thread_resume(struct thread *t);
 
+/* thread_create / thread_create_in: all argument checks, then a started
+ * thread; returns its id or -AL_Exxx (kernel/sys_thread.c) */
+long thread_spawn_checked(struct task *t, uint64_t entry, uint64_t stack, uint64_t arg, uint64_t prio, uint64_t cpu);
+
 /* scheduler (kernel/sched.c); BKL held for all of these */
 void sched_enqueue(struct thread *t);       /* make runnable (wakes a CPU) */
 void sched_dequeue(struct thread *t);       /* remove a RUNNABLE thread */

@@ -52,6 +52,42 @@
 #include "abi/airlock/syscalls.def"
 #undef SYSCALL
 
+/* the general-register part of struct trap_frame, in its order */
+.macro PUSH_GPRS
+    pushq %rax
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+.endm
+.macro POP_GPRS
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rax
+.endm
+
     .section .trampoline, "ax"
     .code64
     .globl tramp_base
@@ -197,42 +233,14 @@ common_entry:
     pushq 8(%rax)                       /* error */
     pushq 0(%rax)                       /* vector */
     movq %gs:CE_SCRATCH, %rax
-1:  pushq %rax
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+1:  PUSH_GPRS
     cld
     movq %rsp, %rdi
     movabsq $trap_dispatch, %rax
     call *%rax
     testb $3, TF_CS(%rsp)
     jnz exit_user_iret
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rax
+    POP_GPRS
     addq $16, %rsp
     iretq
 
@@ -292,21 +300,7 @@ exit_user_iret:
  * before IRET. KERNEL_GS_BASE is never touched.
  */
 paranoid_entry:
-    pushq %rax
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_GPRS
     cld
     movq %rsp, %rbx
     andq $~(AL_TRAMP_CPU_SIZE - 1), %rbx    /* this CPU's entry area */
@@ -333,21 +327,7 @@ paranoid_entry:
     wrmsr
     movq %r12, %cr3
     incq CE_CR3_WRITES(%rbx)
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rax
+    POP_GPRS
     addq $16, %rsp
     iretq
 

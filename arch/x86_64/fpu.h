@@ -15,17 +15,6 @@
 void fpu_init_area(void *area);     /* clean initial state (FCW 0x37f, MXCSR 0x1f80) */
 unsigned fpu_area_size(void);
 
-/* inline: they sit on the thread-switch path */
-static inline void fpu_save(void *area)
-{
-    if (cpu_feat.xsave)
-        __asm__ volatile("xsave64 (%0)" ::"r"(area), "a"((uint32_t)cpu_feat.xcr0),
-                         "d"((uint32_t)(cpu_feat.xcr0 >> 32)) : "memory");
-    else
-        __asm__ volatile("fxsave64 (%0)" ::"r"(area) : "memory");
-    ENTRY_INC(fpu_saves);
-}
-
 /* save the outgoing state (if any) and load the incoming one (if any):
  * one feature test for both */
 static inline void fpu_switch(void *save, void *load)
@@ -61,13 +50,4 @@ static inline void fpu_switch_both(void *save, void *load)
     ENTRY_INC(fpu_restores);
 }
 
-static inline void fpu_restore(void *area)
-{
-    if (cpu_feat.xsave)
-        __asm__ volatile("xrstor64 (%0)" ::"r"(area), "a"((uint32_t)cpu_feat.xcr0),
-                         "d"((uint32_t)(cpu_feat.xcr0 >> 32)) : "memory");
-    else
-        __asm__ volatile("fxrstor64 (%0)" ::"r"(area) : "memory");
-    ENTRY_INC(fpu_restores);
-}
 #endif

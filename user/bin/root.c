@@ -16,6 +16,7 @@
 #include "abi/airlock/boot.h"
 #include "lib/elf.h"
 #include "lib/string.h"
+#include "lib/argv.h"
 
 #define SCRATCH 0x0000200000000000UL    /* root's window onto pages it builds */
 #define TASK_SLOT_BASE 32               /* one task capability per module */
@@ -169,36 +170,16 @@ static long build(struct mod *m, const struct al_boot_module *bm, unsigned idx, 
             return *why = "task_map failed", r;
         top_page = p;
     }
-    unsigned long sp = 4096, argv[17];
-    int argc = 0;
-    const char *s = m->args;
-    while (*s && argc < 16) {
-        while (*s == ' ')
-            s++;
-        if (!*s)
-            break;
-        const char *w = s;
-        while (*s && *s != ' ')
-            s++;
-        sp -= (unsigned long)(s - w) + 1;
-        memcpy((char *)top_page + sp, w, (size_t)(s - w));
-        ((char *)top_page)[sp + (unsigned long)(s - w)] = 0;
-        argv[argc++] = AL_USER_STACK_TOP - 4096 + sp;
-    }
-    argv[argc] = 0;
-    sp &= ~15UL;
-    sp -= (unsigned long)(argc + 2) * 8;
-    sp &= ~15UL;
-    ((unsigned long *)((char *)top_page + sp))[0] = (unsigned long)argc;
-    for (int i = 0; i <= argc; i++)
-        ((unsigned long *)((char *)top_page + sp))[1 + i] = argv[i];
+    unsigned long sp = argv_build(m->args, (unsigned char *)top_page, AL_USER_STACK_TOP - 4096);
+    if (!sp)
+        return *why = "arguments do not fit on the stack page", -AL_E2BIG;
     /* its capabilities: the boot endpoint and sigma0 (badged: sigma0 tells clients apart) */
     long s0 = S0_SLOT_BASE + idx;
     if (al_cap_copy(AL_SLOT_SIGMA0, s0, AL_R_SEND, 0x100 + idx) ||
         al_cap_give(m->task_slot, AL_SLOT_BOOT_EP, AL_SLOT_BOOT_EP, AL_R_SEND | AL_R_RECV | AL_R_GRANT) ||
         al_cap_give(m->task_slot, s0, AL_SLOT_SIGMA0, AL_R_SEND))
         return *why = "cannot give capabilities", -AL_EINVAL;
-    r = al_thread_create_in(m->task_slot, img.entry, AL_USER_STACK_TOP - 4096 + sp, 0, 100, -1);
+    r = al_thread_create_in(m->task_slot, img.entry, sp, 0, 100, -1);
     if (r < 0)
         return *why = "thread_create_in failed", r;
     printf("[root] %s: started as task %ld\n", m->name, m->task_id);

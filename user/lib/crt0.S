@@ -1,7 +1,7 @@
-/* User entry. The kernel starts sigma0 and the root task with RDI = argc,
- * RSI = argv; the root task starts the other modules with RDI = 0 and the
- * SysV layout on the stack ([RSP] = argc, argv[] above it). RSP is 16-byte
- * aligned either way. */
+/* Program entry: the SysV layout on the stack ([RSP] = argc, argv[] above
+ * it, RSP 16-byte aligned; lib/argv.c builds it for the kernel's and the
+ * root task's loaders) and RDI = 0. A non-zero RDI means RDI = argc and
+ * RSI = argv instead (a program started by other means). */
     .text
     .globl _start
 _start:
