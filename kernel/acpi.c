@@ -31,10 +31,14 @@ enum {
 
 /* MADT entry types and their minimum lengths. */
 enum {
-    MADT_LAPIC = 0, MADT_LAPIC_LEN = 8,
-    MADT_IOAPIC = 1, MADT_IOAPIC_LEN = 12,
-    MADT_ISO = 2, MADT_ISO_LEN = 10,
-    MADT_X2APIC = 9, MADT_X2APIC_LEN = 16,
+    MADT_LAPIC = 0,
+    MADT_LAPIC_LEN = 8,
+    MADT_IOAPIC = 1,
+    MADT_IOAPIC_LEN = 12,
+    MADT_ISO = 2,
+    MADT_ISO_LEN = 10,
+    MADT_X2APIC = 9,
+    MADT_X2APIC_LEN = 16,
 };
 
 static uint8_t checksum(const uint8_t *p, size_t len)
@@ -112,9 +116,7 @@ long acpi_scan_rsdp(const void *block, size_t len)
     if (p == NULL)
         return -1;
     /* off + 20 <= len, written so that it cannot overflow. */
-    for (size_t off = 0; len >= ACPI_RSDP_V1_LEN &&
-                         off <= len - ACPI_RSDP_V1_LEN;
-         off += 16) {
+    for (size_t off = 0; len >= ACPI_RSDP_V1_LEN && off <= len - ACPI_RSDP_V1_LEN; off += 16) {
         if (p[off] != 'R' || memcmp(p + off, "RSD PTR ", 8) != 0)
             continue;
         size_t avail = len - off;
@@ -133,8 +135,7 @@ long acpi_scan_rsdp(const void *block, size_t len)
  * (>= min_len, <= ACPI_MAX_TABLE_LEN) and checksum. Returns the full
  * mapping and its length, or NULL.
  */
-static const uint8_t *map_table(uint64_t pa, const char sig[4],
-                                uint32_t min_len, acpi_map_fn map, void *ctx,
+static const uint8_t *map_table(uint64_t pa, const char sig[4], uint32_t min_len, acpi_map_fn map, void *ctx,
                                 uint32_t *len)
 {
     if (pa == 0)
@@ -156,8 +157,7 @@ static const uint8_t *map_table(uint64_t pa, const char sig[4],
     return t;
 }
 
-uint64_t acpi_find_table(uint64_t root_pa, bool is_xsdt, const char sig[4],
-                         acpi_map_fn map, void *ctx, uint32_t *len)
+uint64_t acpi_find_table(uint64_t root_pa, bool is_xsdt, const char sig[4], acpi_map_fn map, void *ctx, uint32_t *len)
 {
     uint32_t dummy;
     if (len == NULL)
@@ -167,8 +167,7 @@ uint64_t acpi_find_table(uint64_t root_pa, bool is_xsdt, const char sig[4],
         return 0;
 
     uint32_t rlen;
-    const uint8_t *root = map_table(root_pa, is_xsdt ? "XSDT" : "RSDT",
-                                    ACPI_HDR_LEN, map, ctx, &rlen);
+    const uint8_t *root = map_table(root_pa, is_xsdt ? "XSDT" : "RSDT", ACPI_HDR_LEN, map, ctx, &rlen);
     if (root == NULL)
         return 0;
 
@@ -191,8 +190,7 @@ uint64_t acpi_find_table(uint64_t root_pa, bool is_xsdt, const char sig[4],
 
 /* ----------------------------------------------------------------- MADT */
 
-static void add_cpu(struct acpi_madt_info *out, uint32_t apic_id,
-                    uint32_t uid, uint32_t flags)
+static void add_cpu(struct acpi_madt_info *out, uint32_t apic_id, uint32_t uid, uint32_t flags)
 {
     if (!(flags & (ACPI_CPU_ENABLED | ACPI_CPU_ONLINE_CAPABLE)))
         return; /* not usable, not even later */

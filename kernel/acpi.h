@@ -18,15 +18,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ACPI_MAX_CPUS 64
-#define ACPI_MAX_IOAPICS 8
+#define ACPI_MAX_CPUS      64
+#define ACPI_MAX_IOAPICS   8
 #define ACPI_MAX_OVERRIDES 16
 
 /* Sizes of the fixed structures (bytes). */
-#define ACPI_RSDP_V1_LEN 20
-#define ACPI_RSDP_V2_LEN 36
-#define ACPI_HDR_LEN 36        /* System Description Table header */
-#define ACPI_MADT_HDR_LEN 44   /* header + local APIC address + flags */
+#define ACPI_RSDP_V1_LEN  20
+#define ACPI_RSDP_V2_LEN  36
+#define ACPI_HDR_LEN      36 /* System Description Table header */
+#define ACPI_MADT_HDR_LEN 44 /* header + local APIC address + flags */
 
 /* Largest table acpi_find_table will map (root tables and the target). */
 #define ACPI_MAX_TABLE_LEN (1u << 20)
@@ -36,7 +36,7 @@
 /* MADT flags bit 0: the system also has dual 8259 PICs (must be masked). */
 #define ACPI_MADT_PCAT_COMPAT 1u
 /* Local APIC / x2APIC entry flags. */
-#define ACPI_CPU_ENABLED 1u
+#define ACPI_CPU_ENABLED        1u
 #define ACPI_CPU_ONLINE_CAPABLE 2u
 
 /*
@@ -114,8 +114,7 @@ long acpi_scan_rsdp(const void *block, size_t len);
  * address and sets *len (if non-NULL) to its length; returns 0 (and
  * *len = 0) if nothing valid was found.
  */
-uint64_t acpi_find_table(uint64_t root_pa, bool is_xsdt, const char sig[4],
-                         acpi_map_fn map, void *ctx, uint32_t *len);
+uint64_t acpi_find_table(uint64_t root_pa, bool is_xsdt, const char sig[4], acpi_map_fn map, void *ctx, uint32_t *len);
 
 /*
  * Parse a MADT of len bytes already mapped at madt. *out is zeroed first.

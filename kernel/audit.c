@@ -76,8 +76,7 @@ int audit_user_space(uint64_t pml4, const char *name)
     }
     if (pt_walk(pml4, TRAMP_PML4_SLOT, TRAMP_PML4_SLOT, check_tramp_leaf, &c) ||
         pt_walk(pml4, 0, 255, check_user_leaf, &c)) {
-        kprintf("[audit] %s: %s: va %#lx pte %#lx\n", name, c.why, (unsigned long)c.bad_va,
-                (unsigned long)c.bad_pte);
+        kprintf("[audit] %s: %s: va %#lx pte %#lx\n", name, c.why, (unsigned long)c.bad_va, (unsigned long)c.bad_pte);
         return -1;
     }
     return 0;

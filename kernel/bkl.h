@@ -15,7 +15,7 @@
 #define KERNEL_BKL_H
 #include <stdint.h>
 
-extern volatile uint32_t bkl_word;     /* 0 = free, 1 = held (bit 0, see entry.S) */
+extern volatile uint32_t bkl_word; /* 0 = free, 1 = held (bit 0, see entry.S) */
 
 void bkl_lock(void);
 void bkl_unlock(void);

@@ -12,13 +12,23 @@
 
 #define MB1_BOOT_MAGIC 0x2BADB002u
 #define MB2_BOOT_MAGIC 0x36d76289u
-#define LOW_LIMIT      0x100000000ULL   /* what the boot tables map */
+#define LOW_LIMIT      0x100000000ULL /* what the boot tables map */
 #define MB2_MAX_SIZE   0x10000u
 
 struct boot_info boot_info;
 
-static uint32_t rd32(uint64_t pa) { uint32_t v; memcpy(&v, p2v(pa), 4); return v; }
-static uint64_t rd64(uint64_t pa) { uint64_t v; memcpy(&v, p2v(pa), 8); return v; }
+static uint32_t rd32(uint64_t pa)
+{
+    uint32_t v;
+    memcpy(&v, p2v(pa), 4);
+    return v;
+}
+static uint64_t rd64(uint64_t pa)
+{
+    uint64_t v;
+    memcpy(&v, p2v(pa), 8);
+    return v;
+}
 
 /* copy a NUL-terminated string of at most len-1 bytes from physical pa */
 static void copy_str(char *dst, unsigned len, uint64_t pa, uint64_t limit)
@@ -39,8 +49,8 @@ static void add_mem(uint64_t base, uint64_t len)
     if (!len || base + len < base)
         return;
     if (boot_info.nmem == BOOT_MAX_MEM) {
-        kprintf("boot: more than %d memory ranges, ignoring %#llx+%#llx\n", BOOT_MAX_MEM,
-                (unsigned long long)base, (unsigned long long)len);
+        kprintf("boot: more than %d memory ranges, ignoring %#llx+%#llx\n", BOOT_MAX_MEM, (unsigned long long)base,
+                (unsigned long long)len);
         return;
     }
     boot_info.mem[boot_info.nmem].base = base;

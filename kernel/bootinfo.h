@@ -15,19 +15,19 @@
 #define BOOT_MODLINE_MAX 160
 
 struct boot_module {
-    uint64_t start, end;                  /* physical, [start, end) */
+    uint64_t start, end; /* physical, [start, end) */
     char cmdline[BOOT_MODLINE_MAX];
 };
 
 struct boot_info {
-    int protocol;                         /* 1 or 2 */
+    int protocol; /* 1 or 2 */
     char cmdline[BOOT_CMDLINE_MAX];
     unsigned nmem;
-    struct mem_range mem[BOOT_MAX_MEM];   /* usable RAM only */
+    struct mem_range mem[BOOT_MAX_MEM]; /* usable RAM only */
     unsigned nmods;
     struct boot_module mods[BOOT_MAX_MODS];
-    unsigned mods_refused;                /* modules dropped: malformed ranges, too many */
-    int have_rsdp;                        /* rsdp_copy holds the RSDP (Multiboot2 ACPI tag) */
+    unsigned mods_refused; /* modules dropped: malformed ranges, too many */
+    int have_rsdp;         /* rsdp_copy holds the RSDP (Multiboot2 ACPI tag) */
     uint8_t rsdp_copy[36];
 };
 

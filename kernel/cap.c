@@ -64,7 +64,6 @@ static void obj_get(struct cap *c)
         ((struct thread *)c->obj)->refs++;
 }
 
-
 void cap_install(struct cap *dst, int type, int rights, void *obj, uint64_t badge)
 {
     assert(!dst->type);
@@ -81,7 +80,7 @@ int cap_derive(struct cap *src, struct cap *dst, int rights_mask, uint64_t badge
     if (dst->type)
         return -AL_EEXIST;
     if (src->type == AL_CAP_REPLY)
-        return -AL_EPERM;           /* one-shot: cannot be copied */
+        return -AL_EPERM; /* one-shot: cannot be copied */
     if (badge && (src->type != AL_CAP_ENDPOINT || src->badge))
         return -AL_EPERM;
     *dst = *src;

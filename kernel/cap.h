@@ -20,13 +20,13 @@ struct task;
 struct thread;
 
 struct cap {
-    uint8_t type;                   /* enum al_cap_type */
+    uint8_t type; /* enum al_cap_type */
     uint8_t rights;
     uint16_t pad;
-    uint32_t reply_gen;             /* reply caps: the call they answer */
+    uint32_t reply_gen; /* reply caps: the call they answer */
     uint64_t badge;
     void *obj;
-    struct cap *parent, *child, *next, *prev;   /* derivation tree */
+    struct cap *parent, *child, *next, *prev; /* derivation tree */
 } __attribute__((aligned(64)));
 
 struct cspace {
@@ -45,6 +45,6 @@ struct cap *cap_lookup(struct task *t, uint64_t idx, int type, int rights, long 
 int cap_derive(struct cap *src, struct cap *dst, int rights_mask, uint64_t badge);
 /* install a new root capability for obj (dst must be empty) */
 void cap_install(struct cap *dst, int type, int rights, void *obj, uint64_t badge);
-void cap_delete(struct cap *c);     /* revokes its descendants too */
-void cap_revoke(struct cap *c);     /* deletes all descendants, keeps c */
+void cap_delete(struct cap *c); /* revokes its descendants too */
+void cap_revoke(struct cap *c); /* deletes all descendants, keeps c */
 #endif

@@ -21,7 +21,7 @@ static void put(char c, void *arg)
 {
     (void)arg;
     if (!c)
-        return;     /* keep the log text: NULs from user buffers are dropped */
+        return; /* keep the log text: NULs from user buffers are dropped */
     if (c == '\n')
         serial_putc('\r');
     serial_putc(c);

@@ -10,14 +10,14 @@
 #define ENOMEM_RET (-12)
 #define FRAME_MASK (FRAME_SIZE - 1)
 
-static uint64_t *used_bm;    /* 1 = not allocatable */
-static uint64_t *usable_bm;  /* 1 = managed RAM */
-static uint64_t nframes;     /* frames covered: max_phys / FRAME_SIZE */
-static uint64_t nwords;      /* 64-bit words per bitmap */
+static uint64_t *used_bm;   /* 1 = not allocatable */
+static uint64_t *usable_bm; /* 1 = managed RAM */
+static uint64_t nframes;    /* frames covered: max_phys / FRAME_SIZE */
+static uint64_t nwords;     /* 64-bit words per bitmap */
 static uint64_t max_phys;
 static size_t free_frames;
 static size_t total_frames;
-static uint64_t hint_word;   /* next-fit: word where the last search ended */
+static uint64_t hint_word; /* next-fit: word where the last search ended */
 
 /* ---- bitmap helpers ---------------------------------------------------- */
 
@@ -76,8 +76,7 @@ static bool round_out(const struct mem_range *r, uint64_t *s, uint64_t *e)
     uint64_t end;
     if (r->len == 0)
         return false;
-    if (__builtin_add_overflow(r->base, r->len, &end) ||
-        end > UINT64_MAX - FRAME_MASK)
+    if (__builtin_add_overflow(r->base, r->len, &end) || end > UINT64_MAX - FRAME_MASK)
         end = UINT64_MAX & ~FRAME_MASK;
     else
         end = (end + FRAME_MASK) & ~FRAME_MASK;
@@ -88,9 +87,8 @@ static bool round_out(const struct mem_range *r, uint64_t *s, uint64_t *e)
 
 /* True iff [s, e) is fully covered by the union of rounded avail ranges
  * and intersects no rounded reserved range. */
-static bool placement_ok(uint64_t s, uint64_t e, const struct mem_range *avail,
-                         size_t navail, const struct mem_range *res,
-                         size_t nres)
+static bool placement_ok(uint64_t s, uint64_t e, const struct mem_range *avail, size_t navail,
+                         const struct mem_range *res, size_t nres)
 {
     for (size_t i = 0; i < nres; i++) {
         uint64_t rs, re;
@@ -102,8 +100,7 @@ static bool placement_ok(uint64_t s, uint64_t e, const struct mem_range *avail,
         uint64_t next = pos;
         for (size_t i = 0; i < navail; i++) {
             uint64_t as, ae;
-            if (round_in(&avail[i], &as, &ae) && as <= pos && pos < ae &&
-                ae > next)
+            if (round_in(&avail[i], &as, &ae) && as <= pos && pos < ae && ae > next)
                 next = ae;
         }
         if (next == pos)
@@ -114,8 +111,7 @@ static bool placement_ok(uint64_t s, uint64_t e, const struct mem_range *avail,
 }
 
 /* Consider candidate start c for a bitmap of `bytes`; keep the lowest. */
-static void try_place(uint64_t c, uint64_t bytes, uint64_t *best,
-                      const struct mem_range *avail, size_t navail,
+static void try_place(uint64_t c, uint64_t bytes, uint64_t *best, const struct mem_range *avail, size_t navail,
                       const struct mem_range *res, size_t nres)
 {
     uint64_t e;
@@ -129,8 +125,7 @@ static void try_place(uint64_t c, uint64_t bytes, uint64_t *best,
 
 /* ---- public interface -------------------------------------------------- */
 
-int frame_init(const struct mem_range *avail, size_t navail,
-               const struct mem_range *reserved, size_t nres,
+int frame_init(const struct mem_range *avail, size_t navail, const struct mem_range *reserved, size_t nres,
                void *(*p2v)(uint64_t pa))
 {
     uint64_t s, e;
@@ -180,8 +175,7 @@ int frame_init(const struct mem_range *avail, size_t navail,
     /* Unmanage reserved ranges, the bitmap itself and frame 0. */
     for (size_t i = 0; i < nres; i++)
         if (round_out(&reserved[i], &s, &e) && s < max_phys)
-            bits_fill(usable_bm, s / FRAME_SIZE,
-                      (e > max_phys ? max_phys : e) / FRAME_SIZE, false);
+            bits_fill(usable_bm, s / FRAME_SIZE, (e > max_phys ? max_phys : e) / FRAME_SIZE, false);
     bits_fill(usable_bm, best / FRAME_SIZE, (best + bytes) / FRAME_SIZE, false);
     bits_fill(usable_bm, 0, 1, false);
 
@@ -263,7 +257,7 @@ int frame_free(uint64_t pa)
 int frame_reserve(uint64_t base, uint64_t len)
 {
     uint64_t s, e;
-    struct mem_range r = { base, len };
+    struct mem_range r = {base, len};
     if (len == 0)
         return 0;
     if (base + len < base || !round_out(&r, &s, &e) || e > max_phys)

@@ -45,8 +45,7 @@ struct mem_range {
  * or no frame left to manage; after a failure the allocator is empty
  * (frame_alloc returns 0, frame_free rejects everything).
  */
-int frame_init(const struct mem_range *avail, size_t navail,
-               const struct mem_range *reserved, size_t nres,
+int frame_init(const struct mem_range *avail, size_t navail, const struct mem_range *reserved, size_t nres,
                void *(*p2v)(uint64_t pa));
 
 /* Allocate one frame; returns its physical address (never 0), or 0 when out
@@ -70,8 +69,8 @@ int frame_free(uint64_t pa);
  * The frames count as allocated and may later be released with frame_free. */
 int frame_reserve(uint64_t base, uint64_t len);
 
-size_t frame_free_count(void);   /* frames currently free */
-size_t frame_total_count(void);  /* managed frames: free + allocated */
-uint64_t frame_max_phys(void);   /* end of the managed physical space */
+size_t frame_free_count(void);  /* frames currently free */
+size_t frame_total_count(void); /* managed frames: free + allocated */
+uint64_t frame_max_phys(void);  /* end of the managed physical space */
 
 #endif /* AIRLOCK_KERNEL_FRAME_H */

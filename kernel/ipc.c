@@ -113,7 +113,7 @@ void reply_cap_dropped(struct cap *c)
     struct thread *caller = c->obj;
     if (caller->reply_slot == c) {
         caller->reply_slot = NULL;
-        cancel_caller(caller);      /* nobody can answer it any more */
+        cancel_caller(caller); /* nobody can answer it any more */
     }
 }
 
@@ -165,7 +165,7 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
         uint64_t type = kind & 0xff, rights = (kind >> 8) & AL_R_ALL;
         if (type == AL_ITEM_CAP) {
             if (src)
-                return -AL_EINVAL;          /* one capability per message */
+                return -AL_EINVAL; /* one capability per message */
             if (!grant)
                 return -AL_EPERM;
             src = cap_slot(s->task, pay);
@@ -173,10 +173,10 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
                 return -AL_EBADCAP;
             if (src->type == AL_CAP_REPLY)
                 return -AL_EPERM;
-            int64_t rslot = ru->rcv_cap_slot;   /* read once: the receiver's task may change it */
+            int64_t rslot = ru->rcv_cap_slot; /* read once: the receiver's task may change it */
             dst = rslot < 0 ? NULL : cap_slot(r->task, (uint64_t)rslot);
             if (!dst || dst->type)
-                return -AL_EINVAL;          /* the receiver accepts no capability there */
+                return -AL_EINVAL; /* the receiver accepts no capability there */
             cap_rights = (int)rights;
         } else if (type == AL_ITEM_MAP || type == AL_ITEM_GRANT) {
             if (!have_win) {
@@ -186,11 +186,11 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
             if (!fpage_ok(pay) || (rights & ~7ULL))
                 return -AL_EINVAL;
             if (!win || !fpage_ok(win) || AL_FPAGE_ORDER(pay) > AL_FPAGE_ORDER(win))
-                return -AL_EINVAL;          /* no or too small receive window */
+                return -AL_EINVAL; /* no or too small receive window */
             uint64_t n = (1ULL << AL_FPAGE_ORDER(pay)) / 4096, base = AL_FPAGE_BASE(pay);
             for (uint64_t i = 0; i < n; i++)
                 if (!mapdb_lookup(s->task, base + i * 4096))
-                    return -AL_EPERM;       /* not the sender's to pass on */
+                    return -AL_EPERM; /* not the sender's to pass on */
         } else {
             return -AL_EINVAL;
         }
@@ -249,7 +249,7 @@ static void sender_done(struct thread *s, struct thread *r)
         s->reply_gen++;
         s->reply_server = r;
         if (r->reply_to && r->reply_to != s) {
-            struct thread *older = r->reply_to;   /* an older, unsaved reply is dropped */
+            struct thread *older = r->reply_to; /* an older, unsaved reply is dropped */
             r->reply_to = NULL;
             cancel_caller(older);
         }
@@ -302,11 +302,11 @@ long ipc_recv(struct thread *self, struct endpoint *ep, int64_t timeout)
         struct thread *s = ep->sendq;
         long e = transfer(s, self, s->ipc_tag, s->ipc_badge, s->ipc_grant);
         q_remove(&ep->sendq, s);
-        if (e) {                    /* the sender's message is bad: its send fails */
+        if (e) { /* the sender's message is bad: its send fails */
             wake(s, e);
             continue;
         }
-        sender_done(s, self);       /* a caller's timeout keeps covering its reply */
+        sender_done(s, self); /* a caller's timeout keeps covering its reply */
         this_entry()->ipc_slow++;
         return 0;
     }
@@ -443,7 +443,7 @@ static inline long fast_reply_recv(struct cpu *c, struct thread *self, struct en
     caller->reply_server = NULL;
     caller->ipc_state = IPC_NONE;
     caller->ipc_result = 0;
-    ep->recvq = self;               /* the queue was empty */
+    ep->recvq = self; /* the queue was empty */
     self->ipc_next = self->ipc_prev = NULL;
     self->ipc_ep = ep;
     self->ipc_state = IPC_RECV;

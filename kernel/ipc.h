@@ -35,14 +35,14 @@ enum ipc_state { IPC_NONE, IPC_SEND, IPC_RECV, IPC_REPLY };
 #define IPC_FAST_WORDS 8
 
 struct endpoint {
-    unsigned refs;                  /* capabilities naming it */
+    unsigned refs; /* capabilities naming it */
     struct thread *sendq, *recvq;
 };
 
 struct endpoint *endpoint_create(void);
-void endpoint_put(struct endpoint *ep);     /* a capability to it was deleted */
-void reply_cap_dropped(struct cap *c);      /* a saved reply capability was deleted */
-void ipc_timeout(struct thread *t);         /* from the sleep list */
-void ipc_thread_dies(struct thread *t);     /* cancel everything that involves t */
+void endpoint_put(struct endpoint *ep); /* a capability to it was deleted */
+void reply_cap_dropped(struct cap *c);  /* a saved reply capability was deleted */
+void ipc_timeout(struct thread *t);     /* from the sleep list */
+void ipc_thread_dies(struct thread *t); /* cancel everything that involves t */
 extern int ipc_fastpath_enabled;
 #endif

@@ -46,14 +46,14 @@ int kstack_alloc(uint64_t *top)
             }
         }
         if (mapped < KSTACK_PAGES) {
-            for (unsigned i = 0; i < mapped; i++) {    /* never used: no TLB entry */
+            for (unsigned i = 0; i < mapped; i++) { /* never used: no TLB entry */
                 uint64_t pte = pt_unmap(kernel_pml4, t - (i + 1) * 4096);
                 frame_free(pte & PTE_ADDR);
             }
             return -12;
         }
         used[s] = 1;
-        hint = s + 1;       /* lowest free slot is at or above the hint */
+        hint = s + 1; /* lowest free slot is at or above the hint */
         live++;
         *top = t;
         return (int)s;
@@ -81,4 +81,7 @@ void kstack_free(int slot)
     live--;
 }
 
-unsigned long kstack_live_count(void) { return live; }
+unsigned long kstack_live_count(void)
+{
+    return live;
+}

@@ -15,7 +15,7 @@
 #define KSTACK_SLOTS 4096
 
 /* Returns the slot index and sets *top, or -12 when out of memory/slots. */
-void kstack_init(void);     /* boot: page tables for the whole region */
+void kstack_init(void); /* boot: page tables for the whole region */
 int kstack_alloc(uint64_t *top);
 void kstack_free(int slot);
 uint64_t kstack_slot_top(int slot);

@@ -36,7 +36,10 @@
 
 extern char __image_phys_start[], __image_phys_end[];
 
-static void *direct_p2v(uint64_t pa) { return p2v(pa); }
+static void *direct_p2v(uint64_t pa)
+{
+    return p2v(pa);
+}
 
 static void kmain_thread(void);
 
@@ -53,8 +56,8 @@ void kmain(uint32_t magic, uint64_t info_phys)
 
     struct mem_range res[BOOT_MAX_MODS + 2];
     size_t nres = 0;
-    res[nres++] = (struct mem_range){0, 0x100000};                /* real-mode area, BIOS, AP start-up */
-    res[nres++] = (struct mem_range){img_lo, img_hi - img_lo};    /* kernel image */
+    res[nres++] = (struct mem_range){0, 0x100000};             /* real-mode area, BIOS, AP start-up */
+    res[nres++] = (struct mem_range){img_lo, img_hi - img_lo}; /* kernel image */
     for (unsigned i = 0; i < boot_info.nmods; i++)
         res[nres++] = (struct mem_range){boot_info.mods[i].start, boot_info.mods[i].end - boot_info.mods[i].start};
     if (frame_init(boot_info.mem, boot_info.nmem, res, nres, direct_p2v))
@@ -69,7 +72,7 @@ void kmain(uint32_t magic, uint64_t info_phys)
     percpu_ready = 1;
     pic_disable();
     trap_init();
-    bkl_lock();     /* held by kernel code from here on; see kernel/bkl.h */
+    bkl_lock(); /* held by kernel code from here on; see kernel/bkl.h */
     kprintf("cpu: NX=%d SMEP=%d SMAP=%d UMIP=%d PGE=%d PCID=%d XSAVE=%d (FPU area %u bytes)\n", cpu_feat.nx,
             cpu_feat.smep, cpu_feat.smap, cpu_feat.umip, cpu_feat.pge, cpu_feat.pcid, cpu_feat.xsave,
             cpu_feat.xsave_size);
@@ -85,7 +88,7 @@ static unsigned long overflow(unsigned long n)
 {
     volatile char pad[512];
     pad[0] = (char)n;
-    if (n == overflow_limit)        /* never true: defeats the recursion warning */
+    if (n == overflow_limit) /* never true: defeats the recursion warning */
         return 0;
     return overflow(n + 1) + pad[0];
 }
@@ -98,7 +101,7 @@ static void panic_test(const char *what)
     else if (!strcmp(what, "overflow"))
         overflow(0);
     else if (!strcmp(what, "nullwrite"))
-        *(volatile int *)0 = 1;
+        *(volatile int *)0 = 1; // cppcheck-suppress nullPointer ; deliberate
     else if (!strcmp(what, "panic"))
         panic("requested by panictest (value %d)", 42);
     kprintf("panictest: unknown '%s'\n", what);

@@ -9,7 +9,7 @@
 #include "lib/string.h"
 
 #define HASH_BUCKETS 16384
-static struct mapnode **hash;          /* HASH_BUCKETS heads, in kernel frames */
+static struct mapnode **hash; /* HASH_BUCKETS heads, in kernel frames */
 static struct mapnode *free_nodes;
 static unsigned long live_nodes, slab_frames;
 
@@ -57,8 +57,14 @@ static void node_free(struct mapnode *n)
     live_nodes--;
 }
 
-unsigned long mapdb_nodes(void) { return live_nodes; }
-unsigned long mapdb_slab_frames(void) { return slab_frames; }
+unsigned long mapdb_nodes(void)
+{
+    return live_nodes;
+}
+unsigned long mapdb_slab_frames(void)
+{
+    return slab_frames;
+}
 
 struct mapnode *mapdb_lookup(struct task *t, uint64_t va)
 {
@@ -184,7 +190,7 @@ void mapdb_unmap(struct mapnode *n, int self, uint32_t rights_off, uint64_t *flu
     }
     while (n->child)
         destroy_subtree(n->child, flush);
-    if (self && n->parent)          /* a root (ownership) is never removed */
+    if (self && n->parent) /* a root (ownership) is never removed */
         destroy_subtree(n, flush);
 }
 
@@ -202,14 +208,14 @@ long mapdb_map(struct mapnode *src, struct task *dst, uint64_t dva, uint32_t mas
     if (!(rights & MAP_R))
         return -AL_EPERM;
     if (grant && !src->parent)
-        return -AL_EPERM;           /* ownership itself does not move */
+        return -AL_EPERM; /* ownership itself does not move */
     struct mapnode *old = mapdb_lookup(dst, dva);
     if (old == src)
         return grant ? 0 : -AL_EINVAL;
     if (old && is_ancestor(old, src))
-        return -AL_EINVAL;          /* would unmap the source itself */
+        return -AL_EINVAL; /* would unmap the source itself */
     if (!old && pt_lookup(dst->pml4, dva, NULL))
-        return -AL_EEXIST;          /* a kernel-made mapping (image, stack, UTCB) */
+        return -AL_EEXIST; /* a kernel-made mapping (image, stack, UTCB) */
     if (old)
         destroy_subtree(old, flush);
     if (grant) {
@@ -217,7 +223,7 @@ long mapdb_map(struct mapnode *src, struct task *dst, uint64_t dva, uint32_t mas
         pt_unmap(src->task->pml4, src->va);
         *flush |= task_cpu_mask(src->task);
         if (pt_map(dst->pml4, dva, src->pa, pte_flags(rights, src->device)))
-            return -AL_ENOMEM;      /* (the page is then simply gone from both) */
+            return -AL_ENOMEM; /* (the page is then simply gone from both) */
         hash_remove(src);
         src->task = dst;
         src->va = dva;

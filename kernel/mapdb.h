@@ -30,7 +30,7 @@ struct mapnode {
     uint64_t va;
     uint64_t pa;
     uint32_t rights;
-    uint32_t device;                /* device memory: mapped uncached */
+    uint32_t device; /* device memory: mapped uncached */
     struct mapnode *parent, *child, *next, *prev;
     struct mapnode *hnext;
 };

@@ -73,7 +73,10 @@ void backtrace_from(unsigned long rbp, unsigned long rip)
 
 static volatile int panicking;
 
-int panic_in_progress(void) { return panicking; }
+int panic_in_progress(void)
+{
+    return panicking;
+}
 
 static void panic_enter(void)
 {
@@ -120,8 +123,8 @@ _Noreturn void panic_trap(const struct trap_frame *tf, const char *what)
     panic_enter();
     kprintf("%s: vector %ld error %#lx %s mode\n", what, (long)tf->vector, (unsigned long)tf->error,
             (tf->cs & 3) ? "user" : "kernel");
-    kprintf("RIP=%04lx:%016lx RFLAGS=%016lx RSP=%04lx:%016lx\n", (unsigned long)tf->cs,
-            (unsigned long)tf->rip, (unsigned long)tf->rflags, (unsigned long)tf->ss, (unsigned long)tf->rsp);
+    kprintf("RIP=%04lx:%016lx RFLAGS=%016lx RSP=%04lx:%016lx\n", (unsigned long)tf->cs, (unsigned long)tf->rip,
+            (unsigned long)tf->rflags, (unsigned long)tf->ss, (unsigned long)tf->rsp);
     kprintf("RAX=%016lx RBX=%016lx RCX=%016lx RDX=%016lx\n", (unsigned long)tf->rax, (unsigned long)tf->rbx,
             (unsigned long)tf->rcx, (unsigned long)tf->rdx);
     kprintf("RSI=%016lx RDI=%016lx RBP=%016lx R8 =%016lx\n", (unsigned long)tf->rsi, (unsigned long)tf->rdi,

@@ -25,9 +25,12 @@
 
 void thread_release_stack(struct thread *t);
 
-static struct thread *sleepers;     /* sorted by wake_at */
+static struct thread *sleepers; /* sorted by wake_at */
 
-static inline struct runqueue *rq_of(unsigned cpu) { return &cpus[cpu].rq; }
+static inline struct runqueue *rq_of(unsigned cpu)
+{
+    return &cpus[cpu].rq;
+}
 
 static void rq_insert(struct runqueue *rq, struct thread *t)
 {
@@ -199,8 +202,6 @@ void sched_switch_tail(void)
     }
 }
 
-
-
 void schedule(void)
 {
     struct cpu *c = this_cpu();
@@ -213,16 +214,16 @@ void schedule(void)
     struct thread *next = pick(c->index, !prev_runs || must_leave);
     if (prev_runs && !must_leave) {
         if (!next)
-            return;                         /* nothing else to run */
-        if (next->prio < prev->prio) {      /* prev still outranks the queue */
+            return;                    /* nothing else to run */
+        if (next->prio < prev->prio) { /* prev still outranks the queue */
             rq_insert_head(rq_of(c->index), next);
             return;
         }
-        prev->state = T_RUNNABLE;           /* round robin, or preempted */
+        prev->state = T_RUNNABLE; /* round robin, or preempted */
         prev->slice = SLICE_TICKS;
         rq_insert(rq_of(c->index), prev);
     } else if (must_leave) {
-        prev->state = T_BLOCKED;            /* affinity moved it elsewhere */
+        prev->state = T_BLOCKED; /* affinity moved it elsewhere */
         sched_enqueue(prev);
     }
     if (!next) {
@@ -241,7 +242,7 @@ long sched_yield(void)
     struct thread *prev = c->current;
     struct runqueue *rq = &c->rq;
     int p = prev->prio;
-    struct thread *next = rq->head[p];     /* (only user threads yield: p >= 0) */
+    struct thread *next = rq->head[p]; /* (only user threads yield: p >= 0) */
     /* (a suspension or affinity change of a running thread always sets
      * PENDING_RESCHED, so those take the general path too) */
     uint64_t pending;
@@ -288,7 +289,7 @@ void sched_tick(void)
             t->wait_next = NULL;
             t->sleeping = 0;
             if (t->ipc_state)
-                ipc_timeout(t);         /* dequeues it and sets -AL_ETIMEDOUT */
+                ipc_timeout(t); /* dequeues it and sets -AL_ETIMEDOUT */
             sched_enqueue(t);
         }
     }
@@ -347,7 +348,7 @@ void sched_set_prio(struct thread *t, int prio)
     } else {
         t->prio = prio;
         if (t->state == T_RUNNING && t == current())
-            this_entry()->pending |= PENDING_RESCHED;   /* maybe no longer the best */
+            this_entry()->pending |= PENDING_RESCHED; /* maybe no longer the best */
     }
 }
 
@@ -362,9 +363,9 @@ void sched_set_affinity(struct thread *t, int cpu)
         sched_enqueue(t);
     } else if (t->state == T_RUNNING) {
         if (t == current())
-            schedule();                 /* leaves this CPU now */
+            schedule(); /* leaves this CPU now */
         else
-            sched_kick(t->cpu);         /* leaves at its next reschedule */
+            sched_kick(t->cpu); /* leaves at its next reschedule */
     }
 }
 

@@ -24,7 +24,7 @@ static inline void switch_finish_to(struct cpu *c, struct thread *prev, struct t
     next->state = T_RUNNING;
     next->cpu = c->index;
     if (user || next->utcb_va)
-        wrmsr(MSR_FS_BASE, next->utcb_va);     /* the UTCB at %fs:0 */
+        wrmsr(MSR_FS_BASE, next->utcb_va); /* the UTCB at %fs:0 */
     switch_context(&prev->ksp, next->ksp);
     if (this_cpu()->reap)
         sched_switch_tail();

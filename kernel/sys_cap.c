@@ -39,7 +39,7 @@ SYSCALL_DEFINE(cap_delete)
     struct cap *c = cap_slot(current()->task, a0);
     if (!c)
         return -AL_EBADCAP;
-    cap_delete(c);          /* deleting an empty slot is allowed and does nothing */
+    cap_delete(c); /* deleting an empty slot is allowed and does nothing */
     return 0;
 }
 

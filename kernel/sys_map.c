@@ -46,7 +46,7 @@ long map_pages(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, u
 {
     for (uint64_t i = 0; i < npages; i++)
         if (!mapdb_lookup(src, sva + i * 4096))
-            return -AL_EPERM;       /* not memory the sender may pass on */
+            return -AL_EPERM; /* not memory the sender may pass on */
     uint64_t mask = 0;
     long err = 0;
     for (uint64_t i = 0; i < npages && !err; i++)
@@ -119,14 +119,14 @@ static int is_device(uint64_t pa)
         return 0;
     for (unsigned i = 0; i < boot_info.nmem; i++)
         if (pa + 4096 > boot_info.mem[i].base && pa < boot_info.mem[i].base + boot_info.mem[i].len)
-            return 0;               /* RAM */
-    if ((pa >> 12) == 0x8)          /* AP start-up page */
+            return 0;      /* RAM */
+    if ((pa >> 12) == 0x8) /* AP start-up page */
         return 0;
     if ((pa & ~0xfffULL) == 0xfee00000ULL)
-        return 0;                   /* local APIC: the kernel's */
+        return 0; /* local APIC: the kernel's */
     for (unsigned i = 0; i < smp_madt.nioapics; i++)
         if ((pa & ~0xfffULL) == (smp_madt.ioapic_addr[i] & ~0xfffULL))
-            return 0;               /* IOAPICs: the kernel's */
+            return 0; /* IOAPICs: the kernel's */
     return 1;
 }
 

@@ -76,7 +76,7 @@ SYSCALL_DEFINE(cap_give)
     if (a3 & ~(uint64_t)AL_R_ALL)
         return -AL_EINVAL;
     if (src->type == AL_CAP_TASK && src->obj == t)
-        return -AL_EINVAL;          /* a task naming itself would never die */
+        return -AL_EINVAL; /* a task naming itself would never die */
     return cap_derive(src, dst, (int)a3, 0);
 }
 
@@ -91,14 +91,13 @@ SYSCALL_DEFINE(task_wait)
     if (t == current()->task)
         return -AL_EINVAL;
     if (!t->main)
-        return -AL_ESRCH;           /* never had a thread */
+        return -AL_ESRCH; /* never had a thread */
     if (a1 && !user_range_ok(a1, sizeof(struct al_task_end)))
         return -AL_EFAULT;
     if (t->waiter)
         return -AL_EBUSY;
     task_wait(t);
-    struct al_task_end end = {t->main->end == END_EXIT ? AL_THREAD_EXITED : AL_THREAD_FAULTED,
-                              t->main->exit_status};
+    struct al_task_end end = {t->main->end == END_EXIT ? AL_THREAD_EXITED : AL_THREAD_FAULTED, t->main->exit_status};
     if (a1 && copy_to_user(current()->task, a1, &end, sizeof end))
         return -AL_EFAULT;
     return 0;
@@ -138,8 +137,11 @@ SYSCALL_DEFINE(thread_control)
         return -AL_ESRCH;
     switch (a1) {
     case AL_TC_STATE:
-        return t->state == T_RUNNABLE ? AL_TS_RUNNABLE : t->state == T_RUNNING ? AL_TS_RUNNING
-             : t->state == T_SUSPENDED ? AL_TS_SUSPENDED : t->state == T_NEW ? AL_TS_NEW : AL_TS_BLOCKED;
+        return t->state == T_RUNNABLE    ? AL_TS_RUNNABLE
+               : t->state == T_RUNNING   ? AL_TS_RUNNING
+               : t->state == T_SUSPENDED ? AL_TS_SUSPENDED
+               : t->state == T_NEW       ? AL_TS_NEW
+                                         : AL_TS_BLOCKED;
     case AL_TC_SUSPEND:
         thread_suspend(t);
         return 0;

@@ -166,12 +166,18 @@ SYSCALL_DEFINE(clock)
 static int state_abi(enum thread_state s)
 {
     switch (s) {
-    case T_NEW: return AL_TS_NEW;
-    case T_RUNNABLE: return AL_TS_RUNNABLE;
-    case T_RUNNING: return AL_TS_RUNNING;
-    case T_BLOCKED: return AL_TS_BLOCKED;
-    case T_SUSPENDED: return AL_TS_SUSPENDED;
-    default: return AL_TS_DEAD;
+    case T_NEW:
+        return AL_TS_NEW;
+    case T_RUNNABLE:
+        return AL_TS_RUNNABLE;
+    case T_RUNNING:
+        return AL_TS_RUNNING;
+    case T_BLOCKED:
+        return AL_TS_BLOCKED;
+    case T_SUSPENDED:
+        return AL_TS_SUSPENDED;
+    default:
+        return AL_TS_DEAD;
     }
 }
 

@@ -57,7 +57,7 @@ SYSCALL_DEFINE(debug_write)
     if (len > DEBUG_WRITE_MAX)
         return -AL_E2BIG;
     struct task *t = current()->task;
-    int r = copy_from_user(t, NULL, buf, 0);    /* validates the pointer even for len 0 */
+    int r = copy_from_user(t, NULL, buf, 0); /* validates the pointer even for len 0 */
     if (r)
         return r;
     char chunk[128];

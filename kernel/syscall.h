@@ -13,9 +13,9 @@
 typedef long (*syscall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 extern const syscall_fn syscall_table[AL_SYS_COUNT];
 
-#define SYSCALL_DEFINE(name)                                                                         \
-    long sys_##name(uint64_t a0 __attribute__((unused)), uint64_t a1 __attribute__((unused)),        \
-                    uint64_t a2 __attribute__((unused)), uint64_t a3 __attribute__((unused)),        \
+#define SYSCALL_DEFINE(name)                                                                                           \
+    long sys_##name(uint64_t a0 __attribute__((unused)), uint64_t a1 __attribute__((unused)),                          \
+                    uint64_t a2 __attribute__((unused)), uint64_t a3 __attribute__((unused)),                          \
                     uint64_t a4 __attribute__((unused)), uint64_t a5 __attribute__((unused)))
 
 #define SYSCALL(nr, name, nargs, params, args) SYSCALL_DEFINE(name);

@@ -71,7 +71,7 @@ static void give_memory(struct task *s0)
     size_t total = frame_total_count();
     size_t keep = total / 4 > 4096 ? total / 4 : 4096;
     unsigned long given = 0;
-    size_t chunk = 4096;            /* taken in contiguous chunks: few ranges */
+    size_t chunk = 4096; /* taken in contiguous chunks: few ranges */
     while (frame_free_count() > keep + 256 && info->nranges < AL_S0_MAX_RANGES) {
         size_t want = frame_free_count() - keep - 256;
         if (want > chunk)
@@ -156,7 +156,7 @@ int system_start(int s0i, int rooti, int ktap, unsigned ktap_first)
         d->va = va - (last - first) + (m->start - first);
         d->size = m->end - m->start;
         memcpy(d->cmdline, m->cmdline, sizeof d->cmdline - 1);
-        va += 4096;                 /* a gap between modules */
+        va += 4096; /* a gap between modules */
     }
     kprintf("system: sigma0 is task %u, root is task %u with %lu boot modules\n", s0->id, root->id, bi->nmods);
     thread_start(s0th);

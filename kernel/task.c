@@ -13,7 +13,10 @@
 static unsigned next_id = 1;
 static unsigned long live;
 
-unsigned long task_live_count(void) { return live; }
+unsigned long task_live_count(void)
+{
+    return live;
+}
 
 struct task *task_create(const char *name)
 {
@@ -69,7 +72,7 @@ void task_destroy(struct task *t)
 {
     assert(t->live_threads == 0);
     uint64_t mask = 0;
-    mapdb_task_gone(t, &mask);     /* derived mappings everywhere; frames stay sigma0's */
+    mapdb_task_gone(t, &mask); /* derived mappings everywhere; frames stay sigma0's */
     if (mask)
         tlb_shootdown(mask, 0, 0);
     cspace_destroy(t);

@@ -16,24 +16,24 @@ struct cspace;
 struct thread;
 
 struct task {
-    uint64_t pml4;              /* physical */
+    uint64_t pml4; /* physical */
     unsigned id;
-    unsigned nthreads;              /* thread objects (live and dead) */
-    unsigned live_threads;          /* not yet dead */
+    unsigned nthreads;     /* thread objects (live and dead) */
+    unsigned live_threads; /* not yet dead */
     struct thread *threads;
-    struct thread *waiter;          /* blocked in task_wait */
-    int max_prio;                   /* highest priority its threads may have */
-    struct cspace *cspace;          /* capability space (kernel/cap.h) */
-    unsigned refs;                  /* task capabilities naming it */
-    int orphan;                     /* no capability left: destroyed with its last thread */
+    struct thread *waiter; /* blocked in task_wait */
+    int max_prio;          /* highest priority its threads may have */
+    struct cspace *cspace; /* capability space (kernel/cap.h) */
+    unsigned refs;         /* task capabilities naming it */
+    int orphan;            /* no capability left: destroyed with its last thread */
     int is_sigma0;
-    struct thread *main;            /* the first thread: task_wait reports its end */
+    struct thread *main; /* the first thread: task_wait reports its end */
     uint64_t utcb_used[AL_UTCB_SLOTS / 64];
     char name[32];
 };
 
 struct task *task_create(const char *name);
-void task_destroy(struct task *t);   /* all its threads must be dead (they are freed) */
+void task_destroy(struct task *t); /* all its threads must be dead (they are freed) */
 /* a task capability was deleted: destroy the task now if it has no
  * threads left, else when its last thread has died */
 void task_put(struct task *t);

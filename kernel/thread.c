@@ -25,7 +25,10 @@ static unsigned next_id = 1;
 static unsigned long live;
 struct thread *all_threads;
 
-unsigned long thread_live_count(void) { return live; }
+unsigned long thread_live_count(void)
+{
+    return live;
+}
 
 struct trap_frame *thread_frame(struct thread *t)
 {
@@ -117,12 +120,12 @@ static uint64_t push_switch_frame(uint64_t sp, void *ret, uint64_t r12, uint64_t
 {
     uint64_t *s = (uint64_t *)sp;
     *--s = (uint64_t)ret;
-    *--s = 0;           /* rbp */
-    *--s = 0;           /* rbx */
+    *--s = 0; /* rbp */
+    *--s = 0; /* rbx */
     *--s = r12;
     *--s = r13;
-    *--s = 0;           /* r14 */
-    *--s = 0;           /* r15 */
+    *--s = 0; /* r14 */
+    *--s = 0; /* r15 */
     return (uint64_t)s;
 }
 
@@ -180,7 +183,7 @@ struct thread *thread_create_user(struct task *task, uint64_t rip, uint64_t rsp,
     memset(tf, 0, sizeof *tf);
     tf->rip = rip;
     tf->cs = SEL_UCODE;
-    tf->rflags = 0x202;         /* IF */
+    tf->rflags = 0x202; /* IF */
     tf->rsp = rsp;
     tf->ss = SEL_UDATA;
     tf->rdi = rdi;
@@ -275,13 +278,15 @@ _Noreturn void thread_fault(struct trap_frame *tf, uint64_t fault_addr)
     if (tf->vector == VEC_PF)
         kprintf("[fault] %s (thread %u, cpu %u): %s error %#lx (%s %s%s) at rip %#lx, address %#lx: terminated\n",
                 self->name, self->id, self->cpu, trap_name((int)tf->vector), (unsigned long)tf->error,
-                (tf->error & 16) ? "exec" : (tf->error & 2) ? "write" : "read",
+                (tf->error & 16)  ? "exec"
+                : (tf->error & 2) ? "write"
+                                  : "read",
                 (tf->error & 1) ? "protection" : "not-present", (tf->error & 8) ? " reserved-bit" : "",
                 (unsigned long)tf->rip, (unsigned long)fault_addr);
     else
         kprintf("[fault] %s (thread %u, cpu %u): %s (vector %ld) error %#lx at rip %#lx, rsp %#lx: terminated\n",
-                self->name, self->id, self->cpu, trap_name((int)tf->vector), (long)tf->vector,
-                (unsigned long)tf->error, (unsigned long)tf->rip, (unsigned long)tf->rsp);
+                self->name, self->id, self->cpu, trap_name((int)tf->vector), (long)tf->vector, (unsigned long)tf->error,
+                (unsigned long)tf->rip, (unsigned long)tf->rsp);
     die();
 }
 
@@ -295,9 +300,9 @@ void thread_suspend(struct thread *t)
         t->state = T_SUSPENDED;
     } else if (t->state == T_RUNNING) {
         if (t == current())
-            schedule();             /* comes back after resume */
+            schedule(); /* comes back after resume */
         else
-            sched_kick(t->cpu);     /* it stops at its next kernel exit */
+            sched_kick(t->cpu); /* it stops at its next kernel exit */
     }
     /* T_BLOCKED: becomes T_SUSPENDED instead of runnable when woken */
 }
@@ -327,7 +332,7 @@ void thread_init_cpu(unsigned cpu)
 _Noreturn static void enter(struct thread *t)
 {
     struct cpu *c = this_cpu();
-    static struct thread boot_ctx[MAX_CPUS];     /* abandoned boot stacks' contexts */
+    static struct thread boot_ctx[MAX_CPUS]; /* abandoned boot stacks' contexts */
     struct thread *dummy = &boot_ctx[c->index];
     dummy->state = T_DEAD;
     dummy->kstack_slot = -1;

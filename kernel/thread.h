@@ -25,62 +25,62 @@ enum thread_state { T_NEW, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_SUSPENDED, T_DEAD
 /* how a thread ended */
 enum thread_end { END_NONE, END_EXIT, END_FAULT, END_KILLED };
 
-#define PRIO_MAX      255           /* highest */
+#define PRIO_MAX      255 /* highest */
 #define PRIO_DEFAULT  100
-#define PRIO_USER_MAX 200           /* boot modules' tasks may use up to this */
-#define SLICE_TICKS   2             /* round-robin time slice, in timer ticks */
+#define PRIO_USER_MAX 200 /* boot modules' tasks may use up to this */
+#define SLICE_TICKS   2   /* round-robin time slice, in timer ticks */
 
 struct task;
 
 struct thread {
-    uint64_t ksp;                   /* saved kernel RSP while switched out */
-    uint64_t kstack_top;            /* trap frame ends here */
-    int kstack_slot;                /* kernel-stack region slot, -1 once freed */
-    struct task *task;              /* NULL for kernel threads */
-    uint64_t cr3;                   /* the task's PML4, or the kernel's */
+    uint64_t ksp;        /* saved kernel RSP while switched out */
+    uint64_t kstack_top; /* trap frame ends here */
+    int kstack_slot;     /* kernel-stack region slot, -1 once freed */
+    struct task *task;   /* NULL for kernel threads */
+    uint64_t cr3;        /* the task's PML4, or the kernel's */
     enum thread_state state;
     unsigned id;
-    int prio;                       /* 0..255, higher runs first; -1: idle */
-    int affinity;                   /* CPU index, or -1: any */
-    unsigned cpu;                   /* CPU it runs / last ran / is queued on */
-    int slice;                      /* ticks left in the time slice */
-    int suspended;                  /* suspend requested: not schedulable */
+    int prio;                         /* 0..255, higher runs first; -1: idle */
+    int affinity;                     /* CPU index, or -1: any */
+    unsigned cpu;                     /* CPU it runs / last ran / is queued on */
+    int slice;                        /* ticks left in the time slice */
+    int suspended;                    /* suspend requested: not schedulable */
     struct thread *rq_next, *rq_prev; /* run queue (per CPU, per priority) */
-    struct thread *wait_next;       /* sleep list */
-    uint64_t wake_at;               /* sleep deadline, clock_ns() */
-    struct thread *joiner;          /* thread blocked in thread_join on us */
-    struct thread *task_next;       /* task's thread list */
-    struct thread *all_next;        /* every thread object (thread_list) */
+    struct thread *wait_next;         /* sleep list */
+    uint64_t wake_at;                 /* sleep deadline, clock_ns() */
+    struct thread *joiner;            /* thread blocked in thread_join on us */
+    struct thread *task_next;         /* task's thread list */
+    struct thread *all_next;          /* every thread object (thread_list) */
     enum thread_end end;
-    long exit_status;               /* END_EXIT: status; END_FAULT: vector */
+    long exit_status; /* END_EXIT: status; END_FAULT: vector */
     uint64_t fault_addr, fault_rip, fault_error;
-    uint64_t cpu_ns;                /* CPU time, sampled at timer ticks */
+    uint64_t cpu_ns; /* CPU time, sampled at timer ticks */
     unsigned long switches, migrations;
-    void *fpu;                      /* XSAVE/FXSAVE area, 64-byte aligned */
-    unsigned refs;                  /* thread capabilities naming it */
-    int freed;                      /* released, kept only for its capabilities */
+    void *fpu;     /* XSAVE/FXSAVE area, 64-byte aligned */
+    unsigned refs; /* thread capabilities naming it */
+    int freed;     /* released, kept only for its capabilities */
     /* UTCB: one user page, also reached by the kernel through the direct map */
-    struct al_utcb *utcb;           /* kernel view */
-    uint64_t utcb_va;               /* user view (FS base) */
+    struct al_utcb *utcb; /* kernel view */
+    uint64_t utcb_va;     /* user view (FS base) */
     int utcb_slot;
     /* IPC state (kernel/ipc.c) */
-    int ipc_state;                  /* enum ipc_state */
-    struct endpoint *ipc_ep;        /* queued on this endpoint */
+    int ipc_state;           /* enum ipc_state */
+    struct endpoint *ipc_ep; /* queued on this endpoint */
     struct thread *ipc_next, *ipc_prev;
-    long ipc_result;                /* returned when woken */
-    uint64_t ipc_tag, ipc_badge;    /* a blocked sender's message */
+    long ipc_result;             /* returned when woken */
+    uint64_t ipc_tag, ipc_badge; /* a blocked sender's message */
     int ipc_call, ipc_grant;
-    int sleeping;                   /* on the sleep list (sleep or IPC timeout) */
-    struct thread *reply_to;        /* server: the caller owed a reply */
-    struct thread *reply_server;    /* caller: the server that owes us */
-    struct cap *reply_slot;         /* caller: a saved reply capability naming us */
-    uint32_t reply_gen;             /* caller: counts calls, makes reply caps one-shot */
+    int sleeping;                /* on the sleep list (sleep or IPC timeout) */
+    struct thread *reply_to;     /* server: the caller owed a reply */
+    struct thread *reply_server; /* caller: the server that owes us */
+    struct cap *reply_slot;      /* caller: a saved reply capability naming us */
+    uint32_t reply_gen;          /* caller: counts calls, makes reply caps one-shot */
     char name[32];
 };
 
-#define THREAD_FPU_OFFSET 1024      /* the FPU area's place in the thread frame */
+#define THREAD_FPU_OFFSET 1024 /* the FPU area's place in the thread frame */
 
-void thread_init_cpu(unsigned cpu);  /* create the idle thread of a CPU */
+void thread_init_cpu(unsigned cpu); /* create the idle thread of a CPU */
 /* The boot context becomes a kernel thread on a proper stack: call fn on it. */
 _Noreturn void thread_boot(void (*fn)(void));
 /* An AP enters its idle thread (BKL held). */
@@ -95,7 +95,7 @@ enum thread_end thread_join(struct thread *t, long *status);
 /* Free a dead thread nobody will join (task teardown). The object itself
  * stays while thread capabilities name it (t->freed), see thread_put. */
 void thread_free(struct thread *t);
-void thread_put(struct thread *t);          /* a thread capability was deleted */
+void thread_put(struct thread *t); /* a thread capability was deleted */
 _Noreturn void thread_exit(long status);
 /* Terminate the current user thread for an exception it caused, with a
  * one-line report. fault_addr: CR2 for #PF, else 0. */
@@ -111,18 +111,18 @@ void thread_resume(struct thread *t);
 long thread_spawn_checked(struct task *t, uint64_t entry, uint64_t stack, uint64_t arg, uint64_t prio, uint64_t cpu);
 
 /* scheduler (kernel/sched.c); BKL held for all of these */
-void sched_enqueue(struct thread *t);       /* make runnable (wakes a CPU) */
-void sched_dequeue(struct thread *t);       /* remove a RUNNABLE thread */
-void schedule(void);                        /* switch to the best runnable thread */
-long sched_yield(void);                     /* returns 0 */
-void sched_tick(void);                      /* timer interrupt, this CPU */
-void sched_sleep_until(uint64_t ns);        /* block current until clock_ns() >= ns */
-void sched_sleep_add(struct thread *t, uint64_t ns);   /* arm a wake-up (IPC timeouts) */
+void sched_enqueue(struct thread *t);                /* make runnable (wakes a CPU) */
+void sched_dequeue(struct thread *t);                /* remove a RUNNABLE thread */
+void schedule(void);                                 /* switch to the best runnable thread */
+long sched_yield(void);                              /* returns 0 */
+void sched_tick(void);                               /* timer interrupt, this CPU */
+void sched_sleep_until(uint64_t ns);                 /* block current until clock_ns() >= ns */
+void sched_sleep_add(struct thread *t, uint64_t ns); /* arm a wake-up (IPC timeouts) */
 void sched_sleep_cancel(struct thread *t);
 void sched_set_prio(struct thread *t, int prio);
 void sched_set_affinity(struct thread *t, int cpu);
-void sched_kick(unsigned cpu);              /* make a CPU reschedule soon */
-void sched_switch_tail(void);               /* after every switch: reap */
+void sched_kick(unsigned cpu); /* make a CPU reschedule soon */
+void sched_switch_tail(void);  /* after every switch: reap */
 
 extern struct thread *all_threads;
 

@@ -24,8 +24,7 @@ static unsigned ceil_log2(uint32_t x)
     return b;
 }
 
-int topo_from_leaf_b(const uint32_t (*sub)[3], unsigned n,
-                     struct topo_shifts *out)
+int topo_from_leaf_b(const uint32_t (*sub)[3], unsigned n, struct topo_shifts *out)
 {
     bool have_smt = false, have_core = false;
     unsigned smt_shift = 0, core_shift = 0;
@@ -36,8 +35,7 @@ int topo_from_leaf_b(const uint32_t (*sub)[3], unsigned n,
     if (sub == NULL || n == 0)
         return EINVAL_RET;
     /* Subleaf 0 must describe a level with at least one processor. */
-    if (((sub[0][2] >> 8) & 0xFF) == LEVEL_INVALID ||
-        (sub[0][1] & 0xFFFF) == 0)
+    if (((sub[0][2] >> 8) & 0xFF) == LEVEL_INVALID || (sub[0][1] & 0xFFFF) == 0)
         return EINVAL_RET;
 
     for (unsigned i = 0; i < n; i++) {
@@ -65,8 +63,7 @@ int topo_from_leaf_b(const uint32_t (*sub)[3], unsigned n,
     return 0;
 }
 
-void topo_from_legacy(uint32_t leaf1_ebx, uint32_t leaf1_edx,
-                      uint32_t leaf4_eax, bool have_leaf4,
+void topo_from_legacy(uint32_t leaf1_ebx, uint32_t leaf1_edx, uint32_t leaf4_eax, bool have_leaf4,
                       struct topo_shifts *out)
 {
     if (out == NULL)
@@ -103,9 +100,8 @@ struct topo_id topo_split(uint32_t apic_id, const struct topo_shifts *s)
     return r;
 }
 
-void topo_count(const uint32_t *apic_ids, unsigned n,
-                const struct topo_shifts *s, unsigned *packages,
-                unsigned *cores, unsigned *threads)
+void topo_count(const uint32_t *apic_ids, unsigned n, const struct topo_shifts *s, unsigned *packages, unsigned *cores,
+                unsigned *threads)
 {
     unsigned np = 0, nc = 0, nt = 0;
 

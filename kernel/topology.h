@@ -30,8 +30,7 @@ struct topo_shifts {
  * supported), a level type repeated, or a core shift below the SMT shift.
  * The caller should then use topo_from_legacy.
  */
-int topo_from_leaf_b(const uint32_t (*sub)[3], unsigned n,
-                     struct topo_shifts *out);
+int topo_from_leaf_b(const uint32_t (*sub)[3], unsigned n, struct topo_shifts *out);
 
 /*
  * Fallback from CPUID leaf 1 and leaf 4 (subleaf 0):
@@ -42,8 +41,7 @@ int topo_from_leaf_b(const uint32_t (*sub)[3], unsigned n,
  * smt_bits = ceil(log2(ceil(logical / cores))); a logical count below the
  * core count (inconsistent firmware) is raised to the core count.
  */
-void topo_from_legacy(uint32_t leaf1_ebx, uint32_t leaf1_edx,
-                      uint32_t leaf4_eax, bool have_leaf4,
+void topo_from_legacy(uint32_t leaf1_ebx, uint32_t leaf1_edx, uint32_t leaf4_eax, bool have_leaf4,
                       struct topo_shifts *out);
 
 struct topo_id {
@@ -58,8 +56,7 @@ struct topo_id topo_split(uint32_t apic_id, const struct topo_shifts *s);
  * (distinct APIC IDs) in apic_ids[0..n). Any output pointer may be NULL.
  * O(n^2), no allocation.
  */
-void topo_count(const uint32_t *apic_ids, unsigned n,
-                const struct topo_shifts *s, unsigned *packages,
-                unsigned *cores, unsigned *threads);
+void topo_count(const uint32_t *apic_ids, unsigned n, const struct topo_shifts *s, unsigned *packages, unsigned *cores,
+                unsigned *threads);
 
 #endif /* AIRLOCK_KERNEL_TOPOLOGY_H */

@@ -32,8 +32,7 @@ static bool in_file(uint64_t off, uint64_t len, size_t size)
 }
 
 /* Round [vaddr, vaddr+memsz) out to pages. False on overflow. */
-static bool page_span(uint64_t vaddr, uint64_t memsz, uint64_t *start,
-                      uint64_t *end)
+static bool page_span(uint64_t vaddr, uint64_t memsz, uint64_t *start, uint64_t *end)
 {
     uint64_t e;
     if (__builtin_add_overflow(vaddr, memsz, &e))
@@ -48,8 +47,7 @@ static bool page_span(uint64_t vaddr, uint64_t memsz, uint64_t *start,
 static const char *check_ehdr(const struct elf64_ehdr *eh, size_t size)
 {
     const unsigned char *id = eh->e_ident;
-    if (id[EI_MAG0] != 0x7f || id[EI_MAG1] != 'E' || id[EI_MAG2] != 'L' ||
-        id[EI_MAG3] != 'F')
+    if (id[EI_MAG0] != 0x7f || id[EI_MAG1] != 'E' || id[EI_MAG2] != 'L' || id[EI_MAG3] != 'F')
         return "bad magic";
     if (id[EI_CLASS] != ELFCLASS64)
         return "not a 64-bit ELF";
@@ -67,22 +65,19 @@ static const char *check_ehdr(const struct elf64_ehdr *eh, size_t size)
         return "bad program header entry size";
     if (eh->e_phnum < 1 || eh->e_phnum > ELF_MAX_PHNUM)
         return "bad program header count";
-    if (!in_file(eh->e_phoff,
-                 (uint64_t)eh->e_phnum * sizeof(struct elf64_phdr), size))
+    if (!in_file(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(struct elf64_phdr), size))
         return "program headers outside file";
     return NULL;
 }
 
-static void read_phdr(const unsigned char *base, uint64_t phoff, unsigned i,
-                      struct elf64_phdr *ph)
+static void read_phdr(const unsigned char *base, uint64_t phoff, unsigned i, struct elf64_phdr *ph)
 {
     /* Bounds were checked in check_ehdr; memcpy tolerates misalignment. */
     memcpy(ph, base + phoff + (uint64_t)i * sizeof *ph, sizeof *ph);
 }
 
 /* Validate one PT_LOAD with memsz > 0 against the image and range. */
-static const char *check_load(const struct elf64_phdr *ph, size_t size,
-                              uint64_t lo, uint64_t hi)
+static const char *check_load(const struct elf64_phdr *ph, size_t size, uint64_t lo, uint64_t hi)
 {
     uint64_t start, end;
     uint32_t fl = ph->p_flags & (ELF_SEG_R | ELF_SEG_W | ELF_SEG_X);
@@ -102,8 +97,7 @@ static const char *check_load(const struct elf64_phdr *ph, size_t size,
     return NULL;
 }
 
-int elf_parse(const void *data, size_t size, uint64_t lo, uint64_t hi,
-              struct elf_image *out, const char **why)
+int elf_parse(const void *data, size_t size, uint64_t lo, uint64_t hi, struct elf_image *out, const char **why)
 {
     const unsigned char *base = data;
     struct elf64_ehdr eh;

@@ -18,19 +18,33 @@
 #include <stdint.h>
 
 #define ELF_MAX_SEGMENTS 16
-#define ELF_PAGE 4096ULL
-#define ELF_MAX_PHNUM 64
+#define ELF_PAGE         4096ULL
+#define ELF_MAX_PHNUM    64
 
 /* Segment permission bits: identical to p_flags PF_R/PF_W/PF_X. */
 enum { ELF_SEG_R = 4, ELF_SEG_W = 2, ELF_SEG_X = 1 };
 
 /* e_ident indices and values. */
 enum {
-    EI_MAG0 = 0, EI_MAG1 = 1, EI_MAG2 = 2, EI_MAG3 = 3,
-    EI_CLASS = 4, EI_DATA = 5, EI_VERSION = 6, EI_NIDENT = 16,
-    ELFCLASS64 = 2, ELFDATA2LSB = 1, EV_CURRENT = 1,
-    ET_EXEC = 2, ET_DYN = 3, EM_X86_64 = 62,
-    PT_NULL = 0, PT_LOAD = 1, PT_DYNAMIC = 2, PT_INTERP = 3, PT_NOTE = 4,
+    EI_MAG0 = 0,
+    EI_MAG1 = 1,
+    EI_MAG2 = 2,
+    EI_MAG3 = 3,
+    EI_CLASS = 4,
+    EI_DATA = 5,
+    EI_VERSION = 6,
+    EI_NIDENT = 16,
+    ELFCLASS64 = 2,
+    ELFDATA2LSB = 1,
+    EV_CURRENT = 1,
+    ET_EXEC = 2,
+    ET_DYN = 3,
+    EM_X86_64 = 62,
+    PT_NULL = 0,
+    PT_LOAD = 1,
+    PT_DYNAMIC = 2,
+    PT_INTERP = 3,
+    PT_NOTE = 4,
 };
 
 /* ELF64 file header, byte-exact on-disk layout (little-endian). */
@@ -96,7 +110,6 @@ struct elf_image {
  * NULL when size is 0), never overflows in arithmetic, and keeps no state:
  * safe to call concurrently.
  */
-int elf_parse(const void *data, size_t size, uint64_t lo, uint64_t hi,
-              struct elf_image *out, const char **why);
+int elf_parse(const void *data, size_t size, uint64_t lo, uint64_t hi, struct elf_image *out, const char **why);
 
 #endif /* AIRLOCK_KERNEL_ELF_H */

@@ -12,10 +12,10 @@
 
 enum {
     F_MINUS = 1 << 0, /* '-' left-justify */
-    F_ZERO  = 1 << 1, /* '0' pad with zeros */
-    F_PLUS  = 1 << 2, /* '+' always sign */
+    F_ZERO = 1 << 1,  /* '0' pad with zeros */
+    F_PLUS = 1 << 2,  /* '+' always sign */
     F_SPACE = 1 << 3, /* ' ' space for positive */
-    F_HASH  = 1 << 4, /* '#' alternate form */
+    F_HASH = 1 << 4,  /* '#' alternate form */
 };
 
 enum len_mod { L_NONE, L_HH, L_H, L_L, L_LL, L_Z, L_T, L_J };
@@ -66,14 +66,22 @@ static int clamp_field(int v)
 static int64_t arg_signed(va_list *ap, enum len_mod len)
 {
     switch (len) {
-    case L_HH: return (signed char)va_arg(*ap, int);
-    case L_H:  return (short)va_arg(*ap, int);
-    case L_L:  return va_arg(*ap, long);
-    case L_LL: return va_arg(*ap, long long);
-    case L_Z:  return va_arg(*ap, ptrdiff_t); /* signed counterpart of size_t */
-    case L_T:  return va_arg(*ap, ptrdiff_t);
-    case L_J:  return va_arg(*ap, intmax_t);
-    default:   return va_arg(*ap, int);
+    case L_HH:
+        return (signed char)va_arg(*ap, int);
+    case L_H:
+        return (short)va_arg(*ap, int);
+    case L_L:
+        return va_arg(*ap, long);
+    case L_LL:
+        return va_arg(*ap, long long);
+    case L_Z:
+        return va_arg(*ap, ptrdiff_t); /* signed counterpart of size_t */
+    case L_T:
+        return va_arg(*ap, ptrdiff_t);
+    case L_J:
+        return va_arg(*ap, intmax_t);
+    default:
+        return va_arg(*ap, int);
     }
 }
 
@@ -81,14 +89,22 @@ static int64_t arg_signed(va_list *ap, enum len_mod len)
 static uint64_t arg_unsigned(va_list *ap, enum len_mod len)
 {
     switch (len) {
-    case L_HH: return (unsigned char)va_arg(*ap, unsigned int);
-    case L_H:  return (unsigned short)va_arg(*ap, unsigned int);
-    case L_L:  return va_arg(*ap, unsigned long);
-    case L_LL: return va_arg(*ap, unsigned long long);
-    case L_Z:  return va_arg(*ap, size_t);
-    case L_T:  return (uint64_t)va_arg(*ap, ptrdiff_t);
-    case L_J:  return va_arg(*ap, uintmax_t);
-    default:   return va_arg(*ap, unsigned int);
+    case L_HH:
+        return (unsigned char)va_arg(*ap, unsigned int);
+    case L_H:
+        return (unsigned short)va_arg(*ap, unsigned int);
+    case L_L:
+        return va_arg(*ap, unsigned long);
+    case L_LL:
+        return va_arg(*ap, unsigned long long);
+    case L_Z:
+        return va_arg(*ap, size_t);
+    case L_T:
+        return (uint64_t)va_arg(*ap, ptrdiff_t);
+    case L_J:
+        return va_arg(*ap, uintmax_t);
+    default:
+        return va_arg(*ap, unsigned int);
     }
 }
 
@@ -96,8 +112,7 @@ static uint64_t arg_unsigned(va_list *ap, enum len_mod len)
  * Emit an integer with C semantics. base is 8, 10 or 16; sign is 0 or the
  * sign character ('-', '+', ' '); prec < 0 means "no precision".
  */
-static void emit_int(struct sink *s, uint64_t mag, unsigned base, bool upper,
-                     char sign, int flags, int width, int prec)
+static void emit_int(struct sink *s, uint64_t mag, unsigned base, bool upper, char sign, int flags, int width, int prec)
 {
     const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
     char buf[24]; /* 64-bit octal needs 22 digits */
@@ -144,8 +159,7 @@ static void emit_int(struct sink *s, uint64_t mag, unsigned base, bool upper,
 }
 
 /* Emit len bytes of str padded to width. */
-static void emit_str(struct sink *s, const char *str, size_t len, int flags,
-                     int width)
+static void emit_str(struct sink *s, const char *str, size_t len, int flags, int width)
 {
     int pad = (size_t)width > len ? width - (int)len : 0;
     if (!(flags & F_MINUS))
@@ -178,12 +192,18 @@ static int format_core(struct sink *s, const char *fmt, va_list *ap)
 
         int flags = 0;
         for (;; p++) {
-            if (*p == '-') flags |= F_MINUS;
-            else if (*p == '0') flags |= F_ZERO;
-            else if (*p == '+') flags |= F_PLUS;
-            else if (*p == ' ') flags |= F_SPACE;
-            else if (*p == '#') flags |= F_HASH;
-            else break;
+            if (*p == '-')
+                flags |= F_MINUS;
+            else if (*p == '0')
+                flags |= F_ZERO;
+            else if (*p == '+')
+                flags |= F_PLUS;
+            else if (*p == ' ')
+                flags |= F_SPACE;
+            else if (*p == '#')
+                flags |= F_HASH;
+            else
+                break;
         }
 
         int width = 0;
@@ -216,16 +236,34 @@ static int format_core(struct sink *s, const char *fmt, va_list *ap)
         switch (*p) {
         case 'h':
             p++;
-            if (*p == 'h') { p++; len = L_HH; } else len = L_H;
+            if (*p == 'h') {
+                p++;
+                len = L_HH;
+            } else
+                len = L_H;
             break;
         case 'l':
             p++;
-            if (*p == 'l') { p++; len = L_LL; } else len = L_L;
+            if (*p == 'l') {
+                p++;
+                len = L_LL;
+            } else
+                len = L_L;
             break;
-        case 'z': p++; len = L_Z; break;
-        case 't': p++; len = L_T; break;
-        case 'j': p++; len = L_J; break;
-        default: break;
+        case 'z':
+            p++;
+            len = L_Z;
+            break;
+        case 't':
+            p++;
+            len = L_T;
+            break;
+        case 'j':
+            p++;
+            len = L_J;
+            break;
+        default:
+            break;
         }
 
         char conv = *p;
@@ -241,8 +279,7 @@ static int format_core(struct sink *s, const char *fmt, va_list *ap)
         case 'i': {
             int64_t v = arg_signed(ap, len);
             uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-            char sign = v < 0 ? '-' : (flags & F_PLUS) ? '+'
-                      : (flags & F_SPACE) ? ' ' : 0;
+            char sign = v < 0 ? '-' : (flags & F_PLUS) ? '+' : (flags & F_SPACE) ? ' ' : 0;
             emit_int(s, mag, 10, false, sign, flags, width, prec);
             break;
         }
@@ -294,7 +331,7 @@ static int format_core(struct sink *s, const char *fmt, va_list *ap)
 
 int fmt_vformat(fmt_out_fn out, void *arg, const char *fmt, va_list ap)
 {
-    struct sink s = { out, arg, 0 };
+    struct sink s = {out, arg, 0};
     va_list cp;
     va_copy(cp, ap); /* lets helpers take a pointer portably */
     int n = format_core(&s, fmt, &cp);
@@ -319,7 +356,7 @@ static void buf_out(char c, void *arg)
 
 int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-    struct bufsink b = { buf, size, 0 };
+    struct bufsink b = {buf, size, 0};
     int n = fmt_vformat(buf_out, &b, fmt, ap);
     if (size > 0)
         buf[b.pos < size - 1 ? b.pos : size - 1] = '\0';

@@ -31,17 +31,14 @@ typedef void (*fmt_out_fn)(char c, void *arg);
 
 /* Format fmt with ap, feeding each character to out(c, arg).
  * Returns the number of characters emitted. */
-int fmt_vformat(fmt_out_fn out, void *arg, const char *fmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
+int fmt_vformat(fmt_out_fn out, void *arg, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* C99 vsnprintf semantics: writes at most size-1 characters plus a NUL
  * into buf when size > 0 (buf may be NULL when size == 0), and returns
  * the length the full output would have had (excluding the NUL). */
-int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
+int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* As fmt_vsnprintf with a variable argument list. */
-int fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int fmt_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif /* AIRLOCK_LIB_FORMAT_H */

@@ -13,14 +13,14 @@
 #ifndef AIRLOCK_ABI_BOOT_H
 #define AIRLOCK_ABI_BOOT_H
 
-#define AL_SLOT_SIGMA0 2        /* sigma0's endpoint: RECV in sigma0, SEND elsewhere */
+#define AL_SLOT_SIGMA0 2 /* sigma0's endpoint: RECV in sigma0, SEND elsewhere */
 
-#define AL_BOOT_MAGIC   0x41697242ULL   /* "BriA" */
+#define AL_BOOT_MAGIC    0x41697242ULL /* "BriA" */
 #define AL_BOOT_MAX_MODS 32
-#define AL_BOOT_CMDLINE 160
+#define AL_BOOT_CMDLINE  160
 
 struct al_boot_module {
-    unsigned long va;           /* the image, read-only, in the root task */
+    unsigned long va; /* the image, read-only, in the root task */
     unsigned long size;
     char cmdline[AL_BOOT_CMDLINE];
 };
@@ -29,8 +29,8 @@ struct al_boot_module {
 struct al_bootinfo {
     unsigned long magic;
     unsigned long nmods;
-    unsigned long ktap;         /* the kernel runs its tests in KTAP: report modules too */
-    unsigned long ktap_first;   /* number of the first module's KTAP line */
+    unsigned long ktap;       /* the kernel runs its tests in KTAP: report modules too */
+    unsigned long ktap_first; /* number of the first module's KTAP line */
     unsigned long ncpus;
     struct al_boot_module mods[AL_BOOT_MAX_MODS];
 };
@@ -41,15 +41,16 @@ struct al_sigma0_info {
     unsigned long magic;
     unsigned long nranges;
     struct {
-        unsigned long base, npages;     /* physical; sigma0 maps it at AL_SIGMA0_BASE + base */
+        unsigned long base, npages; /* physical; sigma0 maps it at AL_SIGMA0_BASE + base */
     } range[AL_S0_MAX_RANGES];
 };
 
 /* the sigma0 protocol: label of the request; replies have label 0 on
  * success, else 1 with -AL_Exxx in mr[0] */
-#define AL_S0_ALLOC  1          /* mr[0] = order (12..22), mr[1] = rights; reply: a map item into the
-                                   caller's rcv_window, mr[0] = allocation id */
-#define AL_S0_FREE   2          /* mr[0] = allocation id: revoked everywhere and reused */
-#define AL_S0_DEVICE 3          /* mr[0] = physical address, mr[1] = order; reply: map item (RW, uncached) */
-#define AL_S0_INFO   4          /* reply: mr[0] = free pages, mr[1] = pages owned */
+#define AL_S0_ALLOC                                                                                                    \
+    1                  /* mr[0] = order (12..22), mr[1] = rights; reply: a map item into the                           \
+                          caller's rcv_window, mr[0] = allocation id */
+#define AL_S0_FREE   2 /* mr[0] = allocation id: revoked everywhere and reused */
+#define AL_S0_DEVICE 3 /* mr[0] = physical address, mr[1] = order; reply: map item (RW, uncached) */
+#define AL_S0_INFO   4 /* reply: mr[0] = free pages, mr[1] = pages owned */
 #endif

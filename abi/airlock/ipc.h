@@ -8,33 +8,33 @@
 #define AL_CSPACE_SLOTS 256
 
 /* well-known slots of a boot module's capability space */
-#define AL_SLOT_SELF_TASK 0     /* reserved for the task's own task capability */
-#define AL_SLOT_BOOT_EP   1     /* an endpoint shared by all boot modules (tests, benchmarks) */
+#define AL_SLOT_SELF_TASK 0 /* reserved for the task's own task capability */
+#define AL_SLOT_BOOT_EP   1 /* an endpoint shared by all boot modules (tests, benchmarks) */
 
 /* capability types */
 enum al_cap_type { AL_CAP_NONE, AL_CAP_ENDPOINT, AL_CAP_REPLY, AL_CAP_TASK, AL_CAP_THREAD };
 
 /* rights */
-#define AL_R_SEND    1          /* send / call through an endpoint */
-#define AL_R_RECV    2          /* receive from an endpoint */
-#define AL_R_GRANT   4          /* pass capabilities (cap items) through it */
-#define AL_R_CONTROL 8          /* manage the object (tasks, threads) */
+#define AL_R_SEND    1 /* send / call through an endpoint */
+#define AL_R_RECV    2 /* receive from an endpoint */
+#define AL_R_GRANT   4 /* pass capabilities (cap items) through it */
+#define AL_R_CONTROL 8 /* manage the object (tasks, threads) */
 #define AL_R_ALL     15
 
 struct al_cap_info {
-    int type;                   /* enum al_cap_type */
+    int type; /* enum al_cap_type */
     int rights;
     unsigned long badge;
-    unsigned long object;       /* an opaque identity: equal for caps to one object */
+    unsigned long object; /* an opaque identity: equal for caps to one object */
 };
 
 /* ipc operations */
 enum al_ipc_op {
-    AL_IPC_SEND = 1,            /* cap: endpoint (SEND) */
-    AL_IPC_RECV = 2,            /* rcv_cap: endpoint (RECV) */
-    AL_IPC_CALL = 3,            /* send on cap, then wait for the reply */
-    AL_IPC_REPLY_RECV = 4,      /* reply to the last caller, then receive on rcv_cap */
-    AL_IPC_REPLY = 5,           /* cap: a saved reply capability, or -1 for the last caller */
+    AL_IPC_SEND = 1,       /* cap: endpoint (SEND) */
+    AL_IPC_RECV = 2,       /* rcv_cap: endpoint (RECV) */
+    AL_IPC_CALL = 3,       /* send on cap, then wait for the reply */
+    AL_IPC_REPLY_RECV = 4, /* reply to the last caller, then receive on rcv_cap */
+    AL_IPC_REPLY = 5,      /* cap: a saved reply capability, or -1 for the last caller */
 };
 
 /* timeouts (nanoseconds): 0 = do not block, AL_TIMEOUT_NEVER = block forever */
@@ -42,32 +42,32 @@ enum al_ipc_op {
 
 /* message tag: untyped words, typed items (two words each), label */
 #define AL_MR_COUNT 64
-#define AL_TAG(words, items, label) \
+#define AL_TAG(words, items, label)                                                                                    \
     ((unsigned long)(words) | ((unsigned long)(items) << 8) | ((unsigned long)(label) << 16))
 #define AL_TAG_WORDS(t) ((t)&0x7f)
 #define AL_TAG_ITEMS(t) (((t) >> 8) & 0x3f)
 #define AL_TAG_LABEL(t) ((t) >> 16)
 
 /* typed items: mr[i] = kind | rights << 8, mr[i+1] = payload */
-#define AL_ITEM_CAP   1         /* payload: the sender's slot; lands in the receiver's rcv_cap_slot */
-#define AL_ITEM_MAP   2         /* payload: a flexpage of the sender's; lands in the receiver's rcv_window */
-#define AL_ITEM_GRANT 3         /* like MAP, and the sender loses the pages */
+#define AL_ITEM_CAP   1 /* payload: the sender's slot; lands in the receiver's rcv_cap_slot */
+#define AL_ITEM_MAP   2 /* payload: a flexpage of the sender's; lands in the receiver's rcv_window */
+#define AL_ITEM_GRANT 3 /* like MAP, and the sender loses the pages */
 
 /* flexpages: a naturally aligned power-of-two region, base | log2(size) */
-#define AL_FPAGE(base, order)  ((unsigned long)(base) | (unsigned long)(order))
-#define AL_FPAGE_BASE(f)       ((f) & ~0xfffUL)
-#define AL_FPAGE_ORDER(f)      ((f) & 0x3f)
-#define AL_FPAGE_MIN_ORDER     12
-#define AL_FPAGE_MAX_ORDER     22       /* 4 MiB: bounded work per item */
+#define AL_FPAGE(base, order) ((unsigned long)(base) | (unsigned long)(order))
+#define AL_FPAGE_BASE(f)      ((f) & ~0xfffUL)
+#define AL_FPAGE_ORDER(f)     ((f)&0x3f)
+#define AL_FPAGE_MIN_ORDER    12
+#define AL_FPAGE_MAX_ORDER    22 /* 4 MiB: bounded work per item */
 
 /* mapping rights */
-#define AL_MAP_R 4
-#define AL_MAP_W 2
-#define AL_MAP_X 1
-#define AL_MAP_RW (AL_MAP_R | AL_MAP_W)
-#define AL_MAP_RX (AL_MAP_R | AL_MAP_X)
-#define AL_MAP_GRANT 16         /* task_map: grant instead of map */
-#define AL_MAP_MANAGED 32       /* map_info: the page is in the mapping database */
+#define AL_MAP_R       4
+#define AL_MAP_W       2
+#define AL_MAP_X       1
+#define AL_MAP_RW      (AL_MAP_R | AL_MAP_W)
+#define AL_MAP_RX      (AL_MAP_R | AL_MAP_X)
+#define AL_MAP_GRANT   16 /* task_map: grant instead of map */
+#define AL_MAP_MANAGED 32 /* map_info: the page is in the mapping database */
 
 /* unmap flags: rights to take away (0 or including R: the whole mapping),
  * and whether the caller's own mapping goes too */
@@ -75,30 +75,30 @@ enum al_ipc_op {
 
 /* how a task's first thread ended (task_wait) */
 struct al_task_end {
-    long how;                   /* AL_THREAD_EXITED or AL_THREAD_FAULTED */
-    long status;                /* exit status or exception vector */
+    long how;    /* AL_THREAD_EXITED or AL_THREAD_FAULTED */
+    long status; /* exit status or exception vector */
 };
 
 /* The user thread control block: one page per thread, mapped in its task
  * and found at %fs:0 (do not load %fs). */
 struct al_utcb {
     struct al_utcb *self;
-    unsigned long tag;          /* tag of the last received message */
-    unsigned long badge;        /* badge of the capability the sender used */
-    unsigned long rcv_window;   /* flexpage where mappings may land (memory issue) */
-    long rcv_cap_slot;          /* where a received capability lands; -1: none accepted */
+    unsigned long tag;        /* tag of the last received message */
+    unsigned long badge;      /* badge of the capability the sender used */
+    unsigned long rcv_window; /* flexpage where mappings may land (memory issue) */
+    long rcv_cap_slot;        /* where a received capability lands; -1: none accepted */
     unsigned long reserved[3];
     unsigned long mr[AL_MR_COUNT];
 };
 
 /* thread_control operations (thread capability with CONTROL) */
-#define AL_TC_STATE        1    /* returns the thread's enum al_thread_state */
+#define AL_TC_STATE        1 /* returns the thread's enum al_thread_state */
 #define AL_TC_SUSPEND      2
 #define AL_TC_RESUME       3
-#define AL_TC_SET_PRIO     4    /* arg: priority, up to the caller's task limit */
-#define AL_TC_SET_AFFINITY 5    /* arg: CPU index or -1 */
+#define AL_TC_SET_PRIO     4 /* arg: priority, up to the caller's task limit */
+#define AL_TC_SET_AFFINITY 5 /* arg: CPU index or -1 */
 
 /* kernel_control operations (test and benchmark knobs) */
-#define AL_KCTL_IPC_FASTPATH 1  /* value 0/1: disable/enable the IPC fast path; returns the old value */
+#define AL_KCTL_IPC_FASTPATH 1 /* value 0/1: disable/enable the IPC fast path; returns the old value */
 
 #endif

@@ -25,29 +25,29 @@
 #ifndef AIRLOCK_ABI_LAYOUT_H
 #define AIRLOCK_ABI_LAYOUT_H
 
-#define AL_PAGE_SIZE        0x1000ULL
-#define AL_USER_LO          0x0000000000010000ULL
+#define AL_PAGE_SIZE 0x1000ULL
+#define AL_USER_LO   0x0000000000010000ULL
 /* The last page below the canonical hole is never mappable: a SYSCALL there
  * would leave a non-canonical RCX for SYSRET (see docs/ARCHITECTURE.md). */
-#define AL_USER_HI          0x00007ffffffff000ULL
-#define AL_USER_STACK_TOP   0x00007fffffff0000ULL
+#define AL_USER_HI        0x00007ffffffff000ULL
+#define AL_USER_STACK_TOP 0x00007fffffff0000ULL
 /* sigma0 sees physical address pa at AL_SIGMA0_BASE + pa */
-#define AL_SIGMA0_BASE      0x0000100000000000ULL
+#define AL_SIGMA0_BASE 0x0000100000000000ULL
 /* the root task finds its boot information and the boot modules here */
-#define AL_BOOTINFO         0x00007ffe00000000ULL
-#define AL_MODULES          0x00007ffe00100000ULL
+#define AL_BOOTINFO 0x00007ffe00000000ULL
+#define AL_MODULES  0x00007ffe00100000ULL
 /* one UTCB page per thread, kernel-managed, between the program and the stack */
-#define AL_UTCB_BASE        0x00007fff00000000ULL
-#define AL_UTCB_SLOTS       1024
-#define AL_UTCB_END         (AL_UTCB_BASE + AL_UTCB_SLOTS * AL_PAGE_SIZE)
-#define AL_USER_STACK_SIZE  0x0000000000010000ULL
+#define AL_UTCB_BASE       0x00007fff00000000ULL
+#define AL_UTCB_SLOTS      1024
+#define AL_UTCB_END        (AL_UTCB_BASE + AL_UTCB_SLOTS * AL_PAGE_SIZE)
+#define AL_USER_STACK_SIZE 0x0000000000010000ULL
 
-#define AL_DIRECT_MAP       0xffff800000000000ULL
-#define AL_KSTACK_REGION    0xfffffe0000000000ULL
-#define AL_TRAMPOLINE       0xffffff0000000000ULL
-#define AL_TRAMP_CPU_AREAS  (AL_TRAMPOLINE + 0x200000ULL)
-#define AL_TRAMP_CPU_SIZE   0x20000ULL       /* 128 KiB per CPU, naturally aligned */
-#define AL_KERNEL_BASE      0xffffffff80000000ULL
-#define AL_KERNEL_LOAD      0x0000000000100000ULL /* physical load address */
+#define AL_DIRECT_MAP      0xffff800000000000ULL
+#define AL_KSTACK_REGION   0xfffffe0000000000ULL
+#define AL_TRAMPOLINE      0xffffff0000000000ULL
+#define AL_TRAMP_CPU_AREAS (AL_TRAMPOLINE + 0x200000ULL)
+#define AL_TRAMP_CPU_SIZE  0x20000ULL /* 128 KiB per CPU, naturally aligned */
+#define AL_KERNEL_BASE     0xffffffff80000000ULL
+#define AL_KERNEL_LOAD     0x0000000000100000ULL /* physical load address */
 
 #endif

@@ -24,35 +24,35 @@ enum al_syscall_nr {
  * since boot; the struct only grows at its end, `size` says how much the
  * caller wants. */
 struct al_stats {
-    unsigned long cr3_writes;       /* MOV to CR3 executed by the kernel */
-    unsigned long tlb_flushes;      /* full TLB flushes (CR3 writes without PCID, CR4 toggles) */
-    unsigned long invlpg;           /* single-page invalidations */
-    unsigned long syscalls;         /* system calls entered (SYSCALL and int 0x80) */
-    unsigned long interrupts;       /* hardware interrupts and exceptions taken */
-    unsigned long fpu_saves;        /* XSAVE/FXSAVE executed */
-    unsigned long free_frames;      /* physical frames free right now */
-    unsigned long total_frames;     /* physical frames managed */
-    unsigned long nmis;             /* non-maskable interrupts taken */
-    unsigned long fpu_restores;     /* XRSTOR/FXRSTOR executed */
-    unsigned long ipc_fast;         /* IPCs completed by the fast path */
-    unsigned long ipc_slow;         /* IPCs completed by the general path */
-    unsigned long cache_frames;     /* kernel frames held by caches that only grow (mapping-database
-                                       nodes): free_frames + cache_frames is constant when nothing leaks */
-    unsigned long mapdb_nodes;      /* mappings in the mapping database */
+    unsigned long cr3_writes;   /* MOV to CR3 executed by the kernel */
+    unsigned long tlb_flushes;  /* full TLB flushes (CR3 writes without PCID, CR4 toggles) */
+    unsigned long invlpg;       /* single-page invalidations */
+    unsigned long syscalls;     /* system calls entered (SYSCALL and int 0x80) */
+    unsigned long interrupts;   /* hardware interrupts and exceptions taken */
+    unsigned long fpu_saves;    /* XSAVE/FXSAVE executed */
+    unsigned long free_frames;  /* physical frames free right now */
+    unsigned long total_frames; /* physical frames managed */
+    unsigned long nmis;         /* non-maskable interrupts taken */
+    unsigned long fpu_restores; /* XRSTOR/FXRSTOR executed */
+    unsigned long ipc_fast;     /* IPCs completed by the fast path */
+    unsigned long ipc_slow;     /* IPCs completed by the general path */
+    unsigned long cache_frames; /* kernel frames held by caches that only grow (mapping-database
+                                   nodes): free_frames + cache_frames is constant when nothing leaks */
+    unsigned long mapdb_nodes;  /* mappings in the mapping database */
 };
 
 /* thread_join results */
-#define AL_THREAD_EXITED  1         /* *status = the value passed to exit */
-#define AL_THREAD_FAULTED 2         /* *status = the exception vector */
+#define AL_THREAD_EXITED  1 /* *status = the value passed to exit */
+#define AL_THREAD_FAULTED 2 /* *status = the exception vector */
 
 /* thread states in struct al_thread_info */
 enum al_thread_state { AL_TS_NEW, AL_TS_RUNNABLE, AL_TS_RUNNING, AL_TS_BLOCKED, AL_TS_SUSPENDED, AL_TS_DEAD };
 
 struct al_thread_info {
-    unsigned int tid, task;         /* task 0: a kernel thread */
-    int state;                      /* enum al_thread_state */
-    int prio;                       /* -1: idle thread */
-    int cpu, affinity;              /* affinity -1: any CPU */
+    unsigned int tid, task; /* task 0: a kernel thread */
+    int state;              /* enum al_thread_state */
+    int prio;               /* -1: idle thread */
+    int cpu, affinity;      /* affinity -1: any CPU */
     unsigned long cpu_time_ns;
     unsigned long switches, migrations;
     char name[24];
@@ -62,8 +62,8 @@ struct al_cpu_info {
     unsigned int index, apic_id;
     unsigned int package, core, smt;
     int online;
-    unsigned long ticks;            /* timer ticks taken */
-    unsigned long madt_apic_id;     /* the MADT's APIC ID for this CPU */
+    unsigned long ticks;        /* timer ticks taken */
+    unsigned long madt_apic_id; /* the MADT's APIC ID for this CPU */
 };
 
 /* mem_map flags (temporary anonymous-memory calls; replaced by the pager
@@ -71,7 +71,7 @@ struct al_cpu_info {
 #define AL_MEM_WRITE 1
 #define AL_MEM_EXEC  2
 
-#define AL_PRIO_MAX_USER 200        /* highest priority a boot module may use */
-#define AL_THREADS_MAX   1024       /* threads per task */
+#define AL_PRIO_MAX_USER 200  /* highest priority a boot module may use */
+#define AL_THREADS_MAX   1024 /* threads per task */
 
 #endif

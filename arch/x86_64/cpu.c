@@ -80,7 +80,7 @@ static const struct {
     uint32_t pages;
     int writable;
 } area_pages[] = {
-    {0x00000, 5, 1},    /* cpu_entry + GDT, TSS, I/O bitmap, terminator */
+    {0x00000, 5, 1}, /* cpu_entry + GDT, TSS, I/O bitmap, terminator */
     {EA_IDT, 1, 0},
     {EA_ENTRY_STACK, 1, 1},
     {EA_IST_NMI - 0x2000, 2, 1},
@@ -106,11 +106,10 @@ struct cpu_entry *entry_area_setup(unsigned idx)
     uint64_t base = (uint64_t)ENTRY_AREA(idx);
     for (unsigned i = 0; i < sizeof area_pages / sizeof area_pages[0]; i++)
         for (uint32_t p = 0; p < area_pages[i].pages; p++) {
-            uint64_t pa = pt_alloc_table();     /* zeroed frame */
+            uint64_t pa = pt_alloc_table(); /* zeroed frame */
             if (!pa)
                 panic("entry area: out of memory");
-            paging_map_tramp(base + area_pages[i].off + p * 4096ULL, pa,
-                             (area_pages[i].writable ? PTE_W : 0) | pte_nx);
+            paging_map_tramp(base + area_pages[i].off + p * 4096ULL, pa, (area_pages[i].writable ? PTE_W : 0) | pte_nx);
         }
     /* fill through the kernel's view; the IDT page is read-only, so write it
      * through the direct map */
@@ -124,13 +123,13 @@ struct cpu_entry *entry_area_setup(unsigned idx)
 
     uint64_t *gdt = (uint64_t *)(base + EA_GDT);
     gdt[0] = 0;
-    gdt[1] = 0x00af9a000000ffffULL;     /* 0x08 kernel code 64 */
-    gdt[2] = 0x00cf92000000ffffULL;     /* 0x10 kernel data */
-    gdt[3] = 0x00cffa000000ffffULL;     /* 0x18 user code 32 (SYSRET base, unused) */
-    gdt[4] = 0x00cff2000000ffffULL;     /* 0x20 user data */
-    gdt[5] = 0x00affa000000ffffULL;     /* 0x28 user code 64 */
+    gdt[1] = 0x00af9a000000ffffULL; /* 0x08 kernel code 64 */
+    gdt[2] = 0x00cf92000000ffffULL; /* 0x10 kernel data */
+    gdt[3] = 0x00cffa000000ffffULL; /* 0x18 user code 32 (SYSRET base, unused) */
+    gdt[4] = 0x00cff2000000ffffULL; /* 0x20 user data */
+    gdt[5] = 0x00affa000000ffffULL; /* 0x28 user code 64 */
     uint64_t tss = base + EA_TSS;
-    uint64_t limit = (EA_IOBM_END - EA_TSS);  /* includes the terminator byte */
+    uint64_t limit = (EA_IOBM_END - EA_TSS); /* includes the terminator byte */
     gdt[6] = (limit & 0xffff) | ((tss & 0xffffff) << 16) | (0x89ULL << 40) | (((limit >> 16) & 0xf) << 48) |
              (((tss >> 24) & 0xff) << 56);
     gdt[7] = tss >> 32;
@@ -167,7 +166,8 @@ void cpu_load(unsigned idx)
     __asm__ volatile("lgdt %0" ::"m"(gdtr));
     __asm__ volatile("pushq $0x08; leaq 1f(%%rip), %%rax; pushq %%rax; lretq; 1:\n"
                      "movw $0x10, %%ax; movw %%ax, %%ss; movw %%ax, %%ds; movw %%ax, %%es;"
-                     "xorw %%ax, %%ax; movw %%ax, %%fs; movw %%ax, %%gs" ::: "rax", "memory");
+                     "xorw %%ax, %%ax; movw %%ax, %%fs; movw %%ax, %%gs" ::
+                         : "rax", "memory");
     __asm__ volatile("ltr %w0" ::"r"(SEL_TSS));
     __asm__ volatile("lidt %0" ::"m"(idtr));
     wrmsr(MSR_GS_BASE, base);
@@ -181,25 +181,30 @@ void cpu_load(unsigned idx)
     wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_IOPL | RFLAGS_NT | RFLAGS_AC);
 
     uint64_t cr4 = read_cr4();
-    if (cpu_feat.smep) cr4 |= CR4_SMEP;
-    if (cpu_feat.smap) cr4 |= CR4_SMAP;
-    if (cpu_feat.umip) cr4 |= CR4_UMIP;
-    if (cpu_feat.pge) cr4 |= CR4_PGE;
+    if (cpu_feat.smep)
+        cr4 |= CR4_SMEP;
+    if (cpu_feat.smap)
+        cr4 |= CR4_SMAP;
+    if (cpu_feat.umip)
+        cr4 |= CR4_UMIP;
+    if (cpu_feat.pge)
+        cr4 |= CR4_PGE;
     cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
-    if (cpu_feat.xsave) cr4 |= CR4_OSXSAVE;
+    if (cpu_feat.xsave)
+        cr4 |= CR4_OSXSAVE;
     write_cr4(cr4);
     /* FPU: native errors, no emulation, no lazy-switch traps */
     write_cr0((read_cr0() | (1ul << 5) | CR0_WP) & ~((1ul << 2) | (1ul << 3)));
     if (cpu_feat.xsave) {
         uint32_t a, b, c, d;
         cpuid(0xD, 0, &a, &b, &c, &d);
-        uint64_t xcr0 = 3 | (a & 4);    /* x87, SSE, AVX if present */
+        uint64_t xcr0 = 3 | (a & 4); /* x87, SSE, AVX if present */
         __asm__ volatile("xsetbv" ::"c"(0), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)));
         cpuid(0xD, 0, &a, &b, &c, &d);
         cpu_feat.xcr0 = xcr0;
         cpu_feat.xcr0_lo = (uint32_t)xcr0;
         cpu_feat.xcr0_hi = (uint32_t)(xcr0 >> 32);
-        cpu_feat.xsave_size = b;        /* for the enabled features */
+        cpu_feat.xsave_size = b; /* for the enabled features */
     } else {
         cpu_feat.xsave_size = 512;
     }
@@ -224,6 +229,6 @@ void arch_stop_other_cpus(void)
 
 _Noreturn void arch_halt_system(int code)
 {
-    outb(0xf4, (uint8_t)code);          /* isa-debug-exit, if present */
+    outb(0xf4, (uint8_t)code); /* isa-debug-exit, if present */
     halt_forever();
 }

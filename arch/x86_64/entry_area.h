@@ -29,16 +29,16 @@
 #ifndef ARCH_X86_64_ENTRY_AREA_H
 #define ARCH_X86_64_ENTRY_AREA_H
 
-#define EA_GDT          0x00800
-#define EA_TSS          0x01f98
-#define EA_IOBITMAP     0x02000
-#define EA_IOBM_END     0x04000
-#define EA_IDT          0x05000
-#define EA_ENTRY_STACK  0x07000
-#define EA_ENTRY_TOP    0x08000
-#define EA_IST_NMI      0x0b000
-#define EA_IST_DF       0x0e000
-#define EA_IST_MC       0x11000
+#define EA_GDT         0x00800
+#define EA_TSS         0x01f98
+#define EA_IOBITMAP    0x02000
+#define EA_IOBM_END    0x04000
+#define EA_IDT         0x05000
+#define EA_ENTRY_STACK 0x07000
+#define EA_ENTRY_TOP   0x08000
+#define EA_IST_NMI     0x0b000
+#define EA_IST_DF      0x0e000
+#define EA_IST_MC      0x11000
 
 /* struct cpu_entry field offsets (checked against the C struct) */
 #define CE_SELF         0
@@ -63,37 +63,37 @@
 
 /* GDT selectors. SYSCALL loads CS=KCODE, SS=KCODE+8; SYSRET loads
  * CS=UCODE32+16 (=UCODE), SS=UCODE32+8 (=UDATA), hence this order. */
-#define SEL_KCODE       0x08
-#define SEL_KDATA       0x10
-#define SEL_UCODE32     0x18
-#define SEL_UDATA       0x23
-#define SEL_UCODE       0x2b
-#define SEL_TSS         0x30
+#define SEL_KCODE   0x08
+#define SEL_KDATA   0x10
+#define SEL_UCODE32 0x18
+#define SEL_UDATA   0x23
+#define SEL_UCODE   0x2b
+#define SEL_TSS     0x30
 
 /* trap frame offsets (struct trap_frame) */
-#define TF_R15      0
-#define TF_R14      8
-#define TF_R13      16
-#define TF_R12      24
-#define TF_RBP      32
-#define TF_RBX      40
-#define TF_R11      48
-#define TF_R10      56
-#define TF_R9       64
-#define TF_R8       72
-#define TF_RDI      80
-#define TF_RSI      88
-#define TF_RDX      96
-#define TF_RCX      104
-#define TF_RAX      112
-#define TF_VECTOR   120
-#define TF_ERROR    128
-#define TF_RIP      136
-#define TF_CS       144
-#define TF_RFLAGS   152
-#define TF_RSP      160
-#define TF_SS       168
-#define TF_SIZE     176
+#define TF_R15    0
+#define TF_R14    8
+#define TF_R13    16
+#define TF_R12    24
+#define TF_RBP    32
+#define TF_RBX    40
+#define TF_R11    48
+#define TF_R10    56
+#define TF_R9     64
+#define TF_R8     72
+#define TF_RDI    80
+#define TF_RSI    88
+#define TF_RDX    96
+#define TF_RCX    104
+#define TF_RAX    112
+#define TF_VECTOR 120
+#define TF_ERROR  128
+#define TF_RIP    136
+#define TF_CS     144
+#define TF_RFLAGS 152
+#define TF_RSP    160
+#define TF_SS     168
+#define TF_SIZE   176
 
 #define TF_VECTOR_SYSCALL (-1)
 
@@ -108,14 +108,14 @@ struct cpu;
 struct cpu_entry {
     struct cpu_entry *self;
     uint64_t kernel_cr3;
-    uint64_t user_cr3;          /* CR3 of the current thread's task */
-    uint64_t kstack_top;        /* current thread's kernel stack top */
+    uint64_t user_cr3;   /* CR3 of the current thread's task */
+    uint64_t kstack_top; /* current thread's kernel stack top */
     uint64_t entry_top;
     uint64_t scratch;
     uint64_t cr3_writes;
     uint64_t syscalls;
     uint64_t interrupts;
-    struct cpu *kcpu;           /* kernel-private per-CPU data */
+    struct cpu *kcpu; /* kernel-private per-CPU data */
     uint64_t cpu_index;
     uint64_t pending;
     uint64_t tlb_flushes;
@@ -134,7 +134,7 @@ struct trap_frame {
     uint64_t rip, cs, rflags, rsp, ss;
 };
 
-#define ENTRY_AREA(cpu) ((struct cpu_entry *)(AL_TRAMP_CPU_AREAS + (uint64_t)(cpu) * AL_TRAMP_CPU_SIZE))
+#define ENTRY_AREA(cpu) ((struct cpu_entry *)(AL_TRAMP_CPU_AREAS + (uint64_t)(cpu)*AL_TRAMP_CPU_SIZE))
 
 /* this CPU's entry area, through GS (valid whenever the kernel runs) */
 static inline struct cpu_entry *this_entry(void)

@@ -4,7 +4,10 @@
 #include "arch/x86_64/entry_area.h"
 #include "lib/string.h"
 
-unsigned fpu_area_size(void) { return cpu_feat.xsave_size; }
+unsigned fpu_area_size(void)
+{
+    return cpu_feat.xsave_size;
+}
 
 void fpu_init_area(void *area)
 {
@@ -14,8 +17,7 @@ void fpu_init_area(void *area)
     memcpy((char *)area + 0, &fcw, 2);
     memcpy((char *)area + 24, &mxcsr, 4);
     if (cpu_feat.xsave) {
-        uint64_t bv = 3;                /* x87 and SSE from the legacy area, rest init */
+        uint64_t bv = 3; /* x87 and SSE from the legacy area, rest init */
         memcpy((char *)area + 512, &bv, 8);
     }
 }
-

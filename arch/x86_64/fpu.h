@@ -12,7 +12,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/entry_area.h"
 
-void fpu_init_area(void *area);     /* clean initial state (FCW 0x37f, MXCSR 0x1f80) */
+void fpu_init_area(void *area); /* clean initial state (FCW 0x37f, MXCSR 0x1f80) */
 unsigned fpu_area_size(void);
 
 /* save the outgoing state (if any) and load the incoming one (if any):
@@ -42,7 +42,8 @@ static inline void fpu_switch_both(void *save, void *load)
 {
     if (cpu_feat.xsave) {
         __asm__ volatile("xsave64 (%0)\n\txrstor64 (%1)" ::"r"(save), "r"(load), "a"(cpu_feat.xcr0_lo),
-                         "d"(cpu_feat.xcr0_hi) : "memory");
+                         "d"(cpu_feat.xcr0_hi)
+                         : "memory");
     } else {
         __asm__ volatile("fxsave64 (%0)\n\tfxrstor64 (%1)" ::"r"(save), "r"(load) : "memory");
     }

@@ -8,25 +8,25 @@
 #define ARCH_X86_64_LAPIC_H
 #include <stdint.h>
 
-#define VEC_TIMER      0xEF
-#define VEC_RESCHED    0xF0
-#define VEC_TLB        0xF1
-#define VEC_SPURIOUS   0xFF
+#define VEC_TIMER    0xEF
+#define VEC_RESCHED  0xF0
+#define VEC_TLB      0xF1
+#define VEC_SPURIOUS 0xFF
 
-#define TIMER_HZ       100          /* scheduler tick */
+#define TIMER_HZ 100 /* scheduler tick */
 
-void lapic_init(uint64_t phys);     /* BSP: map the page; every CPU: lapic_enable */
-void lapic_enable(void);            /* this CPU: software-enable, mask LINTs, start timer */
+void lapic_init(uint64_t phys); /* BSP: map the page; every CPU: lapic_enable */
+void lapic_enable(void);        /* this CPU: software-enable, mask LINTs, start timer */
 uint32_t lapic_id(void);
 void lapic_eoi(void);
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 void lapic_send_nmi_all_others(void);
 void lapic_send_init_sipi(uint32_t apic_id, uint8_t page);
-void lapic_timer_calibrate(void);   /* BSP, against the PIT */
+void lapic_timer_calibrate(void); /* BSP, against the PIT */
 uint64_t lapic_timer_ticks_per_sec(void);
 
 /* time */
-uint64_t clock_ns(void);            /* monotonic, from the TSC calibrated against the PIT */
+uint64_t clock_ns(void); /* monotonic, from the TSC calibrated against the PIT */
 void udelay(uint64_t us);
 uint64_t tsc_hz(void);
 uint64_t tsc_to_ns(uint64_t ticks);

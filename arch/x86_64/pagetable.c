@@ -16,7 +16,10 @@ uint64_t pt_alloc_table(void)
     return pa;
 }
 
-static inline uint64_t *table(uint64_t pa) { return (uint64_t *)p2v(pa & PTE_ADDR); }
+static inline uint64_t *table(uint64_t pa)
+{
+    return (uint64_t *)p2v(pa & PTE_ADDR);
+}
 
 /* Walk to the table at `stop` level (1 = PT) for va, creating tables if
  * `create`. Returns a pointer to the entry in that table or NULL. */
@@ -37,7 +40,7 @@ static uint64_t *walk(uint64_t pml4, uint64_t va, int stop, bool create, uint64_
             }
             *e = n | PTE_P | inter_flags;
         } else if (*e & PTE_PS) {
-            *err = -EINVAL;     /* a large page is in the way */
+            *err = -EINVAL; /* a large page is in the way */
             return NULL;
         }
         t = table(*e);

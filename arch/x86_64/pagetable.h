@@ -24,15 +24,24 @@
 #define PTE_ADDR  0x000ffffffffff000ULL
 #define PTE_FLAGS (~PTE_ADDR)
 
-#define PT_INDEX(va, level) (((va) >> (12 + 9 * ((level) - 1))) & 511) /* level 4 = PML4 */
+#define PT_INDEX(va, level) (((va) >> (12 + 9 * ((level)-1))) & 511) /* level 4 = PML4 */
 
 #ifdef AIRLOCK_HOST_TEST
 extern uint8_t *pt_host_arena;
-static inline void *p2v(uint64_t pa) { return pt_host_arena + pa; }
+static inline void *p2v(uint64_t pa)
+{
+    return pt_host_arena + pa;
+}
 #else
 #include "abi/airlock/layout.h"
-static inline void *p2v(uint64_t pa) { return (void *)(pa + AL_DIRECT_MAP); }
-static inline uint64_t v2p_direct(const void *va) { return (uint64_t)va - AL_DIRECT_MAP; }
+static inline void *p2v(uint64_t pa)
+{
+    return (void *)(pa + AL_DIRECT_MAP);
+}
+static inline uint64_t v2p_direct(const void *va)
+{
+    return (uint64_t)va - AL_DIRECT_MAP;
+}
 #endif
 
 static inline bool va_canonical(uint64_t va)

@@ -43,7 +43,10 @@ int paging_is_tramp_frame(uint64_t pa)
     return 0;
 }
 
-static uint64_t kva_to_pa(const void *p) { return (uint64_t)p - AL_KERNEL_BASE; }
+static uint64_t kva_to_pa(const void *p)
+{
+    return (uint64_t)p - AL_KERNEL_BASE;
+}
 
 static void map_range(uint64_t va, uint64_t va_end, uint64_t pa, uint64_t flags)
 {
@@ -56,12 +59,15 @@ static void map_range(uint64_t va, uint64_t va_end, uint64_t pa, uint64_t flags)
 static uint64_t direct_flags_for(uint64_t pa)
 {
     if (pa >= kva_to_pa(__tramp_start) && pa < kva_to_pa(__rodata_end))
-        return pte_nx;              /* text and rodata: read-only alias */
+        return pte_nx; /* text and rodata: read-only alias */
     return PTE_W | pte_nx;
 }
 
 static uint64_t direct_top;
-uint64_t paging_direct_top(void) { return direct_top; }
+uint64_t paging_direct_top(void)
+{
+    return direct_top;
+}
 
 void paging_init(uint64_t max_phys)
 {
@@ -125,7 +131,7 @@ void *paging_map_mmio(uint64_t pa, uint64_t size)
     for (uint64_t p = base; p < pa + size; p += 4096, next += 4096)
         if (pt_map(kernel_pml4, next, p, PTE_W | PTE_PCD | PTE_PWT | pte_nx))
             panic("paging: cannot map MMIO %#lx", (unsigned long)p);
-    next += 4096;   /* an unmapped page between mappings */
+    next += 4096; /* an unmapped page between mappings */
     return (void *)(va + off);
 }
 

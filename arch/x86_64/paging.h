@@ -13,10 +13,10 @@
 
 #define TRAMP_PML4_SLOT  510
 #define KSTACK_PML4_SLOT 508
-#define MMIO_WINDOW      0xfffffe8000000000ULL   /* slot 509 */
+#define MMIO_WINDOW      0xfffffe8000000000ULL /* slot 509 */
 
 extern uint64_t kernel_pml4;
-extern uint64_t pte_nx;         /* PTE_NX if the CPU has NX, else 0 */
+extern uint64_t pte_nx; /* PTE_NX if the CPU has NX, else 0 */
 
 /* Build the kernel address space and switch to it. */
 void paging_init(uint64_t max_phys);

@@ -126,7 +126,7 @@ static int start_ap(unsigned idx, uint64_t pml4)
     struct apboot_data *d = p2v(AP_BOOT_PAGE + (uint64_t)(apboot_data - apboot_start));
     d->cr3 = pml4;
     d->efer = (1u << 8) | (cpu_feat.nx ? (1u << 11) : 0);
-    d->stack = cpus[idx].idle->kstack_top - 512;   /* below the idle thread's switch frame */
+    d->stack = cpus[idx].idle->kstack_top - 512; /* below the idle thread's switch frame */
     d->entry = (uint64_t)ap_entry64;
     d->cpu = idx;
     __atomic_store_n(&ap_ready, 0, __ATOMIC_RELEASE);
@@ -166,7 +166,7 @@ void smp_init(void)
     lapic_enable();
     cpus[0].online = 1;
 
-    uint32_t madt_ids[ACPI_MAX_CPUS];
+    uint32_t madt_ids[ACPI_MAX_CPUS] = {0};
     unsigned nmadt = 0;
     for (unsigned i = 0; i < info.ncpus; i++)
         if (info.cpus[i].enabled)

@@ -6,7 +6,7 @@
 #include "kernel/cpu.h"
 
 static volatile uint64_t req_va, req_npages;
-static volatile uint64_t pending_mask;     /* bit i: CPU i has not flushed yet */
+static volatile uint64_t pending_mask; /* bit i: CPU i has not flushed yet */
 
 static void flush_local(uint64_t va, uint64_t npages)
 {
@@ -14,7 +14,7 @@ static void flush_local(uint64_t va, uint64_t npages)
         for (uint64_t i = 0; i < npages; i++)
             paging_invlpg(va + i * 4096);
     } else {
-        paging_load_cr3(read_cr3());    /* counted as a CR3 write = a full flush */
+        paging_load_cr3(read_cr3()); /* counted as a CR3 write = a full flush */
     }
 }
 

@@ -23,19 +23,36 @@ struct trap_desc {
     const char *name;
 } __attribute__((aligned(32)));
 
-#define TRAP_HANDLER(vec, fname)                                                                      \
-    static void fname(struct trap_frame *tf);                                                         \
-    static const struct trap_desc trap_desc_##fname __attribute__((section(".trap_table"), used)) = { \
-        (vec), fname, #fname};                                                                        \
+#define TRAP_HANDLER(vec, fname)                                                                                       \
+    static void fname(struct trap_frame *tf);                                                                          \
+    static const struct trap_desc trap_desc_##fname                                                                    \
+        __attribute__((section(".trap_table"), used)) = {(vec), fname, #fname};                                        \
     static void fname(struct trap_frame *tf)
 
 enum {
-    VEC_DE = 0, VEC_DB = 1, VEC_NMI = 2, VEC_BP = 3, VEC_OF = 4, VEC_BR = 5, VEC_UD = 6, VEC_NM = 7,
-    VEC_DF = 8, VEC_TS = 10, VEC_NP = 11, VEC_SS = 12, VEC_GP = 13, VEC_PF = 14, VEC_MF = 16,
-    VEC_AC = 17, VEC_MC = 18, VEC_XM = 19, VEC_VE = 20, VEC_CP = 21,
+    VEC_DE = 0,
+    VEC_DB = 1,
+    VEC_NMI = 2,
+    VEC_BP = 3,
+    VEC_OF = 4,
+    VEC_BR = 5,
+    VEC_UD = 6,
+    VEC_NM = 7,
+    VEC_DF = 8,
+    VEC_TS = 10,
+    VEC_NP = 11,
+    VEC_SS = 12,
+    VEC_GP = 13,
+    VEC_PF = 14,
+    VEC_MF = 16,
+    VEC_AC = 17,
+    VEC_MC = 18,
+    VEC_XM = 19,
+    VEC_VE = 20,
+    VEC_CP = 21,
 };
 
-const char *trap_name(int vector);     /* "#PF", "#GP", ... or "IRQ" */
+const char *trap_name(int vector); /* "#PF", "#GP", ... or "IRQ" */
 void trap_init(void);
 void arch_nmi(struct trap_frame *tf);
 uint64_t tramp_alias(const void *sym);

@@ -23,11 +23,11 @@
 
 #define PHYS_BASE 0x000E0000ULL
 #define PHYS_SIZE 0x20000u
-#define PA_RSDT 0x000E1000ULL
-#define PA_XSDT 0x000E2000ULL
-#define PA_MADT 0x000E3000ULL
-#define PA_FACP 0x000E4000ULL
-#define MAX_MAPS 4096
+#define PA_RSDT   0x000E1000ULL
+#define PA_XSDT   0x000E2000ULL
+#define PA_MADT   0x000E3000ULL
+#define PA_FACP   0x000E4000ULL
+#define MAX_MAPS  4096
 
 struct fakemem {
     uint8_t mem[PHYS_SIZE];
@@ -48,8 +48,7 @@ static const void *fake_map(uint64_t pa, uint64_t len, void *ctx)
 {
     struct fakemem *m = ctx;
     assert_ptr_equal(m, fm);
-    if (pa < PHYS_BASE || len == 0 || len > PHYS_SIZE ||
-        pa - PHYS_BASE > PHYS_SIZE - len) {
+    if (pa < PHYS_BASE || len == 0 || len > PHYS_SIZE || pa - PHYS_BASE > PHYS_SIZE - len) {
         m->refused++;
         return NULL;
     }
@@ -89,9 +88,18 @@ static uint8_t sum8(const uint8_t *p, size_t n)
     return s;
 }
 
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static void put32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+static void put16(uint8_t *p, uint16_t v)
+{
+    memcpy(p, &v, 2);
+}
 
 static void build_rsdp(uint8_t *p, unsigned rev, uint32_t rsdt, uint64_t xsdt)
 {
@@ -125,8 +133,7 @@ static void build_hdr(uint8_t *p, const char sig[4])
 }
 
 /* Root table at pa listing the given physical addresses. */
-static void build_root(uint64_t pa, bool xsdt, const uint64_t *ents,
-                       unsigned n)
+static void build_root(uint64_t pa, bool xsdt, const uint64_t *ents, unsigned n)
 {
     uint8_t *p = phys(pa);
     size_t esz = xsdt ? 8 : 4;
@@ -188,8 +195,7 @@ static void add_ioapic(struct madt *m, uint8_t id, uint32_t addr, uint32_t gsi)
     put32(e + 8, gsi);
 }
 
-static void add_iso(struct madt *m, uint8_t bus, uint8_t irq, uint32_t gsi,
-                    uint16_t fl)
+static void add_iso(struct madt *m, uint8_t bus, uint8_t irq, uint32_t gsi, uint16_t fl)
 {
     uint8_t *e = madt_ent(m, 2, 10);
     e[2] = bus;
@@ -198,7 +204,10 @@ static void add_iso(struct madt *m, uint8_t bus, uint8_t irq, uint32_t gsi,
     put16(e + 8, fl);
 }
 
-static void madt_seal(struct madt *m) { seal(m->b, m->len); }
+static void madt_seal(struct madt *m)
+{
+    seal(m->b, m->len);
+}
 
 /* The reference MADT: 4 CPUs, 1 IOAPIC, 2 overrides, an LAPIC NMI entry. */
 static void build_ref_madt(struct madt *m)
@@ -210,7 +219,7 @@ static void build_ref_madt(struct madt *m)
     add_lapic(m, 2, 4, 1);
     add_iso(m, 0, 0, 2, 0);
     add_lapic(m, 3, 6, 1);
-    add_iso(m, 0, 9, 9, 0x000D); /* active high, level */
+    add_iso(m, 0, 9, 9, 0x000D);      /* active high, level */
     uint8_t *nmi = madt_ent(m, 4, 6); /* LAPIC NMI: ignored */
     nmi[2] = 0xFF;
     put16(nmi + 3, 5);
@@ -219,8 +228,7 @@ static void build_ref_madt(struct madt *m)
 }
 
 /* Parse m through an exactly sized heap copy of mlen bytes. */
-static int parse_copy(const struct madt *m, uint32_t mlen,
-                      struct acpi_madt_info *out)
+static int parse_copy(const struct madt *m, uint32_t mlen, struct acpi_madt_info *out)
 {
     uint8_t *copy = malloc(mlen ? mlen : 1);
     assert_non_null(copy);
@@ -242,7 +250,7 @@ static void build_firmware(const struct madt *m)
     build_hdr(facp, "FACP");
     seal(facp, 116);
     memcpy(phys(PA_MADT), m->b, m->len);
-    uint64_t ents[] = { PA_FACP, PA_MADT };
+    uint64_t ents[] = {PA_FACP, PA_MADT};
     build_root(PA_RSDT, false, ents, 2);
     build_root(PA_XSDT, true, ents, 2);
 }
@@ -414,8 +422,7 @@ static void test_full_chain_rsdt_and_xsdt(void **state)
         long off = acpi_scan_rsdp(phys(PHYS_BASE), 0x1000);
         assert_int_equal(off, 0x30);
         bool x;
-        uint64_t root = acpi_rsdp_root(phys(PHYS_BASE + (uint64_t)off),
-                                       ACPI_RSDP_V2_LEN, &x);
+        uint64_t root = acpi_rsdp_root(phys(PHYS_BASE + (uint64_t)off), ACPI_RSDP_V2_LEN, &x);
         assert_int_equal(root, rev ? PA_XSDT : PA_RSDT);
         assert_int_equal(x, rev != 0);
 
@@ -431,11 +438,9 @@ static void test_full_chain_rsdt_and_xsdt(void **state)
         check_ref_info(&mi);
 
         /* The decoy is found too; a missing table is not. */
-        assert_int_equal(acpi_find_table(root, x, "FACP", fake_map, fm, &len),
-                         PA_FACP);
+        assert_int_equal(acpi_find_table(root, x, "FACP", fake_map, fm, &len), PA_FACP);
         assert_int_equal(len, 116);
-        assert_int_equal(acpi_find_table(root, x, "HPET", fake_map, fm, &len),
-                         0);
+        assert_int_equal(acpi_find_table(root, x, "HPET", fake_map, fm, &len), 0);
         assert_int_equal(len, 0);
     }
     assert_int_equal(fm->refused, 0);
@@ -450,30 +455,23 @@ static void test_find_bad_root(void **state)
     uint32_t len = 123;
 
     /* Wrong root kind, wrong address, unmappable address. */
-    assert_int_equal(acpi_find_table(PA_RSDT, true, "APIC", fake_map, fm,
-                                     &len), 0);
+    assert_int_equal(acpi_find_table(PA_RSDT, true, "APIC", fake_map, fm, &len), 0);
     assert_int_equal(len, 0);
-    assert_int_equal(acpi_find_table(PA_XSDT, false, "APIC", fake_map, fm,
-                                     &len), 0);
+    assert_int_equal(acpi_find_table(PA_XSDT, false, "APIC", fake_map, fm, &len), 0);
     assert_int_equal(acpi_find_table(0, false, "APIC", fake_map, fm, &len), 0);
-    assert_int_equal(acpi_find_table(0xFFFFFFFFFFFFF000ULL, true, "APIC",
-                                     fake_map, fm, &len), 0);
-    assert_int_equal(acpi_find_table(PA_RSDT, false, "APIC", NULL, fm, &len),
-                     0);
+    assert_int_equal(acpi_find_table(0xFFFFFFFFFFFFF000ULL, true, "APIC", fake_map, fm, &len), 0);
+    assert_int_equal(acpi_find_table(PA_RSDT, false, "APIC", NULL, fm, &len), 0);
 
     /* Root checksum broken. */
     phys(PA_RSDT)[9] ^= 1;
-    assert_int_equal(acpi_find_table(PA_RSDT, false, "APIC", fake_map, fm,
-                                     &len), 0);
+    assert_int_equal(acpi_find_table(PA_RSDT, false, "APIC", fake_map, fm, &len), 0);
     /* Root length below the header size. */
     build_root(PA_RSDT, false, NULL, 0);
     seal(phys(PA_RSDT), 20);
-    assert_int_equal(acpi_find_table(PA_RSDT, false, "APIC", fake_map, fm,
-                                     &len), 0);
+    assert_int_equal(acpi_find_table(PA_RSDT, false, "APIC", fake_map, fm, &len), 0);
     /* Root length beyond the mapping: the map callback refuses. */
     put32(phys(PA_XSDT) + 4, PHYS_SIZE);
-    assert_int_equal(acpi_find_table(PA_XSDT, true, "APIC", fake_map, fm,
-                                     &len), 0);
+    assert_int_equal(acpi_find_table(PA_XSDT, true, "APIC", fake_map, fm, &len), 0);
     assert_true(fm->refused > 0);
 }
 
@@ -485,19 +483,16 @@ static void test_find_bad_table_checksum(void **state)
     build_firmware(&m);
     phys(PA_MADT)[50] ^= 0x80;
     uint32_t len = 7;
-    assert_int_equal(acpi_find_table(PA_XSDT, true, "APIC", fake_map, fm,
-                                     &len), 0);
+    assert_int_equal(acpi_find_table(PA_XSDT, true, "APIC", fake_map, fm, &len), 0);
     assert_int_equal(len, 0);
-    assert_int_equal(acpi_find_table(PA_RSDT, false, "APIC", fake_map, fm,
-                                     &len), 0);
+    assert_int_equal(acpi_find_table(PA_RSDT, false, "APIC", fake_map, fm, &len), 0);
 
     /* A second, valid MADT later in the list is used instead. */
     uint64_t alt = PA_MADT + 0x800;
     memcpy(phys(alt), m.b, m.len);
-    uint64_t ents[] = { PA_FACP, PA_MADT, alt };
+    uint64_t ents[] = {PA_FACP, PA_MADT, alt};
     build_root(PA_XSDT, true, ents, 3);
-    assert_int_equal(acpi_find_table(PA_XSDT, true, "APIC", fake_map, fm,
-                                     &len), alt);
+    assert_int_equal(acpi_find_table(PA_XSDT, true, "APIC", fake_map, fm, &len), alt);
     assert_int_equal(len, m.len);
 
     /* The parser also refuses the corrupted copy on its own. */
@@ -519,29 +514,26 @@ static void test_find_table_len_beyond_mapping(void **state)
     build_firmware(&m);
     memcpy(phys(pa), m.b, m.len);
     put32(phys(pa) + 4, 0x200); /* checksum irrelevant: never mapped */
-    uint64_t ents[] = { pa };
+    uint64_t ents[] = {pa};
     build_root(PA_RSDT, false, ents, 1);
     uint32_t len = 9;
-    assert_int_equal(acpi_find_table(PA_RSDT, false, "APIC", fake_map, fm,
-                                     &len), 0);
+    assert_int_equal(acpi_find_table(PA_RSDT, false, "APIC", fake_map, fm, &len), 0);
     assert_int_equal(len, 0);
     assert_true(fm->refused > 0);
 
     /* An absurd length is refused before mapping is even tried. */
     unsigned before = fm->refused;
     put32(phys(PA_MADT) + 4, 0xFFFFFFF0u); /* checksum irrelevant */
-    uint64_t ents2[] = { PA_MADT };
+    uint64_t ents2[] = {PA_MADT};
     build_root(PA_RSDT, false, ents2, 1);
-    assert_int_equal(acpi_find_table(PA_RSDT, false, "APIC", fake_map, fm,
-                                     &len), 0);
+    assert_int_equal(acpi_find_table(PA_RSDT, false, "APIC", fake_map, fm, &len), 0);
     assert_int_equal(fm->refused, before);
 
     /* A root entry pointing outside memory is skipped, not fatal. */
     memcpy(phys(PA_MADT), m.b, m.len);
-    uint64_t ents3[] = { 0xDEAD0000ULL, PA_MADT };
+    uint64_t ents3[] = {0xDEAD0000ULL, PA_MADT};
     build_root(PA_XSDT, true, ents3, 2);
-    assert_int_equal(acpi_find_table(PA_XSDT, true, "APIC", fake_map, fm,
-                                     &len), PA_MADT);
+    assert_int_equal(acpi_find_table(PA_XSDT, true, "APIC", fake_map, fm, &len), PA_MADT);
 
     /* MADT length field larger than the bytes given to the parser. */
     struct acpi_madt_info mi;
@@ -684,11 +676,9 @@ static void test_madt_cpu_cap(void **state)
     assert_int_equal(mi.ncpus, ACPI_MAX_CPUS);
     assert_int_equal(mi.cpus[ACPI_MAX_CPUS - 1].apic_id, ACPI_MAX_CPUS - 1);
     assert_int_equal(mi.nioapics, ACPI_MAX_IOAPICS);
-    assert_int_equal(mi.ioapics[ACPI_MAX_IOAPICS - 1].gsi_base,
-                     (ACPI_MAX_IOAPICS - 1) * 24);
+    assert_int_equal(mi.ioapics[ACPI_MAX_IOAPICS - 1].gsi_base, (ACPI_MAX_IOAPICS - 1) * 24);
     assert_int_equal(mi.noverrides, ACPI_MAX_OVERRIDES);
-    assert_int_equal(mi.overrides[ACPI_MAX_OVERRIDES - 1].source_irq,
-                     ACPI_MAX_OVERRIDES - 1);
+    assert_int_equal(mi.overrides[ACPI_MAX_OVERRIDES - 1].source_irq, ACPI_MAX_OVERRIDES - 1);
 }
 
 static void test_madt_disabled_cpu(void **state)
@@ -698,11 +688,11 @@ static void test_madt_disabled_cpu(void **state)
     struct acpi_madt_info mi;
     madt_init(&m, 0xFEE00000u, 1);
     add_lapic(&m, 0, 0, 1);
-    add_lapic(&m, 1, 1, 0);          /* disabled, not online capable */
-    add_lapic(&m, 2, 2, 2);          /* online capable only */
+    add_lapic(&m, 1, 1, 0);           /* disabled, not online capable */
+    add_lapic(&m, 2, 2, 2);           /* online capable only */
     add_lapic(&m, 3, 3, 0xFFFFFFFCu); /* only reserved bits set */
-    add_x2apic(&m, 0x100, 9, 0);     /* disabled x2APIC */
-    add_lapic(&m, 4, 1, 1);          /* ID 1 again, now enabled */
+    add_x2apic(&m, 0x100, 9, 0);      /* disabled x2APIC */
+    add_lapic(&m, 4, 1, 1);           /* ID 1 again, now enabled */
     madt_seal(&m);
     assert_int_equal(parse(&m, &mi), 0);
     assert_int_equal(mi.ncpus, 3);
@@ -723,9 +713,9 @@ static void test_madt_x2apic(void **state)
     madt_init(&m, 0xFEE00000u, 0);
     add_lapic(&m, 0, 0, 1);
     add_x2apic(&m, 0x12345, 0xABCDEF01u, 1);
-    add_x2apic(&m, 0xFFFFFFFFu, 7, 1);   /* invalid ID: skipped */
+    add_x2apic(&m, 0xFFFFFFFFu, 7, 1); /* invalid ID: skipped */
     add_x2apic(&m, 300, 301, 3);
-    add_x2apic(&m, 0, 55, 1);            /* duplicates the xAPIC entry */
+    add_x2apic(&m, 0, 55, 1); /* duplicates the xAPIC entry */
     madt_seal(&m);
     assert_int_equal(parse(&m, &mi), 0);
     assert_int_equal(mi.ncpus, 3);
@@ -749,7 +739,7 @@ static void test_madt_duplicate_and_ff(void **state)
     add_lapic(&m, 1, 5, 1);    /* duplicate: dropped */
     add_lapic(&m, 2, 0xFF, 1); /* "no processor": dropped */
     add_lapic(&m, 3, 6, 2);
-    add_lapic(&m, 4, 6, 1);    /* duplicate of a not-enabled CPU: dropped */
+    add_lapic(&m, 4, 6, 1); /* duplicate of a not-enabled CPU: dropped */
     add_lapic(&m, 5, 7, 1);
     madt_seal(&m);
     assert_int_equal(parse(&m, &mi), 0);
@@ -832,8 +822,7 @@ static void test_fuzz(void **state)
         if (rng() % 2)
             seal(p, (uint32_t)(36 + (rng() % 40)));
         uint32_t len;
-        uint64_t pa = acpi_find_table(root, root == PA_XSDT, "APIC", fake_map,
-                                      fm, &len);
+        uint64_t pa = acpi_find_table(root, root == PA_XSDT, "APIC", fake_map, fm, &len);
         if (pa != 0) {
             assert_true(len >= ACPI_HDR_LEN && len <= ACPI_MAX_TABLE_LEN);
         } else {
@@ -854,11 +843,11 @@ static void test_topo_leaf_b(void **state)
     (void)state;
     /* 2 threads per core (shift 1), 4 cores per package (shift 3). */
     const uint32_t sub[][3] = {
-        { 1, 2, 0x0100 },
-        { 3, 8, 0x0201 },
-        { 0, 0, 0x0002 },
+        {1, 2, 0x0100},
+        {3, 8, 0x0201},
+        {0, 0, 0x0002},
     };
-    struct topo_shifts s = { 99, 99 };
+    struct topo_shifts s = {99, 99};
     assert_int_equal(topo_from_leaf_b(sub, 3, &s), 0);
     assert_int_equal(s.smt_bits, 1);
     assert_int_equal(s.core_bits, 2);
@@ -871,10 +860,10 @@ static void test_topo_leaf_b(void **state)
     /* No SMT (shift 0), 16 cores: core bits 4. Extra bits above EAX[4:0]
      * and garbage after the terminating level are ignored. */
     const uint32_t nosmt[][3] = {
-        { 0xFFFFFFE0u, 1, 0x0100 },
-        { 4, 16, 0x0201 },
-        { 0, 0, 0x0002 },
-        { 7, 1, 0x0203 },
+        {0xFFFFFFE0u, 1, 0x0100},
+        {4, 16, 0x0201},
+        {0, 0, 0x0002},
+        {7, 1, 0x0203},
     };
     assert_int_equal(topo_from_leaf_b(nosmt, 4, &s), 0);
     assert_int_equal(s.smt_bits, 0);
@@ -884,21 +873,21 @@ static void test_topo_leaf_b(void **state)
 static void test_topo_leaf_b_invalid(void **state)
 {
     (void)state;
-    struct topo_shifts s = { 5, 5 };
-    const uint32_t none[][3] = { { 0, 0, 0 } };
+    struct topo_shifts s = {5, 5};
+    const uint32_t none[][3] = {{0, 0, 0}};
     assert_int_equal(topo_from_leaf_b(none, 1, &s), -22);
     assert_int_equal(s.smt_bits, 0);
     assert_int_equal(s.core_bits, 0);
     assert_int_equal(topo_from_leaf_b(none, 0, &s), -22);
     assert_int_equal(topo_from_leaf_b(NULL, 3, &s), -22);
 
-    const uint32_t ebx0[][3] = { { 1, 0, 0x0100 } }; /* EBX[15:0] == 0 */
+    const uint32_t ebx0[][3] = {{1, 0, 0x0100}}; /* EBX[15:0] == 0 */
     assert_int_equal(topo_from_leaf_b(ebx0, 1, &s), -22);
 
-    const uint32_t inverted[][3] = { { 4, 2, 0x0100 }, { 2, 8, 0x0201 } };
+    const uint32_t inverted[][3] = {{4, 2, 0x0100}, {2, 8, 0x0201}};
     assert_int_equal(topo_from_leaf_b(inverted, 2, &s), -22);
 
-    const uint32_t dup[][3] = { { 1, 2, 0x0100 }, { 2, 4, 0x0101 } };
+    const uint32_t dup[][3] = {{1, 2, 0x0100}, {2, 4, 0x0101}};
     assert_int_equal(topo_from_leaf_b(dup, 2, &s), -22);
     assert_int_equal(s.smt_bits + s.core_bits, 0);
 }
@@ -906,7 +895,7 @@ static void test_topo_leaf_b_invalid(void **state)
 static void test_topo_split(void **state)
 {
     (void)state;
-    struct topo_shifts s = { 1, 2 };
+    struct topo_shifts s = {1, 2};
     struct topo_id id = topo_split(0, &s);
     assert_int_equal(id.package + id.core + id.thread, 0);
     id = topo_split(1, &s);
@@ -927,18 +916,18 @@ static void test_topo_split(void **state)
     assert_int_equal(id.package, 0x12345 >> 3);
 
     /* No SMT, no cores: everything is the package. */
-    struct topo_shifts z = { 0, 0 };
+    struct topo_shifts z = {0, 0};
     id = topo_split(42, &z);
     assert_int_equal(id.package, 42);
     assert_int_equal(id.core + id.thread, 0);
 
     /* Absurd widths are clamped, never undefined. */
-    struct topo_shifts huge = { 40, 40 };
+    struct topo_shifts huge = {40, 40};
     id = topo_split(0xFFFFFFFFu, &huge);
     assert_int_equal(id.thread, 0xFFFFFFFFu);
     assert_int_equal(id.core, 0);
     assert_int_equal(id.package, 0);
-    struct topo_shifts half = { 16, 30 };
+    struct topo_shifts half = {16, 30};
     id = topo_split(0xABCD1234u, &half);
     assert_int_equal(id.thread, 0x1234);
     assert_int_equal(id.core, 0xABCD);
@@ -948,8 +937,8 @@ static void test_topo_split(void **state)
 static void test_topo_count(void **state)
 {
     (void)state;
-    const uint32_t ids[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
-    struct topo_shifts s = { 1, 1 };
+    const uint32_t ids[] = {0, 1, 2, 3, 4, 5, 6, 7};
+    struct topo_shifts s = {1, 1};
     unsigned p = 0, c = 0, t = 0;
     topo_count(ids, 8, &s, &p, &c, &t);
     assert_int_equal(p, 2);
@@ -957,8 +946,8 @@ static void test_topo_count(void **state)
     assert_int_equal(t, 8);
 
     /* Sparse IDs (SMT off), a duplicate, unordered. */
-    const uint32_t sparse[] = { 16, 0, 2, 18, 4, 0, 20 };
-    struct topo_shifts s2 = { 1, 3 };
+    const uint32_t sparse[] = {16, 0, 2, 18, 4, 0, 20};
+    struct topo_shifts s2 = {1, 3};
     topo_count(sparse, 7, &s2, &p, &c, &t);
     assert_int_equal(p, 2);
     assert_int_equal(c, 6);
@@ -974,7 +963,7 @@ static void test_topo_count(void **state)
 static void test_topo_legacy(void **state)
 {
     (void)state;
-    struct topo_shifts s = { 9, 9 };
+    struct topo_shifts s = {9, 9};
     const uint32_t HTT = 1u << 28;
 
     /* No HTT: single thread, single core, whatever EBX says. */
@@ -983,8 +972,7 @@ static void test_topo_legacy(void **state)
     assert_int_equal(s.core_bits, 0);
 
     /* HTT, 8 logical, 4 cores -> 2 threads per core. */
-    topo_from_legacy(8u << 16 | 0xFF00FFFFu, HTT, 3u << 26 | 0x3FFFFFFu, true,
-                     &s);
+    topo_from_legacy(8u << 16 | 0xFF00FFFFu, HTT, 3u << 26 | 0x3FFFFFFu, true, &s);
     assert_int_equal(s.smt_bits, 1);
     assert_int_equal(s.core_bits, 2);
 
@@ -1047,13 +1035,10 @@ int main(void)
         cmocka_unit_test(test_rsdp_bad_checksum),
         cmocka_unit_test(test_rsdp_bad_ext_checksum),
         cmocka_unit_test(test_rsdp_scan),
-        cmocka_unit_test_setup_teardown(test_full_chain_rsdt_and_xsdt, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_full_chain_rsdt_and_xsdt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_find_bad_root, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_find_bad_table_checksum, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_find_table_len_beyond_mapping,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_find_bad_table_checksum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_find_table_len_beyond_mapping, setup, teardown),
         cmocka_unit_test(test_madt_valid),
         cmocka_unit_test(test_madt_entry_len_zero),
         cmocka_unit_test(test_madt_entry_overrun),

@@ -11,8 +11,16 @@
 
 static unsigned char page[4096];
 
-static const char *str_at(uint64_t va) { return (const char *)page + (va - VA); }
-static uint64_t word_at(uint64_t va) { uint64_t w; memcpy(&w, page + (va - VA), 8); return w; }
+static const char *str_at(uint64_t va)
+{
+    return (const char *)page + (va - VA);
+}
+static uint64_t word_at(uint64_t va)
+{
+    uint64_t w;
+    memcpy(&w, page + (va - VA), 8);
+    return w;
+}
 
 static void test_layout(void **state)
 {

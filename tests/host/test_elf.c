@@ -17,10 +17,10 @@
 #include "lib/elf.h"
 #include "lib/string.h"
 
-#define LO 0x10000ULL
-#define HI 0x800000000000ULL /* top of the canonical lower half */
+#define LO           0x10000ULL
+#define HI           0x800000000000ULL /* top of the canonical lower half */
 #define PT_GNU_STACK 0x6474e551u
-#define IMG_MAX 8192
+#define IMG_MAX      8192
 
 struct img {
     unsigned char b[IMG_MAX];
@@ -63,7 +63,7 @@ static void build_valid(struct img *im)
 {
     memset(im, 0, sizeof *im);
     im->size = 0x1100;
-    struct elf64_ehdr eh = { 0 };
+    struct elf64_ehdr eh = {0};
     eh.e_ident[0] = 0x7f;
     eh.e_ident[1] = 'E';
     eh.e_ident[2] = 'L';
@@ -82,10 +82,10 @@ static void build_valid(struct img *im)
     put_eh(im, &eh);
 
     struct elf64_phdr ph[4] = {
-        { PT_LOAD, ELF_SEG_R | ELF_SEG_X, 0, 0x400000, 0x400000, 0x200, 0x200, 0x1000 },
-        { PT_LOAD, ELF_SEG_R | ELF_SEG_W, 0x1000, 0x401000, 0x401000, 0x100, 0x2000, 0x1000 },
-        { PT_GNU_STACK, ELF_SEG_R | ELF_SEG_W, 0, 0, 0, 0, 0, 16 },
-        { PT_NOTE, ELF_SEG_R, 0x100, 0, 0, 0x20, 0x20, 4 },
+        {PT_LOAD, ELF_SEG_R | ELF_SEG_X, 0, 0x400000, 0x400000, 0x200, 0x200, 0x1000},
+        {PT_LOAD, ELF_SEG_R | ELF_SEG_W, 0x1000, 0x401000, 0x401000, 0x100, 0x2000, 0x1000},
+        {PT_GNU_STACK, ELF_SEG_R | ELF_SEG_W, 0, 0, 0, 0, 0, 16},
+        {PT_NOTE, ELF_SEG_R, 0x100, 0, 0, 0x20, 0x20, 4},
     };
     for (unsigned i = 0; i < 4; i++)
         put_ph(im, i, &ph[i]);
@@ -94,8 +94,7 @@ static void build_valid(struct img *im)
 }
 
 /* Parse an exact-size heap copy of data[0..size) placed at `misalign`. */
-static int parse_bytes(const unsigned char *data, size_t size, size_t misalign,
-                       struct elf_image *out, const char **why)
+static int parse_bytes(const unsigned char *data, size_t size, size_t misalign, struct elf_image *out, const char **why)
 {
     unsigned char *copy = malloc(size + misalign + 1);
     assert_non_null(copy);
@@ -155,8 +154,7 @@ static void test_valid_variants(void **state)
     /* Empty PT_LOAD (memsz 0) with nonsense fields is skipped. */
     build_valid(&im);
     get_ph(&im, 3, &ph);
-    ph = (struct elf64_phdr){ PT_LOAD, ELF_SEG_W | ELF_SEG_X, ~0ULL,
-                              0xffff800000000000ULL, 0, 0, 0, 0 };
+    ph = (struct elf64_phdr){PT_LOAD, ELF_SEG_W | ELF_SEG_X, ~0ULL, 0xffff800000000000ULL, 0, 0, 0, 0};
     put_ph(&im, 3, &ph);
     assert_int_equal(parse_bytes(im.b, im.size, 0, &out, &why), 0);
     assert_int_equal(out.nseg, 2);
@@ -197,10 +195,8 @@ static void test_valid_variants(void **state)
     eh.e_phnum = ELF_MAX_SEGMENTS;
     put_eh(&im, &eh);
     for (unsigned i = 0; i < ELF_MAX_SEGMENTS; i++) {
-        ph = (struct elf64_phdr){ PT_LOAD, i == 0 ? ELF_SEG_R | ELF_SEG_X
-                                                  : ELF_SEG_R,
-                                  0, 0x400000 + i * 0x1000ULL, 0, 0x10,
-                                  0x1000, 0x1000 };
+        ph = (struct elf64_phdr){
+            PT_LOAD, i == 0 ? ELF_SEG_R | ELF_SEG_X : ELF_SEG_R, 0, 0x400000 + i * 0x1000ULL, 0, 0x10, 0x1000, 0x1000};
         put_ph(&im, i, &ph);
     }
     assert_int_equal(parse_bytes(im.b, im.size, 0, &out, &why), 0);
@@ -235,21 +231,21 @@ static void test_truncated_header(void **state)
 
 typedef void (*mutator)(struct img *im);
 
-#define EH_MUT(name, stmt)                   \
-    static void name(struct img *im)         \
-    {                                        \
-        struct elf64_ehdr eh;                \
-        get_eh(im, &eh);                     \
-        stmt;                                \
-        put_eh(im, &eh);                     \
+#define EH_MUT(name, stmt)                                                                                             \
+    static void name(struct img *im)                                                                                   \
+    {                                                                                                                  \
+        struct elf64_ehdr eh;                                                                                          \
+        get_eh(im, &eh);                                                                                               \
+        stmt;                                                                                                          \
+        put_eh(im, &eh);                                                                                               \
     }
-#define PH_MUT(name, idx, stmt)              \
-    static void name(struct img *im)         \
-    {                                        \
-        struct elf64_phdr ph;                \
-        get_ph(im, idx, &ph);                \
-        stmt;                                \
-        put_ph(im, idx, &ph);                \
+#define PH_MUT(name, idx, stmt)                                                                                        \
+    static void name(struct img *im)                                                                                   \
+    {                                                                                                                  \
+        struct elf64_phdr ph;                                                                                          \
+        get_ph(im, idx, &ph);                                                                                          \
+        stmt;                                                                                                          \
+        put_ph(im, idx, &ph);                                                                                          \
     }
 
 EH_MUT(m_magic0, eh.e_ident[0] = 0x7e)
@@ -279,12 +275,10 @@ PH_MUT(m_filesz_past_end, 1, ph.p_filesz = 0x101)
 PH_MUT(m_offset_past_end, 1, ph.p_offset = 0x1001)
 PH_MUT(m_offset_overflow, 1, ph.p_offset = 0xfffffffffffffff0ULL)
 PH_MUT(m_vaddr_overflow, 1, ph.p_vaddr = 0xfffffffffffff000ULL)
-PH_MUT(m_vaddr_round_overflow, 1, (ph.p_vaddr = ~0ULL - 0x10, ph.p_memsz = 8,
-                                   ph.p_filesz = 8))
+PH_MUT(m_vaddr_round_overflow, 1, (ph.p_vaddr = ~0ULL - 0x10, ph.p_memsz = 8, ph.p_filesz = 8))
 PH_MUT(m_kernel_half, 1, ph.p_vaddr = 0xffff800000000000ULL)
 PH_MUT(m_straddle_hi, 1, ph.p_vaddr = HI - 0x1000)
-PH_MUT(m_straddle_hi_round, 1, (ph.p_vaddr = HI - 0x8, ph.p_memsz = 0x10,
-                                ph.p_filesz = 0x10))
+PH_MUT(m_straddle_hi_round, 1, (ph.p_vaddr = HI - 0x8, ph.p_memsz = 0x10, ph.p_filesz = 0x10))
 PH_MUT(m_below_lo, 1, ph.p_vaddr = LO - 1)
 PH_MUT(m_null_page, 1, ph.p_vaddr = 0)
 PH_MUT(m_wx, 1, ph.p_flags = ELF_SEG_R | ELF_SEG_W | ELF_SEG_X)
@@ -327,8 +321,8 @@ static void m_too_many(struct img *im)
     eh.e_phnum = ELF_MAX_SEGMENTS + 1;
     put_eh(im, &eh);
     for (unsigned i = 0; i < eh.e_phnum; i++) {
-        struct elf64_phdr ph = { PT_LOAD, i ? ELF_SEG_R : ELF_SEG_R | ELF_SEG_X,
-                                 0, 0x400000 + i * 0x1000ULL, 0, 0x10, 0x10, 0 };
+        struct elf64_phdr ph = {
+            PT_LOAD, i ? ELF_SEG_R : ELF_SEG_R | ELF_SEG_X, 0, 0x400000 + i * 0x1000ULL, 0, 0x10, 0x10, 0};
         put_ph(im, i, &ph);
     }
 }
@@ -345,55 +339,55 @@ static const struct {
     mutator fn;
     const char *why;
 } corpus[] = {
-    { "magic0", m_magic0, "bad magic" },
-    { "magic1", m_magic1, "bad magic" },
-    { "magic3", m_magic3, "bad magic" },
-    { "class32", m_class32, "not a 64-bit ELF" },
-    { "big-endian", m_bigendian, "not little-endian" },
-    { "ident version", m_identver, "bad ELF version" },
-    { "e_version", m_version, "bad ELF version" },
-    { "machine", m_machine, "wrong machine" },
-    { "ET_DYN", m_et_dyn, "not a static executable (ET_EXEC)" },
-    { "ET_REL", m_et_rel, "not a static executable (ET_EXEC)" },
-    { "ehsize", m_ehsize, "bad header size" },
-    { "phoff beyond", m_phoff_beyond, "program headers outside file" },
-    { "phoff tail", m_phoff_tail, "program headers outside file" },
-    { "phoff huge", m_phoff_huge, "program headers outside file" },
-    { "phnum huge", m_phnum_huge, "bad program header count" },
-    { "phnum 65", m_phnum_65, "bad program header count" },
-    { "phnum 0", m_phnum_0, "bad program header count" },
-    { "phentsize 32", m_phentsize_32, "bad program header entry size" },
-    { "phentsize 64", m_phentsize_64, "bad program header entry size" },
-    { "entry outside", m_entry_outside, "entry outside loadable segments" },
-    { "entry gap", m_entry_gap, "entry outside loadable segments" },
-    { "entry in data", m_entry_data, "entry not in executable segment" },
-    { "text not exec", m_text_not_exec, "entry not in executable segment" },
-    { "filesz>memsz", m_filesz_gt_memsz, "segment file size exceeds memory size" },
-    { "filesz past end", m_filesz_past_end, "segment data outside file" },
-    { "offset past end", m_offset_past_end, "segment data outside file" },
-    { "offset overflow", m_offset_overflow, "segment data outside file" },
-    { "vaddr overflow", m_vaddr_overflow, "segment address overflow" },
-    { "vaddr round overflow", m_vaddr_round_overflow, "segment address overflow" },
-    { "kernel half", m_kernel_half, "segment outside user range" },
-    { "straddle hi", m_straddle_hi, "segment outside user range" },
-    { "straddle hi rounded", m_straddle_hi_round, "segment outside user range" },
-    { "below lo", m_below_lo, "segment outside user range" },
-    { "null page", m_null_page, "segment outside user range" },
-    { "W+X", m_wx, "writable and executable segment" },
-    { "W+X text", m_wx_text, "writable and executable segment" },
-    { "no flags", m_no_flags, "segment without permissions" },
-    { "no RWX flags", m_no_rwx_flags, "segment without permissions" },
-    { "overlap", m_overlap, "overlapping segments" },
-    { "overlap contain", m_overlap_contain, "overlapping segments" },
-    { "same page", m_same_page, "overlapping segments" },
-    { "same page tail", m_same_page_tail, "overlapping segments" },
-    { "duplicate", m_dup_segment, "overlapping segments" },
-    { "PT_INTERP", m_interp, "dynamic executables unsupported" },
-    { "PT_DYNAMIC", m_dynamic, "dynamic executables unsupported" },
-    { "PT_INTERP first", m_interp_first, "dynamic executables unsupported" },
-    { "no PT_LOAD", m_no_load, "no loadable segments" },
-    { "only empty loads", m_all_empty_loads, "no loadable segments" },
-    { "too many", m_too_many, "too many loadable segments" },
+    {"magic0", m_magic0, "bad magic"},
+    {"magic1", m_magic1, "bad magic"},
+    {"magic3", m_magic3, "bad magic"},
+    {"class32", m_class32, "not a 64-bit ELF"},
+    {"big-endian", m_bigendian, "not little-endian"},
+    {"ident version", m_identver, "bad ELF version"},
+    {"e_version", m_version, "bad ELF version"},
+    {"machine", m_machine, "wrong machine"},
+    {"ET_DYN", m_et_dyn, "not a static executable (ET_EXEC)"},
+    {"ET_REL", m_et_rel, "not a static executable (ET_EXEC)"},
+    {"ehsize", m_ehsize, "bad header size"},
+    {"phoff beyond", m_phoff_beyond, "program headers outside file"},
+    {"phoff tail", m_phoff_tail, "program headers outside file"},
+    {"phoff huge", m_phoff_huge, "program headers outside file"},
+    {"phnum huge", m_phnum_huge, "bad program header count"},
+    {"phnum 65", m_phnum_65, "bad program header count"},
+    {"phnum 0", m_phnum_0, "bad program header count"},
+    {"phentsize 32", m_phentsize_32, "bad program header entry size"},
+    {"phentsize 64", m_phentsize_64, "bad program header entry size"},
+    {"entry outside", m_entry_outside, "entry outside loadable segments"},
+    {"entry gap", m_entry_gap, "entry outside loadable segments"},
+    {"entry in data", m_entry_data, "entry not in executable segment"},
+    {"text not exec", m_text_not_exec, "entry not in executable segment"},
+    {"filesz>memsz", m_filesz_gt_memsz, "segment file size exceeds memory size"},
+    {"filesz past end", m_filesz_past_end, "segment data outside file"},
+    {"offset past end", m_offset_past_end, "segment data outside file"},
+    {"offset overflow", m_offset_overflow, "segment data outside file"},
+    {"vaddr overflow", m_vaddr_overflow, "segment address overflow"},
+    {"vaddr round overflow", m_vaddr_round_overflow, "segment address overflow"},
+    {"kernel half", m_kernel_half, "segment outside user range"},
+    {"straddle hi", m_straddle_hi, "segment outside user range"},
+    {"straddle hi rounded", m_straddle_hi_round, "segment outside user range"},
+    {"below lo", m_below_lo, "segment outside user range"},
+    {"null page", m_null_page, "segment outside user range"},
+    {"W+X", m_wx, "writable and executable segment"},
+    {"W+X text", m_wx_text, "writable and executable segment"},
+    {"no flags", m_no_flags, "segment without permissions"},
+    {"no RWX flags", m_no_rwx_flags, "segment without permissions"},
+    {"overlap", m_overlap, "overlapping segments"},
+    {"overlap contain", m_overlap_contain, "overlapping segments"},
+    {"same page", m_same_page, "overlapping segments"},
+    {"same page tail", m_same_page_tail, "overlapping segments"},
+    {"duplicate", m_dup_segment, "overlapping segments"},
+    {"PT_INTERP", m_interp, "dynamic executables unsupported"},
+    {"PT_DYNAMIC", m_dynamic, "dynamic executables unsupported"},
+    {"PT_INTERP first", m_interp_first, "dynamic executables unsupported"},
+    {"no PT_LOAD", m_no_load, "no loadable segments"},
+    {"only empty loads", m_all_empty_loads, "no loadable segments"},
+    {"too many", m_too_many, "too many loadable segments"},
 };
 
 static void test_malformed_corpus(void **state)
@@ -438,10 +432,8 @@ static void check_accepted(const struct elf_image *out, size_t size)
         assert_true(s->filesz <= s->memsz);
         assert_true(s->offset <= size && s->filesz <= size - s->offset);
         assert_true(s->flags != 0 && (s->flags & ~7u) == 0);
-        assert_true((s->flags & (ELF_SEG_W | ELF_SEG_X)) !=
-                    (ELF_SEG_W | ELF_SEG_X));
-        if ((s->flags & ELF_SEG_X) && out->entry >= s->vaddr &&
-            out->entry < s->vaddr + s->memsz)
+        assert_true((s->flags & (ELF_SEG_W | ELF_SEG_X)) != (ELF_SEG_W | ELF_SEG_X));
+        if ((s->flags & ELF_SEG_X) && out->entry >= s->vaddr && out->entry < s->vaddr + s->memsz)
             entry_hits++;
         for (unsigned j = 0; j < i; j++) {
             const struct elf_segment *t = &out->seg[j];
@@ -457,8 +449,17 @@ static void test_fuzz(void **state)
 {
     (void)state;
     static const uint64_t interesting[] = {
-        0, 1, 0x1000, 0xfff, 0x7fffffffffffULL, 0x800000000000ULL,
-        0xffff800000000000ULL, ~0ULL, ~0ULL - 0xfff, 0x400000, 0x401000,
+        0,
+        1,
+        0x1000,
+        0xfff,
+        0x7fffffffffffULL,
+        0x800000000000ULL,
+        0xffff800000000000ULL,
+        ~0ULL,
+        ~0ULL - 0xfff,
+        0x400000,
+        0x401000,
     };
     struct img base, im;
     build_valid(&base);
@@ -482,8 +483,7 @@ static void test_fuzz(void **state)
                 im.b[pos] = (unsigned char)(im.b[pos] + (rng() % 3) - 1);
                 break;
             default: { /* plant an interesting 64-bit value */
-                uint64_t v = interesting[rng() % (sizeof interesting /
-                                                  sizeof *interesting)];
+                uint64_t v = interesting[rng() % (sizeof interesting / sizeof *interesting)];
                 pos = pos > im.size - 8 ? im.size - 8 : pos;
                 memcpy(im.b + pos, &v, 8);
                 break;

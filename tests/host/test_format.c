@@ -18,13 +18,13 @@
 #include "lib/string.h"
 
 /* Format into a large buffer and check both text and return value. */
-#define CHECK(expect, ...)                                            \
-    do {                                                              \
-        char buf_[512];                                               \
-        memset(buf_, 'Z', sizeof buf_);                               \
-        int n_ = fmt_snprintf(buf_, sizeof buf_, __VA_ARGS__);        \
-        assert_string_equal(buf_, (expect));                          \
-        assert_int_equal(n_, (int)strlen(expect));                    \
+#define CHECK(expect, ...)                                                                                             \
+    do {                                                                                                               \
+        char buf_[512];                                                                                                \
+        memset(buf_, 'Z', sizeof buf_);                                                                                \
+        int n_ = fmt_snprintf(buf_, sizeof buf_, __VA_ARGS__);                                                         \
+        assert_string_equal(buf_, (expect));                                                                           \
+        assert_int_equal(n_, (int)strlen(expect));                                                                     \
     } while (0)
 
 /* Hidden from gcc's format checker, which rejects a literal NULL %s. */
@@ -82,13 +82,13 @@ static void test_unsigned_hex_octal(void **state)
     CHECK("DEADBEEF", "%X", 0xdeadbeefu);
     CHECK("0xdeadbeef", "%#x", 0xdeadbeefu);
     CHECK("0XDEADBEEF", "%#X", 0xdeadbeefu);
-    CHECK("0", "%#x", 0u);        /* no prefix for zero */
+    CHECK("0", "%#x", 0u); /* no prefix for zero */
     CHECK("17", "%o", 15u);
     CHECK("017", "%#o", 15u);
     CHECK("0", "%#o", 0u);
-    CHECK("0", "%#.0o", 0u);      /* '#' forces one zero digit */
+    CHECK("0", "%#.0o", 0u); /* '#' forces one zero digit */
     CHECK("", "%.0o", 0u);
-    CHECK("0017", "%#.4o", 15u);  /* already leading zero: no extra */
+    CHECK("0017", "%#.4o", 15u); /* already leading zero: no extra */
     CHECK("00017", "%#05o", 15u);
     CHECK("0x00ff", "%#06x", 255u);
     CHECK("  0xff", "%#6x", 255u);
@@ -101,8 +101,8 @@ static void test_width_precision(void **state)
     CHECK("42   ", "%-5d", 42);
     CHECK("00042", "%05d", 42);
     CHECK("-0042", "%05d", -42);
-    CHECK("42   ", "%-05d", 42);   /* '-' overrides '0' */
-    CHECK("  042", "%05.3d", 42);  /* precision disables '0' */
+    CHECK("42   ", "%-05d", 42);  /* '-' overrides '0' */
+    CHECK("  042", "%05.3d", 42); /* precision disables '0' */
     CHECK("00042", "%.5d", 42);
     CHECK("-00042", "%.5d", -42);
     CHECK("+00042", "%+.5d", 42);
@@ -110,14 +110,14 @@ static void test_width_precision(void **state)
     CHECK("     ", "%5.0d", 0);
     CHECK("", "%.0x", 0u);
     CHECK("", "%.0u", 0u);
-    CHECK("", "%.d", 0);           /* '.' alone means precision 0 */
+    CHECK("", "%.d", 0); /* '.' alone means precision 0 */
     CHECK("+", "%+.0d", 0);
     CHECK("1", "%.0d", 1);
-    CHECK("42", "%1d", 42);        /* width smaller than content */
+    CHECK("42", "%1d", 42); /* width smaller than content */
     CHECK("   42", "%*d", 5, 42);
     CHECK("42   ", "%*d", -5, 42); /* negative '*' width = '-' flag */
     CHECK("00042", "%.*d", 5, 42);
-    CHECK("42", "%.*d", -3, 42);   /* negative '*' precision = none */
+    CHECK("42", "%.*d", -3, 42); /* negative '*' precision = none */
     CHECK("  00042", "%*.*d", 7, 5, 42);
     CHECK("0000000000000000000000000000000000000001", "%.40d", 1);
 }
@@ -129,8 +129,8 @@ static void test_length_modifiers(void **state)
     (void)state;
     CHECK("-1", "%hhd", (signed char)-1);
     CHECK("255", "%hhu", (unsigned char)255);
-    CHECK("44", "%hhu", 300);          /* truncated to unsigned char */
-    CHECK("-1", "%hhd", 255);          /* truncated to signed char */
+    CHECK("44", "%hhu", 300); /* truncated to unsigned char */
+    CHECK("-1", "%hhd", 255); /* truncated to signed char */
     CHECK("-32768", "%hd", (short)SHRT_MIN);
     CHECK("65535", "%hu", (unsigned short)65535);
     CHECK("ffff", "%hx", 0x1ffff);
@@ -164,7 +164,7 @@ static void test_char_string(void **state)
     CHECK("  (null)", "%8s", null_str);
     CHECK("(nu", "%.3s", null_str);
     /* Precision bounds the read: an unterminated array is fine. */
-    char raw[3] = { 'a', 'b', 'c' };
+    char raw[3] = {'a', 'b', 'c'};
     CHECK("abc", "%.3s", raw);
 }
 
@@ -269,7 +269,7 @@ static int vformat_helper(struct collect *col, const char *fmt, ...)
 static void test_vformat_sink(void **state)
 {
     (void)state;
-    struct collect col = { .n = 0 };
+    struct collect col = {.n = 0};
     int n = vformat_helper(&col, "[%5s|%-3d|%c]", "ab", 7, 'z');
     assert_int_equal(n, 13);
     assert_int_equal(col.n, 13);
@@ -287,28 +287,25 @@ static void test_vformat_sink(void **state)
 }
 
 /* Compare one runtime format with one argument against libc. */
-#define XCHECK(fmtstr, arg)                                           \
-    do {                                                              \
-        char ours_[256], libc_[256];                                  \
-        int a_ = fmt_snprintf(ours_, sizeof ours_, fmtstr, arg);      \
-        int b_ = snprintf(libc_, sizeof libc_, fmtstr, arg);          \
-        if (a_ != b_ || strcmp(ours_, libc_) != 0)                    \
-            fail_msg("fmt \"%s\": ours \"%s\" (%d) libc \"%s\" (%d)", \
-                     fmtstr, ours_, a_, libc_, b_);                   \
+#define XCHECK(fmtstr, arg)                                                                                            \
+    do {                                                                                                               \
+        char ours_[256], libc_[256];                                                                                   \
+        int a_ = fmt_snprintf(ours_, sizeof ours_, fmtstr, arg);                                                       \
+        int b_ = snprintf(libc_, sizeof libc_, fmtstr, arg);                                                           \
+        if (a_ != b_ || strcmp(ours_, libc_) != 0)                                                                     \
+            fail_msg("fmt \"%s\": ours \"%s\" (%d) libc \"%s\" (%d)", fmtstr, ours_, a_, libc_, b_);                   \
     } while (0)
 
 static void test_matrix_vs_libc(void **state)
 {
     (void)state;
     static const char flagch[] = "-0+ #";
-    static const char *widths[] = { "", "0", "1", "5", "25" };
-    static const char *precs[] = { "", ".", ".0", ".1", ".5", ".30" };
+    static const char *widths[] = {"", "0", "1", "5", "25"};
+    static const char *precs[] = {"", ".", ".0", ".1", ".5", ".30"};
     static const char convs[] = "diuxXo";
-    static const int ivals[] = { 0, 1, -1, 7, 42, -42, 255, 4096,
-                                 INT_MAX, INT_MIN };
-    static const long long llvals[] = { 0, 1, -1, LLONG_MIN, LLONG_MAX,
-                                        0x123456789abcLL };
-    static const char *lens[] = { "hh", "h", "l", "ll", "z", "t", "j" };
+    static const int ivals[] = {0, 1, -1, 7, 42, -42, 255, 4096, INT_MAX, INT_MIN};
+    static const long long llvals[] = {0, 1, -1, LLONG_MIN, LLONG_MAX, 0x123456789abcLL};
+    static const char *lens[] = {"hh", "h", "l", "ll", "z", "t", "j"};
     unsigned checked = 0;
 
     for (unsigned fm = 0; fm < 32; fm++) {
@@ -322,17 +319,14 @@ static void test_matrix_vs_libc(void **state)
             for (size_t p = 0; p < sizeof precs / sizeof *precs; p++) {
                 char f[64];
                 for (const char *c = convs; *c; c++) {
-                    snprintf(f, sizeof f, "%%%s%s%s%c", flags, widths[w],
-                             precs[p], *c);
+                    snprintf(f, sizeof f, "%%%s%s%s%c", flags, widths[w], precs[p], *c);
                     for (size_t v = 0; v < sizeof ivals / sizeof *ivals; v++) {
                         XCHECK(f, ivals[v]);
                         checked++;
                     }
                     for (size_t l = 0; l < sizeof lens / sizeof *lens; l++) {
-                        snprintf(f, sizeof f, "%%%s%s%s%s%c", flags,
-                                 widths[w], precs[p], lens[l], *c);
-                        for (size_t v = 0;
-                             v < sizeof llvals / sizeof *llvals; v++) {
+                        snprintf(f, sizeof f, "%%%s%s%s%s%c", flags, widths[w], precs[p], lens[l], *c);
+                        for (size_t v = 0; v < sizeof llvals / sizeof *llvals; v++) {
                             /* hh/h/none take int; others 64-bit. */
                             if (lens[l][0] == 'h')
                                 XCHECK(f, (int)llvals[v]);
@@ -344,8 +338,7 @@ static void test_matrix_vs_libc(void **state)
                 }
                 /* %s and %c: only '-' and '0'-free flags are defined. */
                 if ((fm & ~1u) == 0) {
-                    snprintf(f, sizeof f, "%%%s%s%ss", flags, widths[w],
-                             precs[p]);
+                    snprintf(f, sizeof f, "%%%s%s%ss", flags, widths[w], precs[p]);
                     XCHECK(f, "airlock");
                     XCHECK(f, "");
                     snprintf(f, sizeof f, "%%%s%sc", flags, widths[w]);

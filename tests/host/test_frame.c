@@ -20,7 +20,7 @@
 #include "kernel/frame.h"
 #include "lib/string.h"
 
-#define ARENA_SIZE (4ULL << 20)
+#define ARENA_SIZE   (4ULL << 20)
 #define ARRAY_LEN(a) (sizeof(a) / sizeof *(a))
 
 static unsigned char *arena;
@@ -51,8 +51,7 @@ static int teardown(void **state)
 }
 
 /* Independent model: is frame f usable RAM, not reserved, not frame 0? */
-static bool model_usable(uint64_t f, const struct mem_range *av, size_t nav,
-                         const struct mem_range *rs, size_t nrs)
+static bool model_usable(uint64_t f, const struct mem_range *av, size_t nav, const struct mem_range *rs, size_t nrs)
 {
     uint64_t lo = f * FRAME_SIZE, hi = lo + FRAME_SIZE;
     bool in_avail = false;
@@ -73,8 +72,7 @@ static bool model_usable(uint64_t f, const struct mem_range *av, size_t nav,
  * Verifies that the model frames not handed out form exactly one run
  * starting at bitmap_pa (the bitmap).
  */
-static size_t drain_and_check(const struct mem_range *av, size_t nav,
-                              const struct mem_range *rs, size_t nrs,
+static size_t drain_and_check(const struct mem_range *av, size_t nav, const struct mem_range *rs, size_t nrs,
                               unsigned char **seen_out)
 {
     uint64_t nf = frame_max_phys() / FRAME_SIZE;
@@ -124,19 +122,19 @@ static void test_messy_init(void **state)
 {
     (void)state;
     const struct mem_range av[] = {
-        { 0x100000, 0x700000 },   /* 1 MiB .. 8 MiB */
-        { 0x0, 0x9fc00 },         /* low memory, unaligned end */
-        { 0x500123, 0x400000 },   /* overlaps, unaligned both ends */
-        { 0x2000800, 0x800 },     /* rounds inward to nothing */
-        { 0x1000000, 0x1000 },    /* lone frame at 16 MiB */
-        { 0x1000000, 0x1000 },    /* exact duplicate */
+        {0x100000, 0x700000}, /* 1 MiB .. 8 MiB */
+        {0x0, 0x9fc00},       /* low memory, unaligned end */
+        {0x500123, 0x400000}, /* overlaps, unaligned both ends */
+        {0x2000800, 0x800},   /* rounds inward to nothing */
+        {0x1000000, 0x1000},  /* lone frame at 16 MiB */
+        {0x1000000, 0x1000},  /* exact duplicate */
     };
     const struct mem_range rs[] = {
-        { 0x100000, 0x200000 },   /* "kernel image" */
-        { 0x800, 0x2000 },        /* rounds outward to [0, 0x3000) */
-        { 0x7ff0, 0x20 },         /* rounds outward to [0x7000, 0x9000) */
-        { 0x5000000, 0x1000 },    /* outside all RAM: harmless */
-        { 0x600000, 0 },          /* empty: ignored */
+        {0x100000, 0x200000}, /* "kernel image" */
+        {0x800, 0x2000},      /* rounds outward to [0, 0x3000) */
+        {0x7ff0, 0x20},       /* rounds outward to [0x7000, 0x9000) */
+        {0x5000000, 0x1000},  /* outside all RAM: harmless */
+        {0x600000, 0},        /* empty: ignored */
     };
     p2v_calls = 0;
     assert_int_equal(frame_init(av, ARRAY_LEN(av), rs, ARRAY_LEN(rs), test_p2v), 0);
@@ -151,8 +149,8 @@ static void test_messy_init(void **state)
 
     unsigned char *seen;
     size_t n = drain_and_check(av, ARRAY_LEN(av), rs, ARRAY_LEN(rs), &seen);
-    assert_true(seen[0x1000000 / FRAME_SIZE]);  /* lone frame used */
-    assert_false(seen[0x900000 / FRAME_SIZE]);  /* past unaligned end */
+    assert_true(seen[0x1000000 / FRAME_SIZE]); /* lone frame used */
+    assert_false(seen[0x900000 / FRAME_SIZE]); /* past unaligned end */
     assert_true(seen[0x8ff000 / FRAME_SIZE]);
 
     /* Free everything back; counts return; double frees all rejected. */
@@ -169,11 +167,11 @@ static void test_bitmap_placement_large(void **state)
 {
     (void)state;
     const struct mem_range av[] = {
-        { 0x100000000ULL, 0x40000000 }, /* 4..5 GiB: makes a big bitmap */
-        { 0x0, 0x8000 },                /* too small for the bitmap */
-        { 0x10000, 0x3ff0000 },         /* 64 KiB .. 64 MiB */
+        {0x100000000ULL, 0x40000000}, /* 4..5 GiB: makes a big bitmap */
+        {0x0, 0x8000},                /* too small for the bitmap */
+        {0x10000, 0x3ff0000},         /* 64 KiB .. 64 MiB */
     };
-    const struct mem_range rs[] = { { 0x10000, 0x5000 } };
+    const struct mem_range rs[] = {{0x10000, 0x5000}};
     assert_int_equal(frame_init(av, 3, rs, 1, test_p2v), 0);
     assert_int_equal(frame_max_phys(), 0x140000000ULL);
     assert_int_equal(bitmap_pa, 0x15000);
@@ -194,11 +192,11 @@ static void test_bitmap_placement_large(void **state)
 static void test_nomem(void **state)
 {
     (void)state;
-    const struct mem_range zero_only[] = { { 0, 0x1000 } };
-    const struct mem_range tiny[] = { { 0x1800, 0x1000 } }; /* inward: none */
-    const struct mem_range one[] = { { 0x1000, 0x1000 } };  /* bitmap only */
-    const struct mem_range all[] = { { 0, 0x100000 } };
-    const struct mem_range cover[] = { { 0, 0x100000 } };
+    const struct mem_range zero_only[] = {{0, 0x1000}};
+    const struct mem_range tiny[] = {{0x1800, 0x1000}}; /* inward: none */
+    const struct mem_range one[] = {{0x1000, 0x1000}};  /* bitmap only */
+    const struct mem_range all[] = {{0, 0x100000}};
+    const struct mem_range cover[] = {{0, 0x100000}};
 
     assert_int_equal(frame_init(NULL, 0, NULL, 0, test_p2v), -12);
     assert_int_equal(frame_init(zero_only, 1, NULL, 0, test_p2v), -12);
@@ -219,8 +217,8 @@ static void test_nomem(void **state)
 static void test_frame0_and_free_errors(void **state)
 {
     (void)state;
-    const struct mem_range av[] = { { 0, 0x10000 }, { 0x20000, 0x10000 } };
-    const struct mem_range rs[] = { { 0x24000, 0x1000 } };
+    const struct mem_range av[] = {{0, 0x10000}, {0x20000, 0x10000}};
+    const struct mem_range rs[] = {{0x24000, 0x1000}};
     assert_int_equal(frame_init(av, 2, rs, 1, test_p2v), 0);
     assert_int_equal(bitmap_pa, 0x1000);
     assert_int_equal(frame_total_count(), 15 - 1 + 16 - 1);
@@ -228,20 +226,20 @@ static void test_frame0_and_free_errors(void **state)
     uint64_t a = frame_alloc();
     assert_int_not_equal(a, 0);
     size_t before = frame_free_count();
-    assert_int_equal(frame_free(0), -22);             /* frame 0 */
-    assert_int_equal(frame_free(a + 1), -22);         /* unaligned */
+    assert_int_equal(frame_free(0), -22);     /* frame 0 */
+    assert_int_equal(frame_free(a + 1), -22); /* unaligned */
     assert_int_equal(frame_free(a + 0x800), -22);
-    assert_int_equal(frame_free(0x30000), -22);       /* == max_phys */
+    assert_int_equal(frame_free(0x30000), -22); /* == max_phys */
     assert_int_equal(frame_free(~0ULL & ~0xfffULL), -22);
-    assert_int_equal(frame_free(0x18000), -22);       /* hole */
-    assert_int_equal(frame_free(0x24000), -22);       /* reserved */
-    assert_int_equal(frame_free(0x1000), -22);        /* bitmap */
+    assert_int_equal(frame_free(0x18000), -22); /* hole */
+    assert_int_equal(frame_free(0x24000), -22); /* reserved */
+    assert_int_equal(frame_free(0x1000), -22);  /* bitmap */
     uint64_t never = a == 0x2000 ? 0x3000 : 0x2000;
-    assert_int_equal(frame_free(never), -22);         /* already free */
-    assert_int_equal(frame_free_count(), before);     /* nothing changed */
+    assert_int_equal(frame_free(never), -22);     /* already free */
+    assert_int_equal(frame_free_count(), before); /* nothing changed */
 
     assert_int_equal(frame_free(a), 0);
-    assert_int_equal(frame_free(a), -22);             /* double free */
+    assert_int_equal(frame_free(a), -22); /* double free */
     assert_int_equal(frame_free_count(), before + 1);
 
     /* Frame 0 is never returned, even when everything is allocated. */
@@ -254,7 +252,7 @@ static void test_frame0_and_free_errors(void **state)
 static void test_realloc_next_fit(void **state)
 {
     (void)state;
-    const struct mem_range av[] = { { 0, 0x400000 } };
+    const struct mem_range av[] = {{0, 0x400000}};
     assert_int_equal(frame_init(av, 1, NULL, 0, test_p2v), 0);
     size_t total = frame_total_count();
     assert_int_equal(total, 1024 - 2);
@@ -275,7 +273,7 @@ static void test_realloc_next_fit(void **state)
     assert_int_equal(frame_free_count(), 0);
 
     /* A single freed frame is found again wherever the hint points. */
-    const uint64_t victims[] = { a, c, d, 0x3ff000 };
+    const uint64_t victims[] = {a, c, d, 0x3ff000};
     for (size_t i = 0; i < ARRAY_LEN(victims); i++) {
         assert_int_equal(frame_free(victims[i]), 0);
         assert_int_equal(frame_free_count(), 1);
@@ -287,8 +285,8 @@ static void test_realloc_next_fit(void **state)
 static void test_contig(void **state)
 {
     (void)state;
-    const struct mem_range av[] = { { 0, 0x2000000 } }; /* 32 MiB */
-    const struct mem_range rs[] = { { 0x100000, 0x100000 } };
+    const struct mem_range av[] = {{0, 0x2000000}}; /* 32 MiB */
+    const struct mem_range rs[] = {{0x100000, 0x100000}};
     assert_int_equal(frame_init(av, 1, rs, 1, test_p2v), 0);
     assert_int_equal(bitmap_pa, 0x1000);
     size_t free0 = frame_free_count();
@@ -342,29 +340,28 @@ static void test_contig(void **state)
     assert_int_equal(frame_alloc_contig(3, FRAME_SIZE, 0), 0);
     /* A block ending exactly at max_phys (= limit) fits. */
     assert_int_equal(frame_free(0x2000000 - FRAME_SIZE), 0); /* odd frame */
-    assert_int_equal(frame_alloc_contig(2, FRAME_SIZE, 0x2000000),
-                     0x2000000 - 2 * FRAME_SIZE);
+    assert_int_equal(frame_alloc_contig(2, FRAME_SIZE, 0x2000000), 0x2000000 - 2 * FRAME_SIZE);
     free(got);
 }
 
 static void test_reserve(void **state)
 {
     (void)state;
-    const struct mem_range av[] = { { 0, 0x100000 }, { 0x200000, 0x100000 } };
-    const struct mem_range rs[] = { { 0x50000, 0x10000 } };
+    const struct mem_range av[] = {{0, 0x100000}, {0x200000, 0x100000}};
+    const struct mem_range rs[] = {{0x50000, 0x10000}};
     assert_int_equal(frame_init(av, 2, rs, 1, test_p2v), 0);
     size_t total = frame_total_count(), free0 = frame_free_count();
 
-    assert_int_equal(frame_reserve(0x8000, 0), 0);         /* empty: no-op */
-    assert_int_equal(frame_reserve(0x8010, 0x10), 0);      /* page 0x8000 */
+    assert_int_equal(frame_reserve(0x8000, 0), 0);    /* empty: no-op */
+    assert_int_equal(frame_reserve(0x8010, 0x10), 0); /* page 0x8000 */
     assert_int_equal(frame_free_count(), free0 - 1);
-    assert_int_equal(frame_reserve(0x8000, 1), -22);       /* already used */
+    assert_int_equal(frame_reserve(0x8000, 1), -22); /* already used */
     assert_int_equal(frame_reserve(0xa000, 0x1000), 0);
     /* [0x9000, 0xc000) includes used 0xa000: all-or-nothing. */
     assert_int_equal(frame_reserve(0x9000, 0x3000), -22);
     assert_int_equal(frame_free_count(), free0 - 2);
-    assert_int_equal(frame_reserve(0x9000, 0x1000), 0);    /* still free */
-    assert_int_equal(frame_reserve(0xbfff, 2), 0);         /* 0xb000+0xc000 */
+    assert_int_equal(frame_reserve(0x9000, 0x1000), 0); /* still free */
+    assert_int_equal(frame_reserve(0xbfff, 2), 0);      /* 0xb000+0xc000 */
     assert_int_equal(frame_free_count(), free0 - 5);
 
     assert_int_equal(frame_reserve(0, 1), -22);            /* frame 0 */

@@ -23,15 +23,15 @@
 #include "kernel/frame.h"
 #include "lib/string.h"
 
-#define ARENA_SIZE (16ULL << 20)
+#define ARENA_SIZE   (16ULL << 20)
 #define ARRAY_LEN(a) (sizeof(a) / sizeof *(a))
-#define KB4 0x1000ULL
-#define MB2 0x200000ULL
+#define KB4          0x1000ULL
+#define MB2          0x200000ULL
 
 uint8_t *pt_host_arena;
 
-static uint64_t pml4;       /* root table of the current test */
-static size_t free_before;  /* frame_free_count() right after pml4 alloc */
+static uint64_t pml4;      /* root table of the current test */
+static size_t free_before; /* frame_free_count() right after pml4 alloc */
 
 static void *test_p2v(uint64_t pa)
 {
@@ -58,7 +58,7 @@ static int group_teardown(void **state)
 static int setup(void **state)
 {
     (void)state;
-    const struct mem_range av[] = { { 0, ARENA_SIZE } };
+    const struct mem_range av[] = {{0, ARENA_SIZE}};
     /* Poison the arena so that a table not zeroed by pt_alloc_table shows. */
     memset(pt_host_arena, 0xa5, ARENA_SIZE);
     if (frame_init(av, 1, NULL, 0, test_p2v) != 0)
@@ -122,8 +122,7 @@ static void test_pt_index(void **state)
     assert_int_equal(PT_INDEX(0xffffffff80000000ULL, 3), 510);
     assert_int_equal(PT_INDEX(0xffffffff80000000ULL, 2), 0);
     /* 0x123456789000: mixed indices, computed by hand. */
-    uint64_t va = (0x24ULL << 39) | (0x8dULL << 30) | (0x278ULL >> 1 << 21) |
-                  (0x189ULL << 12) | 0xabc;
+    uint64_t va = (0x24ULL << 39) | (0x8dULL << 30) | (0x278ULL >> 1 << 21) | (0x189ULL << 12) | 0xabc;
     assert_int_equal(PT_INDEX(va, 4), 0x24);
     assert_int_equal(PT_INDEX(va, 3), 0x8d);
     assert_int_equal(PT_INDEX(va, 2), 0x13c);
@@ -167,15 +166,17 @@ static void test_alloc_table_zeroed(void **state)
 static void test_map_lookup_flags(void **state)
 {
     (void)state;
-    const struct { uint64_t va, flags; } m[] = {
-        { 0x1000, 0 },
-        { 0x2000, PTE_W },
-        { 0x400000, PTE_U },
-        { 0x7fffffe000ULL, PTE_W | PTE_U | PTE_NX },
-        { 0x00007ffffffff000ULL, PTE_U | PTE_NX },
-        { 0xffff800000000000ULL, PTE_W | PTE_G },
-        { 0xffffffff80001000ULL, PTE_G | PTE_NX },
-        { 0xfffffffffffff000ULL, PTE_W | PTE_G | PTE_NX | PTE_PCD | PTE_PWT },
+    const struct {
+        uint64_t va, flags;
+    } m[] = {
+        {0x1000, 0},
+        {0x2000, PTE_W},
+        {0x400000, PTE_U},
+        {0x7fffffe000ULL, PTE_W | PTE_U | PTE_NX},
+        {0x00007ffffffff000ULL, PTE_U | PTE_NX},
+        {0xffff800000000000ULL, PTE_W | PTE_G},
+        {0xffffffff80001000ULL, PTE_G | PTE_NX},
+        {0xfffffffffffff000ULL, PTE_W | PTE_G | PTE_NX | PTE_PCD | PTE_PWT},
     };
     uint64_t pa[ARRAY_LEN(m)];
     for (size_t i = 0; i < ARRAY_LEN(m); i++) {
@@ -232,8 +233,8 @@ static void test_lookup_unmapped(void **state)
 static void test_intermediate_flags(void **state)
 {
     (void)state;
-    const uint64_t kva = 0x0000010000000000ULL;   /* PML4 slot 2 */
-    const uint64_t uva = 0x0000018000000000ULL;   /* PML4 slot 3 */
+    const uint64_t kva = 0x0000010000000000ULL; /* PML4 slot 2 */
+    const uint64_t uva = 0x0000018000000000ULL; /* PML4 slot 3 */
     uint64_t e[5];
 
     /* Read-only kernel leaf: intermediates are P|W, no U. */
@@ -344,8 +345,8 @@ static void test_map_einval(void **state)
 static void test_map_large(void **state)
 {
     (void)state;
-    const uint64_t va = 0x40000000ULL;      /* 1 GiB */
-    const uint64_t pa = 0x600000ULL;        /* 6 MiB, inside the arena */
+    const uint64_t va = 0x40000000ULL; /* 1 GiB */
+    const uint64_t pa = 0x600000ULL;   /* 6 MiB, inside the arena */
     uint64_t size = 0;
     assert_int_equal(pt_map_large(pml4, va, pa, PTE_W | PTE_U | PTE_NX), 0);
 
@@ -391,8 +392,7 @@ static void test_map_large(void **state)
     /* Upper-half large page, no U: flags preserved, G kept. */
     const uint64_t hva = 0xffffffff80200000ULL;
     assert_int_equal(pt_map_large(pml4, hva, 0, PTE_W | PTE_G), 0);
-    assert_int_equal(pt_lookup(pml4, hva + 0x5000, &size),
-                     PTE_P | PTE_W | PTE_G | PTE_PS);
+    assert_int_equal(pt_lookup(pml4, hva + 0x5000, &size), PTE_P | PTE_W | PTE_G | PTE_PS);
     assert_int_equal(size, MB2);
 }
 
@@ -405,8 +405,7 @@ static void test_lookup_1g(void **state)
     uint64_t pdpt = ent(pml4, 1);
     ((uint64_t *)p2v(pdpt & PTE_ADDR))[3] = (1ULL << 30) | PTE_P | PTE_PS | PTE_W;
     uint64_t size = 0;
-    assert_int_equal(pt_lookup(pml4, va + 0x3456789, &size),
-                     (1ULL << 30) | PTE_P | PTE_PS | PTE_W);
+    assert_int_equal(pt_lookup(pml4, va + 0x3456789, &size), (1ULL << 30) | PTE_P | PTE_PS | PTE_W);
     assert_int_equal(size, 1ULL << 30);
     /* 4K and 2M maps below it are refused. */
     assert_int_equal(pt_map(pml4, va + 0x1000, 0x1000, 0), -22);
@@ -430,8 +429,8 @@ static void test_unmap(void **state)
     assert_int_equal(frame_free_count(), f);
     /* Second unmap and unmap of never-mapped addresses return 0. */
     assert_int_equal(pt_unmap(pml4, 0x7000), 0);
-    assert_int_equal(pt_unmap(pml4, 0x9000), 0);            /* same PT */
-    assert_int_equal(pt_unmap(pml4, 0x40000000), 0);        /* no PD */
+    assert_int_equal(pt_unmap(pml4, 0x9000), 0);                /* same PT */
+    assert_int_equal(pt_unmap(pml4, 0x40000000), 0);            /* no PD */
     assert_int_equal(pt_unmap(pml4, 0xffff800000000000ULL), 0); /* no PDPT */
     assert_int_equal(frame_free_count(), f);
 
@@ -485,7 +484,7 @@ struct visit {
 struct visits {
     struct visit v[64];
     size_t n;
-    size_t stop_after;  /* return stop_ret on this visit (1-based); 0: never */
+    size_t stop_after; /* return stop_ret on this visit (1-based); 0: never */
     int stop_ret;
 };
 
@@ -493,7 +492,7 @@ static int record(uint64_t va, uint64_t pte, uint64_t size, int level, void *arg
 {
     struct visits *vs = arg;
     assert_true(vs->n < ARRAY_LEN(vs->v));
-    vs->v[vs->n++] = (struct visit){ va, pte, size, level };
+    vs->v[vs->n++] = (struct visit){va, pte, size, level};
     if (vs->stop_after && vs->n == vs->stop_after)
         return vs->stop_ret;
     return 0;
@@ -503,18 +502,22 @@ static void test_walk(void **state)
 {
     (void)state;
     /* Mapped in ascending va order (walk order). */
-    const struct { uint64_t va; bool large; uint64_t flags; } m[] = {
-        { 0x1000, false, PTE_U },
-        { 0x2000, false, PTE_W | PTE_U },
-        { 0x3ff000, false, 0 },
-        { 0x40000000, true, PTE_W },
-        { 0x0000008000000000ULL, false, PTE_NX },
-        { 0x00007ffffffff000ULL, false, PTE_U | PTE_W },
-        { 0xffff800000000000ULL, false, PTE_G },            /* slot 256 */
-        { 0xffffff0000000000ULL, false, PTE_W | PTE_G },    /* slot 510 */
-        { 0xffffff0000201000ULL, false, PTE_W },
-        { 0xffffffff80000000ULL, true, PTE_G | PTE_NX },    /* slot 511 */
-        { 0xfffffffffffff000ULL, false, PTE_NX },
+    const struct {
+        uint64_t va;
+        bool large;
+        uint64_t flags;
+    } m[] = {
+        {0x1000, false, PTE_U},
+        {0x2000, false, PTE_W | PTE_U},
+        {0x3ff000, false, 0},
+        {0x40000000, true, PTE_W},
+        {0x0000008000000000ULL, false, PTE_NX},
+        {0x00007ffffffff000ULL, false, PTE_U | PTE_W},
+        {0xffff800000000000ULL, false, PTE_G},         /* slot 256 */
+        {0xffffff0000000000ULL, false, PTE_W | PTE_G}, /* slot 510 */
+        {0xffffff0000201000ULL, false, PTE_W},
+        {0xffffffff80000000ULL, true, PTE_G | PTE_NX}, /* slot 511 */
+        {0xfffffffffffff000ULL, false, PTE_NX},
     };
     uint64_t pte[ARRAY_LEN(m)];
     for (size_t i = 0; i < ARRAY_LEN(m); i++) {
@@ -533,7 +536,7 @@ static void test_walk(void **state)
     assert_int_not_equal(pt_unmap(pml4, 0x0000400000000000ULL), 0);
 
     /* Whole table: exactly the leaves, in order, with sizes and levels. */
-    struct visits vs = { .n = 0 };
+    struct visits vs = {.n = 0};
     assert_int_equal(pt_walk(pml4, 0, 511, record, &vs), 0);
     assert_int_equal(vs.n, ARRAY_LEN(m));
     for (size_t i = 0; i < ARRAY_LEN(m); i++) {
@@ -544,52 +547,52 @@ static void test_walk(void **state)
     }
 
     /* Slot ranges: lower half only, upper half only, one slot, inverted. */
-    vs = (struct visits){ .n = 0 };
+    vs = (struct visits){.n = 0};
     assert_int_equal(pt_walk(pml4, 0, 255, record, &vs), 0);
     assert_int_equal(vs.n, 6);
     assert_int_equal(vs.v[5].va, 0x00007ffffffff000ULL);
-    vs = (struct visits){ .n = 0 };
+    vs = (struct visits){.n = 0};
     assert_int_equal(pt_walk(pml4, 256, 511, record, &vs), 0);
     assert_int_equal(vs.n, 5);
     assert_int_equal(vs.v[0].va, 0xffff800000000000ULL);
-    vs = (struct visits){ .n = 0 };
+    vs = (struct visits){.n = 0};
     assert_int_equal(pt_walk(pml4, 510, 510, record, &vs), 0);
     assert_int_equal(vs.n, 2);
     assert_int_equal(vs.v[0].va, 0xffffff0000000000ULL);
     assert_int_equal(vs.v[1].va, 0xffffff0000201000ULL);
-    vs = (struct visits){ .n = 0 };
+    vs = (struct visits){.n = 0};
     assert_int_equal(pt_walk(pml4, 1, 1, record, &vs), 0);
     assert_int_equal(vs.n, 1);
     assert_int_equal(vs.v[0].va, 0x0000008000000000ULL);
-    vs = (struct visits){ .n = 0 };
+    vs = (struct visits){.n = 0};
     assert_int_equal(pt_walk(pml4, 300, 200, record, &vs), 0);
     assert_int_equal(vs.n, 0);
-    vs = (struct visits){ .n = 0 };
-    assert_int_equal(pt_walk(pml4, 511, 100000, record, &vs), 0);  /* clamps */
+    vs = (struct visits){.n = 0};
+    assert_int_equal(pt_walk(pml4, 511, 100000, record, &vs), 0); /* clamps */
     assert_int_equal(vs.n, 2);
-    vs = (struct visits){ .n = 0 };
-    assert_int_equal(pt_walk(pml4, 2, 254, record, &vs), 0);       /* empty */
+    vs = (struct visits){.n = 0};
+    assert_int_equal(pt_walk(pml4, 2, 254, record, &vs), 0); /* empty */
     assert_int_equal(vs.n, 0);
 
     /* Early stop: the callback's value is returned, nothing more visited. */
-    vs = (struct visits){ .n = 0, .stop_after = 1, .stop_ret = 7 };
+    vs = (struct visits){.n = 0, .stop_after = 1, .stop_ret = 7};
     assert_int_equal(pt_walk(pml4, 0, 511, record, &vs), 7);
     assert_int_equal(vs.n, 1);
-    vs = (struct visits){ .n = 0, .stop_after = 4, .stop_ret = -5 };
+    vs = (struct visits){.n = 0, .stop_after = 4, .stop_ret = -5};
     assert_int_equal(pt_walk(pml4, 0, 511, record, &vs), -5);
     assert_int_equal(vs.n, 4);
     assert_int_equal(vs.v[3].va, 0x40000000);
-    vs = (struct visits){ .n = 0, .stop_after = 8, .stop_ret = 1 };
+    vs = (struct visits){.n = 0, .stop_after = 8, .stop_ret = 1};
     assert_int_equal(pt_walk(pml4, 0, 511, record, &vs), 1);
     assert_int_equal(vs.n, 8);
     assert_int_equal(vs.v[7].va, 0xffffff0000000000ULL);
-    vs = (struct visits){ .n = 0, .stop_after = ARRAY_LEN(m), .stop_ret = 3 };
+    vs = (struct visits){.n = 0, .stop_after = ARRAY_LEN(m), .stop_ret = 3};
     assert_int_equal(pt_walk(pml4, 0, 511, record, &vs), 3);
     assert_int_equal(vs.n, ARRAY_LEN(m));
 
     /* Walk on an empty table. */
     uint64_t empty = pt_alloc_table();
-    vs = (struct visits){ .n = 0 };
+    vs = (struct visits){.n = 0};
     assert_int_equal(pt_walk(empty, 0, 511, record, &vs), 0);
     assert_int_equal(vs.n, 0);
 }
@@ -611,8 +614,7 @@ static void test_free_lower(void **state)
     /* Lower half: leaves in several slots, a large page (whose frames are
      * not managed by the walk), and an unmapped leaf's empty PT. */
     const uint64_t vas[] = {
-        0x1000, 0x2000, 0x200000, 0x40000000,
-        0x0000008000000000ULL, 0x00007ffffffff000ULL,
+        0x1000, 0x2000, 0x200000, 0x40000000, 0x0000008000000000ULL, 0x00007ffffffff000ULL,
     };
     for (size_t i = 0; i < ARRAY_LEN(vas); i++)
         assert_int_equal(pt_map(pml4, vas[i], leaf_frame(), PTE_U | PTE_W), 0);
@@ -635,11 +637,9 @@ static void test_free_lower(void **state)
         assert_int_equal(ent(pml4, 256 + i), upper[i]);
     for (size_t i = 0; i < ARRAY_LEN(vas); i++)
         assert_int_equal(pt_lookup(pml4, vas[i], NULL), 0);
-    assert_int_equal(pt_lookup(pml4, 0xffffff0000000000ULL, NULL),
-                     up_pa | PTE_P | PTE_W | PTE_G);
+    assert_int_equal(pt_lookup(pml4, 0xffffff0000000000ULL, NULL), up_pa | PTE_P | PTE_W | PTE_G);
     uint64_t size = 0;
-    assert_int_equal(pt_lookup(pml4, 0xffffffff80001000ULL, &size),
-                     PTE_P | PTE_G | PTE_PS);
+    assert_int_equal(pt_lookup(pml4, 0xffffffff80001000ULL, &size), PTE_P | PTE_G | PTE_PS);
     assert_int_equal(size, MB2);
     /* The upper-half leaf frame is still allocated (not freed). */
     assert_int_equal(frame_free(up_pa), 0);
@@ -777,7 +777,7 @@ static void check_all(struct rmap *m, size_t n)
             assert_int_equal(pte, 0);
         }
     }
-    struct rwalk w = { m, n, 0 };
+    struct rwalk w = {m, n, 0};
     assert_int_equal(pt_walk(pml4, 0, 511, rcheck, &w), 0);
     while (w.i < n && !m[w.i].live)
         w.i++;
@@ -793,7 +793,7 @@ static void test_random(void **state)
     print_message("test_random seed 0x%llx\n", (unsigned long long)seed);
 
     static struct rmap m[NRAND];
-    const uint64_t flag_pool[] = { PTE_W, PTE_NX, PTE_G, PTE_PCD, PTE_PWT };
+    const uint64_t flag_pool[] = {PTE_W, PTE_NX, PTE_G, PTE_PCD, PTE_PWT};
     /* Clustered lower-half addresses so the tables fit in 16 MiB:
      * PML4 slot 0..3 or 252..255, PDPT 0..3 or 508..511, PD 0..7, any PT. */
     for (size_t i = 0; i < NRAND; i++) {

@@ -29,9 +29,9 @@ SELFTEST(frame_alloc_roundtrip)
     ST_CHECK(a && b && a != b && !(a & 0xfff) && !(b & 0xfff));
     ST_CHECK(frame_free_count() == before - 2);
     ST_CHECK(frame_free(a) == 0 && frame_free(b) == 0);
-    ST_CHECK(frame_free(a) != 0);       /* double free refused */
+    ST_CHECK(frame_free(a) != 0); /* double free refused */
     ST_CHECK(frame_free_count() == before);
-    ST_CHECK(frame_free(0x100000) != 0);  /* kernel image: never allocatable */
+    ST_CHECK(frame_free(0x100000) != 0); /* kernel image: never allocatable */
 }
 
 /* no kernel page is both writable and executable, no global page outside
@@ -95,8 +95,8 @@ SELFTEST(trampoline_mappings)
     uint64_t base = (uint64_t)ENTRY_AREA(0);
     uint64_t idt = pt_lookup(kernel_pml4, base + EA_IDT, NULL);
     ST_CHECK((idt & PTE_P) && !(idt & PTE_W) && (idt & PTE_NX) && !(idt & PTE_U));
-    ST_CHECK(pt_lookup(kernel_pml4, base + EA_ENTRY_STACK - 4096, NULL) == 0);   /* guard */
-    ST_CHECK(pt_lookup(kernel_pml4, base + EA_IST_NMI, NULL) == 0);              /* guard above IST1 */
+    ST_CHECK(pt_lookup(kernel_pml4, base + EA_ENTRY_STACK - 4096, NULL) == 0); /* guard */
+    ST_CHECK(pt_lookup(kernel_pml4, base + EA_IST_NMI, NULL) == 0);            /* guard above IST1 */
     uint64_t st = pt_lookup(kernel_pml4, base + EA_ENTRY_TOP - 8, NULL);
     ST_CHECK((st & PTE_P) && (st & PTE_W) && (st & PTE_NX) && !(st & PTE_U));
     /* IDT gates point into the trampoline alias */
@@ -182,12 +182,12 @@ SELFTEST(usercopy_checks)
     if (!t)
         return;
     ST_CHECK(task_map_new_page(t, 0x400000, 1, 0, NULL) == 0);
-    ST_CHECK(task_map_new_page(t, 0x401000, 0, 0, NULL) == 0);   /* read-only */
+    ST_CHECK(task_map_new_page(t, 0x401000, 0, 0, NULL) == 0); /* read-only */
     char buf[32] = "0123456789abcdef";
     char back[32];
     ST_CHECK(copy_to_user(t, 0x400ff8, buf, 8) == 0);
     ST_CHECK(copy_from_user(t, back, 0x400ff8, 8) == 0 && !memcmp(back, buf, 8));
-    ST_CHECK(copy_to_user(t, 0x400ff8, buf, 16) == -AL_EFAULT);   /* straddles into RO */
+    ST_CHECK(copy_to_user(t, 0x400ff8, buf, 16) == -AL_EFAULT);    /* straddles into RO */
     ST_CHECK(copy_from_user(t, back, 0x400ff8, 16) == 0);          /* reading RO is fine */
     ST_CHECK(copy_from_user(t, back, 0x401ff8, 16) == -AL_EFAULT); /* into unmapped */
     ST_CHECK(copy_from_user(t, back, 0, 1) == -AL_EFAULT);

@@ -6,8 +6,14 @@
 
 static char buf[64] = "a valid buffer\n";
 
-static long wr(const void *p, unsigned long n) { return al_debug_write(p, n); }
-static long wr80(const void *p, unsigned long n) { return al_int80_6(AL_SYS_debug_write, (long)p, (long)n, 0, 0, 0, 0); }
+static long wr(const void *p, unsigned long n)
+{
+    return al_debug_write(p, n);
+}
+static long wr80(const void *p, unsigned long n)
+{
+    return al_int80_6(AL_SYS_debug_write, (long)p, (long)n, 0, 0, 0, 0);
+}
 
 int main(void)
 {
@@ -50,7 +56,8 @@ int main(void)
     ktap_result(al_stats(&st, 0) == -AL_EINVAL, "stats with size 0");
     ktap_result(al_stats(&st, sizeof st) == (long)sizeof st && st.syscalls > 0, "stats works");
     ktap_result(al_syscall6(AL_SYS_COUNT, 0, 0, 0, 0, 0, 0) == -AL_ENOSYS, "unknown syscall number");
-    ktap_result(al_syscall6(-1L, 0, 0, 0, 0, 0, 0) == -AL_ENOSYS && al_int80_6(1L << 40, 0, 0, 0, 0, 0, 0) == -AL_ENOSYS,
+    ktap_result(al_syscall6(-1L, 0, 0, 0, 0, 0, 0) == -AL_ENOSYS &&
+                    al_int80_6(1L << 40, 0, 0, 0, 0, 0, 0) == -AL_ENOSYS,
                 "negative and huge syscall numbers");
     return ktap_failures();
 }

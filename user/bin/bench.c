@@ -8,7 +8,7 @@
 #include "user/lib/airlock.h"
 
 #define ITERS 1000
-#define RUNS 20
+#define RUNS  20
 
 static inline void null_syscall(void)
 {
@@ -28,22 +28,22 @@ static inline void nothing(void)
     __asm__ volatile("" : "+a"(nr) : : "rcx", "r11", "memory");
 }
 
-#define LOOP(op)                                                \
-    ({                                                          \
-        uint64_t best = ~0ULL;                                  \
-        for (int r = 0; r < RUNS; r++) {                        \
-            uint64_t t0 = rdtsc();                              \
-            for (int i = 0; i < ITERS; i++)                     \
-                op();                                           \
-            uint64_t t1 = rdtsc();                              \
-            if (t1 - t0 < best)                                 \
-                best = t1 - t0;                                 \
-        }                                                       \
-        best;                                                   \
+#define LOOP(op)                                                                                                       \
+    ({                                                                                                                 \
+        uint64_t best = ~0ULL;                                                                                         \
+        for (int r = 0; r < RUNS; r++) {                                                                               \
+            uint64_t t0 = rdtsc();                                                                                     \
+            for (int i = 0; i < ITERS; i++)                                                                            \
+                op();                                                                                                  \
+            uint64_t t1 = rdtsc();                                                                                     \
+            if (t1 - t0 < best)                                                                                        \
+                best = t1 - t0;                                                                                        \
+        }                                                                                                              \
+        best;                                                                                                          \
     })
 
-static void report(const char *name, uint64_t best, uint64_t base, const struct al_stats *a,
-                   const struct al_stats *b, uint64_t ops)
+static void report(const char *name, uint64_t best, uint64_t base, const struct al_stats *a, const struct al_stats *b,
+                   uint64_t ops)
 {
     /* the second stats call itself costs two CR3 writes */
     uint64_t cr3 = b->cr3_writes - a->cr3_writes - 2;

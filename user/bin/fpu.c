@@ -8,7 +8,7 @@
 #include "user/lib/airlock.h"
 
 #define THREADS 6
-#define ROUNDS 400
+#define ROUNDS  400
 static char stacks[THREADS][16384] __attribute__((aligned(16)));
 static volatile unsigned long bad[THREADS];
 static double expect[THREADS], got[THREADS];
@@ -89,7 +89,8 @@ int main(void)
         if (got[k] != expect[k])
             same = 0;
     }
-    ktap_result(nbad == 0, "SSE registers survive %d yields in each of %d threads (%lu corrupted)", ROUNDS, THREADS, nbad);
+    ktap_result(nbad == 0, "SSE registers survive %d yields in each of %d threads (%lu corrupted)", ROUNDS, THREADS,
+                nbad);
     ktap_result(same, "floating-point results identical to the single-threaded run");
     ktap_result(ncpu == 1 || migrations > 0, "threads migrated between CPUs (max %lu migrations seen, %d CPUs)",
                 migrations, ncpu);

@@ -8,13 +8,16 @@
  */
 #include "user/lib/airlock.h"
 
-#define EP 10
+#define EP  10
 #define EP2 11
-#define MS 1000000L
+#define MS  1000000L
 static char stacks[16][16384] __attribute__((aligned(16)));
 static int n;
 
-static long call(long cap, unsigned long tag) { return al_ipc(AL_IPC_CALL, cap, tag, 0, AL_TIMEOUT_NEVER); }
+static long call(long cap, unsigned long tag)
+{
+    return al_ipc(AL_IPC_CALL, cap, tag, 0, AL_TIMEOUT_NEVER);
+}
 
 /* echo server: replies with the words reversed and the label + 1; label 0xdead stops it */
 static long echo_server(void *arg)
@@ -53,7 +56,10 @@ static int roundtrip(long cap, unsigned long words, unsigned long badge)
     return 1;
 }
 
-static void stop_server(long cap) { call(cap, AL_TAG(0, 0, 0xdead)); }
+static void stop_server(long cap)
+{
+    call(cap, AL_TAG(0, 0, 0xdead));
+}
 
 /* priority ordering: senders of different priorities queue on EP2 */
 static volatile int order[8], norder;
@@ -66,7 +72,7 @@ static long prio_sender(void *arg)
 
 /* integrity stress: client i sends seq numbers; server checks and echoes */
 #define PAIRS 3
-#define MSGS 3000
+#define MSGS  3000
 static volatile long stress_bad;
 static long stress_server(void *arg)
 {
@@ -103,7 +109,7 @@ static long stress_client(void *arg)
 /* one server, several clients at once (on different CPUs), each with its
  * own badge; the server answers every call with the words + the badge */
 #define CLIENTS 4
-#define CALLS 400
+#define CALLS   400
 static volatile long multi_bad;
 static long multi_server(void *arg)
 {
@@ -188,8 +194,7 @@ int main(void)
     ktap_result(al_cap_revoke(12) == 0 && al_cap_info(14, &ci) == -AL_EBADCAP && al_cap_info(12, &ci) == 0,
                 "revoke deletes what was derived, keeps the capability");
     ktap_result(al_cap_delete(12) == 0 && call(12, 0) == -AL_EBADCAP, "deleted capability: EBADCAP");
-    ktap_result(call(99, 0) == -AL_EBADCAP && call(AL_CSPACE_SLOTS + 5, 0) == -AL_EBADCAP &&
-                    call(-3, 0) == -AL_EBADCAP,
+    ktap_result(call(99, 0) == -AL_EBADCAP && call(AL_CSPACE_SLOTS + 5, 0) == -AL_EBADCAP && call(-3, 0) == -AL_EBADCAP,
                 "empty, out-of-range and negative slots: EBADCAP");
     ktap_result(al_ipc(77, EP, 0, 0, 0) == -AL_EINVAL && al_ipc(AL_IPC_CALL, EP, 0, 0, -5) == -AL_EINVAL,
                 "bad operation or timeout: EINVAL");
@@ -209,7 +214,7 @@ int main(void)
     const long prios[4] = {60, 120, 90, 120};
     for (long i = 0; i < 4; i++)
         ids[i] = thread_spawn(prio_sender, (void *)(i + 1), stacks[2 + i], sizeof stacks[2 + i], prios[i], 0);
-    al_sleep(20 * MS);          /* all four are queued now */
+    al_sleep(20 * MS); /* all four are queued now */
     int seq[4];
     for (int i = 0; i < 4; i++) {
         al_ipc(AL_IPC_RECV, 0, 0, EP2, AL_TIMEOUT_NEVER);
@@ -239,7 +244,7 @@ int main(void)
     long e1 = al_ipc(AL_IPC_SEND, EP2, AL_TAG(0, 1, 7), 0, 0);
     u->mr[1] = 77;
     long e2 = al_ipc(AL_IPC_SEND, EP2, AL_TAG(0, 1, 7), 0, 0);
-    al_cap_copy(EP2, 15, AL_R_SEND, 0);         /* no GRANT right */
+    al_cap_copy(EP2, 15, AL_R_SEND, 0); /* no GRANT right */
     u->mr[0] = AL_ITEM_CAP | (AL_R_SEND << 8);
     u->mr[1] = EP;
     long e3 = al_ipc(AL_IPC_SEND, 15, AL_TAG(0, 1, 7), 0, 0);
@@ -248,7 +253,7 @@ int main(void)
     ktap_result(e1 == -AL_EINVAL && e2 == -AL_EBADCAP && e3 == -AL_EPERM && e4 == -AL_EINVAL,
                 "receiver accepts no capability / empty source / no GRANT right / unknown item: %ld %ld %ld %ld", e1,
                 e2, e3, e4);
-    al_ipc(AL_IPC_SEND, EP2, AL_TAG(0, 0, 1), 0, AL_TIMEOUT_NEVER);   /* release the receiver */
+    al_ipc(AL_IPC_SEND, EP2, AL_TAG(0, 0, 1), 0, AL_TIMEOUT_NEVER); /* release the receiver */
     al_thread_join(rx, &st);
     ktap_result(st == 2, "the refused receiver got only the plain message afterwards");
     al_cap_delete(15);

@@ -9,9 +9,9 @@
 #include "user/lib/airlock.h"
 #include "lib/string.h"
 
-#define BOOT AL_SLOT_BOOT_EP
+#define BOOT  AL_SLOT_BOOT_EP
 #define MY_EP 10
-#define GOT 5
+#define GOT   5
 
 static int server(void)
 {
@@ -42,7 +42,10 @@ static int server(void)
     return 1;
 }
 
-static long call(long cap, unsigned long tag) { return al_ipc(AL_IPC_CALL, cap, tag, 0, AL_TIMEOUT_NEVER); }
+static long call(long cap, unsigned long tag)
+{
+    return al_ipc(AL_IPC_CALL, cap, tag, 0, AL_TIMEOUT_NEVER);
+}
 
 static int client(void)
 {
@@ -65,8 +68,7 @@ static int client(void)
     r = call(BOOT, AL_TAG(0, 1, 0xca9));
     ktap_result(r == 0 && AL_TAG_LABEL(u->tag) == 1, "the capability arrived in the server's task with SEND only");
     r = al_ipc(AL_IPC_RECV, 0, 0, MY_EP, 1000000000L);
-    ktap_result(r == 0 && u->mr[0] == 0x5a5a && AL_TAG_LABEL(u->tag) == 0x77,
-                "the server used it to send to us");
+    ktap_result(r == 0 && u->mr[0] == 0x5a5a && AL_TAG_LABEL(u->tag) == 0x77, "the server used it to send to us");
     /* the server cannot reach our endpoint once it deleted its copy, and we
      * never gave it anything else: revoke and check it is gone for good */
     ktap_result(al_cap_revoke(MY_EP) == 0, "revoke what we handed out");
@@ -99,8 +101,7 @@ static int bench(void)
                "FPU saves/op %lu.%02lu  fast %lu slow %lu\n",
                pass == 0 ? "fast path" : "general path", (unsigned long)((t1 - t0) / ROUNDS), cr3 / ROUNDS,
                cr3 % ROUNDS * 100 / ROUNDS, (b.fpu_saves - a.fpu_saves) / ROUNDS,
-               (b.fpu_saves - a.fpu_saves) % ROUNDS * 100 / ROUNDS, b.ipc_fast - a.ipc_fast,
-               b.ipc_slow - a.ipc_slow);
+               (b.fpu_saves - a.fpu_saves) % ROUNDS * 100 / ROUNDS, b.ipc_fast - a.ipc_fast, b.ipc_slow - a.ipc_slow);
     }
     call(BOOT, AL_TAG(0, 0, 0xdead));
     return 0;

@@ -5,7 +5,7 @@
  */
 #include "user/lib/airlock.h"
 
-#define P 0x30000000UL
+#define P      0x30000000UL
 #define B_SLOT 40
 #define ROUNDS 2000
 

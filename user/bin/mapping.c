@@ -8,18 +8,18 @@
  */
 #include "user/lib/airlock.h"
 
-#define MAGIC 0x6d6170706564UL          /* "mapped" */
-#define P   0x30000000UL                /* A's page */
-#define Q   0x30001000UL                /* A's page to grant */
-#define PB  0x31000000UL                /* where B sees it */
-#define QB  0x31001000UL
-#define PC  0x32000000UL                /* where C sees it */
-#define CTL 0x33000000UL                /* a control page shared with B and C */
-#define STK 0x34000000UL                /* stack pages for the helper threads */
+#define MAGIC  0x6d6170706564UL /* "mapped" */
+#define P      0x30000000UL     /* A's page */
+#define Q      0x30001000UL     /* A's page to grant */
+#define PB     0x31000000UL     /* where B sees it */
+#define QB     0x31001000UL
+#define PC     0x32000000UL /* where C sees it */
+#define CTL    0x33000000UL /* a control page shared with B and C */
+#define STK    0x34000000UL /* stack pages for the helper threads */
 #define B_SLOT 40
 #define C_SLOT 41
-#define C_IN_B 5                        /* B's capability to C */
-#define EP 42
+#define C_IN_B 5 /* B's capability to C */
+#define EP     42
 
 enum { OP_MAP_TO_C = 1, OP_READ, OP_INFO, OP_WRITE };
 
@@ -100,7 +100,7 @@ static long send_map(unsigned long fpage, unsigned long win, int rights)
     u->mr[1] = fpage;
     long r = al_ipc(AL_IPC_SEND, EP, AL_TAG(0, 1, 0), 0, 1000000000L);
     if (r)
-        al_ipc(AL_IPC_SEND, EP, AL_TAG(0, 0, 0), 0, AL_TIMEOUT_NEVER);     /* release the receiver */
+        al_ipc(AL_IPC_SEND, EP, AL_TAG(0, 0, 0), 0, AL_TIMEOUT_NEVER); /* release the receiver */
     long st;
     al_thread_join(t, &st);
     return r;
@@ -118,8 +118,8 @@ int main(void)
     ktap_result(idp >= 0 && idq >= 0 && idc >= 0 && ids >= 0 && al_map_info(P) == (AL_MAP_RW | AL_MAP_MANAGED),
                 "pages from sigma0 (RW, in the mapping database)");
     *(volatile unsigned long *)P = MAGIC;
-    ktap_result(al_task_create(B_SLOT, "map-B") > 0 && al_task_create(C_SLOT, "map-C") > 0 &&
-                    prepare(B_SLOT, STK) && prepare(C_SLOT, STK + 4096),
+    ktap_result(al_task_create(B_SLOT, "map-B") > 0 && al_task_create(C_SLOT, "map-C") > 0 && prepare(B_SLOT, STK) &&
+                    prepare(C_SLOT, STK + 4096),
                 "tasks B and C with A's text, a control page and a stack");
     ktap_result(al_cap_give(B_SLOT, C_SLOT, C_IN_B, AL_R_CONTROL) == 0, "B gets a capability to C");
 
@@ -154,8 +154,7 @@ int main(void)
     *(volatile unsigned long *)Q = MAGIC + 1;
     ktap_result(al_task_map(B_SLOT, AL_FPAGE(Q, 12), QB, AL_MAP_RW | AL_MAP_GRANT) == 0, "A grants a page to B");
     r = run(B_SLOT, OP_READ, QB, &end);
-    ktap_result(al_map_info(Q) == -AL_ENOENT && ctl->value == MAGIC + 1 &&
-                    ctl->result == (AL_MAP_RW | AL_MAP_MANAGED),
+    ktap_result(al_map_info(Q) == -AL_ENOENT && ctl->value == MAGIC + 1 && ctl->result == (AL_MAP_RW | AL_MAP_MANAGED),
                 "grant: gone from A, present in B");
 
     /* what one does not own */

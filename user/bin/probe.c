@@ -9,21 +9,35 @@
 
 static uint64_t target(const char *t)
 {
-    const uint64_t area = AL_TRAMP_CPU_AREAS;   /* CPU 0's entry area */
-    if (!strcmp(t, "ktext")) return AL_KERNEL_BASE + 0x101000;
-    if (!strcmp(t, "kimage")) return AL_KERNEL_BASE + 0x100000;
-    if (!strcmp(t, "directmap")) return AL_DIRECT_MAP + 0x100000;
-    if (!strcmp(t, "directmap0")) return AL_DIRECT_MAP;
-    if (!strcmp(t, "kstack")) return AL_KSTACK_REGION + 0x8000 - 8;
-    if (!strcmp(t, "trampoline")) return AL_TRAMPOLINE;
-    if (!strcmp(t, "entryarea")) return area;
-    if (!strcmp(t, "gdt")) return area + 0x800;
-    if (!strcmp(t, "tss")) return area + 0x1f98;
-    if (!strcmp(t, "idt")) return area + 0x5000;
-    if (!strcmp(t, "entrystack")) return area + 0x8000 - 8;
+    const uint64_t area = AL_TRAMP_CPU_AREAS; /* CPU 0's entry area */
+    if (!strcmp(t, "ktext"))
+        return AL_KERNEL_BASE + 0x101000;
+    if (!strcmp(t, "kimage"))
+        return AL_KERNEL_BASE + 0x100000;
+    if (!strcmp(t, "directmap"))
+        return AL_DIRECT_MAP + 0x100000;
+    if (!strcmp(t, "directmap0"))
+        return AL_DIRECT_MAP;
+    if (!strcmp(t, "kstack"))
+        return AL_KSTACK_REGION + 0x8000 - 8;
+    if (!strcmp(t, "trampoline"))
+        return AL_TRAMPOLINE;
+    if (!strcmp(t, "entryarea"))
+        return area;
+    if (!strcmp(t, "gdt"))
+        return area + 0x800;
+    if (!strcmp(t, "tss"))
+        return area + 0x1f98;
+    if (!strcmp(t, "idt"))
+        return area + 0x5000;
+    if (!strcmp(t, "entrystack"))
+        return area + 0x8000 - 8;
     if (!strcmp(t, "sidt")) {
-        struct { uint16_t limit; uint64_t base; } __attribute__((packed)) d;
-        __asm__ volatile("sidt %0" : "=m"(d));   /* UMIP: faults here */
+        struct {
+            uint16_t limit;
+            uint64_t base;
+        } __attribute__((packed)) d;
+        __asm__ volatile("sidt %0" : "=m"(d)); /* UMIP: faults here */
         printf("probe: SIDT gave %#lx\n", (unsigned long)d.base);
         return d.base;
     }

@@ -18,10 +18,10 @@
 #include "lib/string.h"
 #include "lib/argv.h"
 
-#define SCRATCH 0x0000200000000000UL    /* root's window onto pages it builds */
-#define TASK_SLOT_BASE 32               /* one task capability per module */
-#define S0_SLOT_BASE 96                 /* one badged sigma0 capability per module */
-#define MAX_PAGES 512
+#define SCRATCH        0x0000200000000000UL /* root's window onto pages it builds */
+#define TASK_SLOT_BASE 32                   /* one task capability per module */
+#define S0_SLOT_BASE   96                   /* one badged sigma0 capability per module */
+#define MAX_PAGES      512
 
 enum { EXP_EXIT, EXP_FAULT, EXP_REFUSE };
 
@@ -34,7 +34,7 @@ struct mod {
     long task_slot, task_id;
     long ids[MAX_PAGES];
     int nids;
-    unsigned long kframes, s0pages;     /* before, for the leak check (0: not checked) */
+    unsigned long kframes, s0pages; /* before, for the leak check (0: not checked) */
 };
 
 static unsigned long scratch_next = SCRATCH;
@@ -215,7 +215,7 @@ static int finish(struct mod *m)
         printf("[root] %s: killed by vector %ld\n", m->name, end.status);
         ok = m->expect == EXP_FAULT && end.status == m->want;
     }
-    al_cap_delete(m->task_slot);        /* the task goes, and its mappings */
+    al_cap_delete(m->task_slot); /* the task goes, and its mappings */
     release(m);
     al_cap_delete(S0_SLOT_BASE + (m - mods));
     if (m->kframes) {

@@ -58,7 +58,7 @@ int main(void)
     long t = thread_spawn(high_prio, 0, stacks[0], sizeof stacks[0], 150, cpu);
     unsigned long spins = 0;
     while (!done)
-        spins++;            /* no system call: only preemption lets it run */
+        spins++; /* no system call: only preemption lets it run */
     long st;
     al_thread_join(t, &st);
     unsigned long lat = woke_at - wanted_at;
@@ -81,7 +81,8 @@ int main(void)
         if (counts[i] < mean * 3 / 4 || counts[i] > mean * 5 / 4)
             fair = 0;
     ktap_result(fair, "round robin: shares %lu%% %lu%% %lu%% (each within 25%% of a third)",
-                counts[0] * 100 / (sum ? sum : 1), counts[1] * 100 / (sum ? sum : 1), counts[2] * 100 / (sum ? sum : 1));
+                counts[0] * 100 / (sum ? sum : 1), counts[1] * 100 / (sum ? sum : 1),
+                counts[2] * 100 / (sum ? sum : 1));
 
     /* 3. yield alternates strictly between two equal threads */
     al_thread_set_prio(0, 150);

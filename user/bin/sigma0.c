@@ -9,17 +9,20 @@
 #include "user/lib/airlock.h"
 #include "abi/airlock/boot.h"
 
-#define MAX_PFN (1UL << 20)             /* 4 GiB of RAM */
+#define MAX_PFN    (1UL << 20) /* 4 GiB of RAM */
 #define MAX_ALLOCS 8192
 
-static unsigned long freemap[MAX_PFN / 64];     /* bit set: free page */
+static unsigned long freemap[MAX_PFN / 64]; /* bit set: free page */
 static unsigned long lo_pfn = MAX_PFN, hi_pfn, nfree, ntotal, hint;
 static struct {
     unsigned long pfn, order, owner;
     int used;
 } allocs[MAX_ALLOCS];
 
-static int is_free(unsigned long p) { return (freemap[p / 64] >> (p % 64)) & 1; }
+static int is_free(unsigned long p)
+{
+    return (freemap[p / 64] >> (p % 64)) & 1;
+}
 static void set_free(unsigned long p, int f)
 {
     if (f)
@@ -77,7 +80,7 @@ static unsigned long serve(unsigned long tag, unsigned long badge)
         allocs[slot].order = order;
         allocs[slot].owner = badge;
         allocs[slot].used = 1;
-        u->mr[0] = AL_SIGMA0_BASE + (unsigned long)p * 4096;      /* the allocation id */
+        u->mr[0] = AL_SIGMA0_BASE + (unsigned long)p * 4096; /* the allocation id */
         u->mr[1] = AL_ITEM_MAP | (rights << 8);
         u->mr[2] = AL_FPAGE(AL_SIGMA0_BASE + (unsigned long)p * 4096, order);
         return AL_TAG(1, 1, 0);
@@ -86,7 +89,7 @@ static unsigned long serve(unsigned long tag, unsigned long badge)
         unsigned long id = u->mr[0];
         for (int i = 0; i < MAX_ALLOCS; i++)
             if (allocs[i].used && AL_SIGMA0_BASE + allocs[i].pfn * 4096 == id && allocs[i].owner == badge) {
-                al_unmap(AL_FPAGE(id, allocs[i].order), 0);     /* revoke every derived mapping */
+                al_unmap(AL_FPAGE(id, allocs[i].order), 0); /* revoke every derived mapping */
                 unsigned long n = 1UL << (allocs[i].order - 12);
                 for (unsigned long k = 0; k < n; k++)
                     set_free(allocs[i].pfn + k, 1);

@@ -20,7 +20,7 @@ int main(int argc, char **argv)
         /* integer and SSE work whose results are known */
         uint64_t x = rounds * 0x9e3779b97f4a7c15ULL;
         uint64_t z = x ^ (x >> 31), y = z * 3;
-        __asm__ volatile("" : "+r"(y));     /* keep the check at run time */
+        __asm__ volatile("" : "+r"(y)); /* keep the check at run time */
         if (y - z - z - z != 0)
             bad++;
         acc = acc * 1.0000001;

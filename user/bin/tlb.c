@@ -8,8 +8,8 @@
 #include "user/lib/airlock.h"
 
 #define PAGE ((volatile uint64_t *)0x20000000)
-#define OLD 0x01d01d01d01d01d0ULL
-#define NEW 0x0e30e30e30e30e30ULL
+#define OLD  0x01d01d01d01d01d0ULL
+#define NEW  0x0e30e30e30e30e30ULL
 static char stack[16384] __attribute__((aligned(16)));
 static volatile int unmapped, started;
 static volatile unsigned long stale, reads;
@@ -42,7 +42,7 @@ int main(void)
     al_thread_set_affinity(0, 0);
     while (!started)
         al_yield();
-    al_sleep(20000000);         /* the reader's TLB now holds the page */
+    al_sleep(20000000); /* the reader's TLB now holds the page */
     long u = al_unmap(AL_FPAGE(PAGE, 12), AL_UNMAP_SELF);
     unmapped = 1;
     long id2 = mem_alloc((void *)PAGE, 12, AL_MAP_RW);

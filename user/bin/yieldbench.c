@@ -11,7 +11,7 @@ int main(int argc, char **argv)
     int ok;
     long rounds = argc > 1 ? strtol_simple(argv[1], &ok) : 2000;
     al_thread_set_affinity(0, 0);
-    al_sleep(50000000);                 /* let the partner start */
+    al_sleep(50000000); /* let the partner start */
     struct al_stats a, b;
     for (long i = 0; i < rounds / 4; i++)
         al_yield();
@@ -27,9 +27,9 @@ int main(int argc, char **argv)
     unsigned long cr3 = b.cr3_writes - a.cr3_writes;
     printf("bench: thread switch (yield, 2 spaces)  %5lu instructions/round  CR3 writes/round %lu.%02lu  "
            "FPU saves/round %lu.%02lu (%ld rounds, %s)\n",
-           (unsigned long)((t1 - t0) / (uint64_t)n), cr3 / (unsigned long)n, cr3 % (unsigned long)n * 100 / (unsigned long)n,
-           (b.fpu_saves - a.fpu_saves) / (unsigned long)n, (b.fpu_saves - a.fpu_saves) % (unsigned long)n * 100 / (unsigned long)n,
-           n, argv[0]);
+           (unsigned long)((t1 - t0) / (uint64_t)n), cr3 / (unsigned long)n,
+           cr3 % (unsigned long)n * 100 / (unsigned long)n, (b.fpu_saves - a.fpu_saves) / (unsigned long)n,
+           (b.fpu_saves - a.fpu_saves) % (unsigned long)n * 100 / (unsigned long)n, n, argv[0]);
     for (long i = 0; i < rounds / 4; i++)
         al_yield();
     return 0;

@@ -47,34 +47,37 @@ static inline long al_int80_6(long nr, long a0, long a1, long a2, long a3, long 
 }
 
 #define AL_ARGS_0()
-#define AL_ARGS_1(a) (long)(a)
-#define AL_ARGS_2(a, b) (long)(a), (long)(b)
-#define AL_ARGS_3(a, b, c) (long)(a), (long)(b), (long)(c)
-#define AL_ARGS_4(a, b, c, d) (long)(a), (long)(b), (long)(c), (long)(d)
-#define AL_ARGS_5(a, b, c, d, e) (long)(a), (long)(b), (long)(c), (long)(d), (long)(e)
+#define AL_ARGS_1(a)                (long)(a)
+#define AL_ARGS_2(a, b)             (long)(a), (long)(b)
+#define AL_ARGS_3(a, b, c)          (long)(a), (long)(b), (long)(c)
+#define AL_ARGS_4(a, b, c, d)       (long)(a), (long)(b), (long)(c), (long)(d)
+#define AL_ARGS_5(a, b, c, d, e)    (long)(a), (long)(b), (long)(c), (long)(d), (long)(e)
 #define AL_ARGS_6(a, b, c, d, e, f) (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f)
-#define AL_PAD_0 0, 0, 0, 0, 0, 0
-#define AL_PAD_1 0, 0, 0, 0, 0
-#define AL_PAD_2 0, 0, 0, 0
-#define AL_PAD_3 0, 0, 0
-#define AL_PAD_4 0, 0
-#define AL_PAD_5 0
+#define AL_PAD_0                    0, 0, 0, 0, 0, 0
+#define AL_PAD_1                    0, 0, 0, 0, 0
+#define AL_PAD_2                    0, 0, 0, 0
+#define AL_PAD_3                    0, 0, 0
+#define AL_PAD_4                    0, 0
+#define AL_PAD_5                    0
 #define AL_PAD_6
 
 struct al_stats;
 struct al_thread_info;
 struct al_cpu_info;
 struct al_cap_info;
-#define AL_STUB_0(nr, args) al_syscall0(nr)
+#define AL_STUB_0(nr, args)        al_syscall0(nr)
 #define AL_STUB_N(nr, nargs, args) al_syscall6(nr, AL_ARGS_##nargs args AL_COMMA_##nargs AL_PAD_##nargs)
-#define AL_STUB_1(nr, args) AL_STUB_N(nr, 1, args)
-#define AL_STUB_2(nr, args) AL_STUB_N(nr, 2, args)
-#define AL_STUB_3(nr, args) AL_STUB_N(nr, 3, args)
-#define AL_STUB_4(nr, args) AL_STUB_N(nr, 4, args)
-#define AL_STUB_5(nr, args) AL_STUB_N(nr, 5, args)
-#define AL_STUB_6(nr, args) AL_STUB_N(nr, 6, args)
-#define SYSCALL(nr, name, nargs, params, args) \
-    static inline long al_##name params { return AL_STUB_##nargs(nr, args); }
+#define AL_STUB_1(nr, args)        AL_STUB_N(nr, 1, args)
+#define AL_STUB_2(nr, args)        AL_STUB_N(nr, 2, args)
+#define AL_STUB_3(nr, args)        AL_STUB_N(nr, 3, args)
+#define AL_STUB_4(nr, args)        AL_STUB_N(nr, 4, args)
+#define AL_STUB_5(nr, args)        AL_STUB_N(nr, 5, args)
+#define AL_STUB_6(nr, args)        AL_STUB_N(nr, 6, args)
+#define SYSCALL(nr, name, nargs, params, args)                                                                         \
+    static inline long al_##name params                                                                                \
+    {                                                                                                                  \
+        return AL_STUB_##nargs(nr, args);                                                                              \
+    }
 #define AL_COMMA_0
 #define AL_COMMA_1 ,
 #define AL_COMMA_2 ,
@@ -116,8 +119,8 @@ static inline struct al_utcb *al_utcb(void)
 /* memory from sigma0 (user/lib/mem.c): a naturally aligned block of 2^order
  * bytes mapped at va with rights (AL_MAP_*); returns an allocation id */
 long mem_alloc(void *va, unsigned order, int rights);
-long mem_free(long id);                 /* revoked everywhere, back to sigma0 */
-long mem_device(void *va, unsigned long pa, unsigned order);    /* device memory, RW uncached */
+long mem_free(long id);                                      /* revoked everywhere, back to sigma0 */
+long mem_device(void *va, unsigned long pa, unsigned order); /* device memory, RW uncached */
 long mem_info(unsigned long *free_pages, unsigned long *total_pages);
 
 /* KTAP helpers for user test programs: output is indented as a subtest of

@@ -73,10 +73,14 @@ unsigned long strtoul_hex(const char *s, int *ok)
         s += 2;
     for (; *s; s++) {
         int d;
-        if (*s >= '0' && *s <= '9') d = *s - '0';
-        else if (*s >= 'a' && *s <= 'f') d = *s - 'a' + 10;
-        else if (*s >= 'A' && *s <= 'F') d = *s - 'A' + 10;
-        else return *ok = 0, v;
+        if (*s >= '0' && *s <= '9')
+            d = *s - '0';
+        else if (*s >= 'a' && *s <= 'f')
+            d = *s - 'a' + 10;
+        else if (*s >= 'A' && *s <= 'F')
+            d = *s - 'A' + 10;
+        else
+            return *ok = 0, v;
         v = v * 16 + (unsigned long)d;
         *ok = 1;
     }
@@ -103,7 +107,10 @@ void ktap_result(int ok, const char *fmt, ...)
     printf("    %s %d %s\n", ok ? "ok" : "not ok", ktap_n, name);
 }
 
-int ktap_failures(void) { return ktap_failed; }
+int ktap_failures(void)
+{
+    return ktap_failed;
+}
 
 void al_thread_shim(void *);
 
