@@ -373,8 +373,18 @@ static inline int fast_partner_ok(struct cpu *c, struct thread *self, struct thr
 static inline void copy_words(struct thread *s, struct thread *r, uint64_t tag, uint64_t badge)
 {
     uint64_t n = AL_TAG_WORDS(tag);
-    for (uint64_t i = 0; i < n; i++)
-        r->utcb->mr[i] = s->utcb->mr[i];
+    unsigned long *to = r->utcb->mr, *from = s->utcb->mr;
+    switch (n) {    /* n <= IPC_FAST_WORDS: straight-line copies */
+    case 8: to[7] = from[7]; /* fall through */
+    case 7: to[6] = from[6]; /* fall through */
+    case 6: to[5] = from[5]; /* fall through */
+    case 5: to[4] = from[4]; /* fall through */
+    case 4: to[3] = from[3]; /* fall through */
+    case 3: to[2] = from[2]; /* fall through */
+    case 2: to[1] = from[1]; /* fall through */
+    case 1: to[0] = from[0]; /* fall through */
+    default: break;
+    }
     r->utcb->tag = tag;
     r->utcb->badge = badge;
 }
@@ -405,14 +415,14 @@ static inline long fast_call(struct cpu *c, struct thread *self, struct thread *
         r->ipc_next->ipc_prev = NULL;
     r->ipc_next = NULL;
     copy_words(self, r, tag, cap->badge);
+    /* (ipc_ep and ipc_result of the blocked side are set by whoever ends
+     * its wait; queue links of a running thread are already NULL) */
     r->ipc_state = IPC_NONE;
-    r->ipc_ep = NULL;
     r->ipc_result = 0;
     r->reply_to = self;
     self->reply_server = r;
     self->reply_gen++;
     self->ipc_state = IPC_REPLY;
-    self->ipc_result = 0;
     self->state = T_BLOCKED;
     ENTRY_INC(ipc_fast);
     sched_switch_direct(c, self, r);
@@ -443,11 +453,9 @@ static inline long fast_reply_recv(struct cpu *c, struct thread *self, struct en
     caller->reply_server = NULL;
     caller->ipc_state = IPC_NONE;
     caller->ipc_result = 0;
-    ep->recvq = self; /* the queue was empty */
-    self->ipc_next = self->ipc_prev = NULL;
+    ep->recvq = self; /* the queue was empty; our links are NULL */
     self->ipc_ep = ep;
     self->ipc_state = IPC_RECV;
-    self->ipc_result = 0;
     self->state = T_BLOCKED;
     ENTRY_INC(ipc_fast);
     sched_switch_direct(c, self, caller);

@@ -228,7 +228,7 @@ def main():
         specs = [
             [(U("bench"), ""), (U("mapbench"), "")],
             [(U("yieldbench"), "4000 start=bg"), (U("yieldbench"), "4000 start=bg")],
-            [(U("ipcpair"), "server start=bg"), (U("ipcpair"), "bench")],
+            [(U("ipcpair"), "bench-server start=bg"), (U("ipcpair"), "bench")],
         ]
         bad = 0
         for i, mods in enumerate(specs):

@@ -4,6 +4,7 @@
  *   ipcpair client   KTAP tests: cross-address-space call/reply, badges,
  *                    a capability passed to the other task and used there
  *   ipcpair bench    the client side of the IPC round-trip benchmark
+ *   ipcpair bench-server  its server (start=bg)
  * The server answers label 0xdead by exiting.
  */
 #include "user/lib/airlock.h"
@@ -40,6 +41,19 @@ static int server(void)
         r = al_ipc(AL_IPC_REPLY_RECV, 0, AL_TAG(AL_TAG_WORDS(tag), 0, label + 1), BOOT, AL_TIMEOUT_NEVER);
     }
     return 1;
+}
+
+/* the benchmark's server: answers every call with the message as it came
+ * (one word), until label 0xdead; nothing else in the loop */
+static int bench_server(void)
+{
+    struct al_utcb *u = al_utcb();
+    al_thread_set_affinity(0, 0);
+    long r = al_ipc(AL_IPC_RECV, 0, 0, BOOT, AL_TIMEOUT_NEVER);
+    while (r == 0 && AL_TAG_LABEL(u->tag) != 0xdead)
+        r = al_ipc(AL_IPC_REPLY_RECV, 0, AL_TAG(1, 0, 0), BOOT, AL_TIMEOUT_NEVER);
+    al_ipc(AL_IPC_REPLY, -1, 0, 0, 0);
+    return 0;
 }
 
 static long call(long cap, unsigned long tag)
@@ -116,6 +130,8 @@ int main(int argc, char **argv)
         return client();
     if (!strcmp(role, "bench"))
         return bench();
+    if (!strcmp(role, "bench-server"))
+        return bench_server();
     printf("usage: ipcpair server|client|bench\n");
     return 2;
 }
