@@ -25,11 +25,15 @@ extern char __tramp_start[], __tramp_end[];
 
 const char *ksym_lookup(unsigned long addr, unsigned long *offset)
 {
+    extern char __text_start[], __text_end[];
     unsigned long tsize = (unsigned long)(__tramp_end - __tramp_start);
     if (addr >= AL_TRAMPOLINE && addr < AL_TRAMPOLINE + tsize)
         addr = addr - AL_TRAMPOLINE + (unsigned long)__tramp_start;
     unsigned long lo = 0, hi = ksyms_count;
-    if (!hi || addr < ksyms_table[0].addr)
+    /* only kernel code is symbolized (a user RIP in a report is not) */
+    int in_text = addr >= (unsigned long)__text_start && addr < (unsigned long)__text_end;
+    int in_tramp = addr >= (unsigned long)__tramp_start && addr < (unsigned long)__tramp_end;
+    if (!hi || !(in_text || in_tramp) || addr < ksyms_table[0].addr)
         return NULL;
     while (hi - lo > 1) {
         unsigned long mid = (lo + hi) / 2;

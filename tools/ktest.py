@@ -86,6 +86,7 @@ PANICS = {
                                     "overflow", "kmain_thread+0x"]),
     "panic-nullwrite": ("nullwrite", ["KERNEL PANIC", "page fault in kernel mode: vector 14 error 0x2",
                                       "CR2=0000000000000000", "R15=", "kmain_thread+0x"]),
+    "panic-mce": ("mce", ["KERNEL PANIC", "machine check: vector 18", "RIP=", "system halted"]),
 }
 
 RESULT = re.compile(r"^(\s*)(ok|not ok) (\d+) (.*?)(\s+#.*)?$")
@@ -136,7 +137,7 @@ def make_iso(mods, cmdline, out):
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def nmi_injector(sock_path, log, stop):
+def nmi_injector(sock_path, log, stop, command=b"nmi\n", repeat=True):
     """Once the guest has started its user programs (an NMI before the IDT is
     loaded would triple-fault any kernel), send 'nmi' to the QEMU monitor
     every few milliseconds until stopped."""
@@ -151,7 +152,10 @@ def nmi_injector(sock_path, log, stop):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(sock_path)
         while not stop.is_set():
-            s.sendall(b"nmi\n")
+            s.sendall(command)
+            if not repeat:
+                stop.wait(30)
+                break
             time.sleep(0.01)
             try:
                 s.setblocking(False)
@@ -163,7 +167,7 @@ def nmi_injector(sock_path, log, stop):
         pass
 
 
-def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False):
+def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False, inject=None):
     kind, mods, cmdline = spec
     # the kernel starts sigma0 and the root task; root loads the rest
     mods = [(U("sigma0"), ""), (U("root"), "")] + list(mods)
@@ -179,14 +183,15 @@ def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False):
         make_iso(mods, cmdline, iso)
         cmd += ["-cdrom", iso, "-boot", "d"]
     stop = None
-    if inject_nmi:
+    if inject_nmi or inject:
         import threading
         sock = os.path.join(logdir, f"{name}.monitor")
         if os.path.exists(sock):
             os.unlink(sock)
         cmd += ["-monitor", f"unix:{sock},server=on,wait=off"]
         stop = threading.Event()
-        threading.Thread(target=nmi_injector, args=(sock, log, stop), daemon=True).start()
+        args = (sock, log, stop) + ((inject, False) if inject else ())
+        threading.Thread(target=nmi_injector, args=args, daemon=True).start()
     t0 = time.time()
     try:
         p = subprocess.run(cmd, timeout=timeout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -268,8 +273,14 @@ def main():
         for name, (what, needles) in PANICS.items():
             if args.only and args.only not in (name, "qemu", "panic"):
                 continue
-            text, hung, rc, msg, secs, log = boot(name, ("mb1", [], f"panictest={what}"), smp,
-                                                  args.timeout, logdir)
+            if what == "mce":
+                # a machine check injected while a user program runs (user CR3 live)
+                text, hung, rc, msg, secs, log = boot(name, ("mb1", [(U("spin"), "1000000")], "ktest=modules"),
+                                                      smp, args.timeout, logdir,
+                                                      inject=b"mce 0 0 0xbd00000000000000 0x7 0 0\n")
+            else:
+                text, hung, rc, msg, secs, log = boot(name, ("mb1", [], f"panictest={what}"), smp,
+                                                      args.timeout, logdir)
             probs = [f"missing in the panic report: {n!r}" for n in needles if n not in text]
             if hung:
                 probs.append("hung instead of halting")

@@ -33,6 +33,7 @@ void cpu_detect_features(void)
     cpuid(0, 0, &max, &b, &c, &d);
     cpuid(1, 0, &a, &b, &c, &d);
     cpu_feat.pge = !!(d & (1u << 13));
+    cpu_feat.mce = !!(d & (1u << 7));
     cpu_feat.fxsr = !!(d & (1u << 24));
     cpu_feat.pcid = !!(c & (1u << 17));
     cpu_feat.xsave = !!(c & (1u << 26));
@@ -190,6 +191,8 @@ void cpu_load(unsigned idx)
     if (cpu_feat.pge)
         cr4 |= CR4_PGE;
     cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+    if (cpu_feat.mce)
+        cr4 |= CR4_MCE;     /* a machine check is #MC (panic report), not a shutdown */
     if (cpu_feat.xsave)
         cr4 |= CR4_OSXSAVE;
     write_cr4(cr4);

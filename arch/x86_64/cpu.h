@@ -16,6 +16,7 @@
 #define EFER_NXE (1u << 11)
 
 #define CR0_WP         (1ul << 16)
+#define CR4_MCE        (1ul << 6)
 #define CR4_PGE        (1ul << 7)
 #define CR4_OSFXSR     (1ul << 9)
 #define CR4_OSXMMEXCPT (1ul << 10)
@@ -131,7 +132,7 @@ static inline uint64_t read_rflags(void)
 
 /* CPU features the kernel looks at (filled by cpu_detect_features) */
 struct cpu_features {
-    int nx, smep, smap, umip, pcid, invpcid, pge, pdpe1gb, xsave, fxsr, x2apic;
+    int nx, smep, smap, umip, pcid, invpcid, pge, pdpe1gb, xsave, fxsr, x2apic, mce;
     uint32_t xsave_size;
     uint64_t xcr0;
     uint32_t xcr0_lo, xcr0_hi; /* the same, split for XSAVE's EDX:EAX */
