@@ -217,6 +217,7 @@ static int finish(struct mod *m)
     }
     al_cap_delete(m->task_slot); /* the task goes, and its mappings */
     release(m);
+    mem_reclaim(0x100 + (unsigned long)(m - mods)); /* what it got from sigma0 itself */
     al_cap_delete(S0_SLOT_BASE + (m - mods));
     if (m->kframes) {
         unsigned long kf = kernel_frames(), fp, tp;

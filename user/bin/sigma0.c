@@ -55,6 +55,17 @@ static long alloc_block(unsigned order)
     return -AL_ENOMEM;
 }
 
+/* take allocation i back: revoke every mapping derived from it */
+static void release(int i)
+{
+    unsigned long n = 1UL << (allocs[i].order - 12);
+    al_unmap(AL_FPAGE(AL_SIGMA0_BASE + allocs[i].pfn * 4096, allocs[i].order), 0);
+    for (unsigned long k = 0; k < n; k++)
+        set_free(allocs[i].pfn + k, 1);
+    nfree += n;
+    allocs[i].used = 0;
+}
+
 static void reply_err(long e)
 {
     al_utcb()->mr[0] = (unsigned long)e;
@@ -89,12 +100,7 @@ static unsigned long serve(unsigned long tag, unsigned long badge)
         unsigned long id = u->mr[0];
         for (int i = 0; i < MAX_ALLOCS; i++)
             if (allocs[i].used && AL_SIGMA0_BASE + allocs[i].pfn * 4096 == id && allocs[i].owner == badge) {
-                al_unmap(AL_FPAGE(id, allocs[i].order), 0); /* revoke every derived mapping */
-                unsigned long n = 1UL << (allocs[i].order - 12);
-                for (unsigned long k = 0; k < n; k++)
-                    set_free(allocs[i].pfn + k, 1);
-                nfree += n;
-                allocs[i].used = 0;
+                release(i);
                 u->mr[0] = 0;
                 return AL_TAG(1, 0, 0);
             }
@@ -111,6 +117,18 @@ static unsigned long serve(unsigned long tag, unsigned long badge)
         u->mr[1] = AL_ITEM_MAP | (AL_MAP_RW << 8);
         u->mr[2] = AL_FPAGE(AL_SIGMA0_BASE + pa, order);
         return AL_TAG(1, 1, 0);
+    }
+    if (label == AL_S0_RECLAIM) {
+        if (badge != 0)
+            return reply_err(-AL_EPERM), AL_TAG(1, 0, 1);
+        unsigned long owner = u->mr[0], n = 0;
+        for (int i = 0; i < MAX_ALLOCS; i++)
+            if (allocs[i].used && allocs[i].owner == owner) {
+                release(i);
+                n++;
+            }
+        u->mr[0] = n;
+        return AL_TAG(1, 0, 0);
     }
     if (label == AL_S0_INFO) {
         u->mr[0] = nfree;
@@ -155,13 +173,8 @@ int main(void)
             unsigned long id = u->mr[0];
             if (al_ipc(AL_IPC_REPLY, -1, reply, 0, 0) != 0 && label == AL_S0_ALLOC)
                 for (int i = 0; i < MAX_ALLOCS; i++)
-                    if (allocs[i].used && AL_SIGMA0_BASE + allocs[i].pfn * 4096 == id) {
-                        unsigned long n = 1UL << (allocs[i].order - 12);
-                        for (unsigned long k = 0; k < n; k++)
-                            set_free(allocs[i].pfn + k, 1);
-                        nfree += n;
-                        allocs[i].used = 0;
-                    }
+                    if (allocs[i].used && AL_SIGMA0_BASE + allocs[i].pfn * 4096 == id)
+                        release(i);
             r = al_ipc(AL_IPC_RECV, 0, 0, AL_SLOT_SIGMA0, AL_TIMEOUT_NEVER);
         } else {
             r = al_ipc(AL_IPC_REPLY_RECV, 0, reply, AL_SLOT_SIGMA0, AL_TIMEOUT_NEVER);

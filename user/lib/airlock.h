@@ -122,6 +122,7 @@ long mem_alloc(void *va, unsigned order, int rights);
 long mem_free(long id);                                      /* revoked everywhere, back to sigma0 */
 long mem_device(void *va, unsigned long pa, unsigned order); /* device memory, RW uncached */
 long mem_info(unsigned long *free_pages, unsigned long *total_pages);
+long mem_reclaim(unsigned long badge); /* root task: a dead client's memory back to sigma0 */
 
 /* KTAP helpers for user test programs: output is indented as a subtest of
  * the module's own KTAP line. */

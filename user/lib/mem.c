@@ -51,3 +51,9 @@ long mem_info(unsigned long *free_pages, unsigned long *total_pages)
     }
     return r;
 }
+
+long mem_reclaim(unsigned long badge)
+{
+    al_utcb()->mr[0] = badge;
+    return s0_call(AL_S0_RECLAIM, 1);
+}
