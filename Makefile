@@ -118,7 +118,7 @@ bench: deps all
 
 iso: deps $(B)/airlock.iso
 $(B)/airlock.iso: all tools/mkiso.sh
-	$(Q)sh tools/mkiso.sh $@ "" $(B)/user/sigma0.elf "" $(B)/user/root.elf "" $(B)/user/hello.elf "hello from grub" $(B)/user/crash.elf "ud"
+	$(Q)sh tools/mkiso.sh $@ "" $(B)/user/sigma0.elf "" $(B)/user/root.elf "" $(B)/user/hello.elf "hello from grub" $(B)/user/crash.elf "ud expect=fault:6"
 
 qemu-gdb: deps all
 	@echo "QEMU waits for gdb on :1234 — run: gdb -x tools/gdbinit"

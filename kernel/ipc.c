@@ -160,8 +160,13 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
     int cap_rights = 0;
     uint64_t win = 0;
     int have_win = 0;
+    /* the items are read once: the sender's other threads may change its
+     * UTCB while we work, so what was checked is what is carried out */
+    uint64_t item[AL_MR_COUNT];
+    for (uint64_t k = 0; k < 2 * items; k++)
+        item[k] = su->mr[words + k];
     for (uint64_t k = 0; k < items; k++) {
-        uint64_t kind = su->mr[words + 2 * k], pay = su->mr[words + 2 * k + 1];
+        uint64_t kind = item[2 * k], pay = item[2 * k + 1];
         uint64_t type = kind & 0xff, rights = (kind >> 8) & AL_R_ALL;
         if (type == AL_ITEM_CAP) {
             if (src)
@@ -173,6 +178,8 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
                 return -AL_EBADCAP;
             if (src->type == AL_CAP_REPLY)
                 return -AL_EPERM;
+            if (src->type == AL_CAP_TASK && src->obj == r->task)
+                return -AL_EINVAL; /* a task naming itself would never die */
             int64_t rslot = ru->rcv_cap_slot; /* read once: the receiver's task may change it */
             dst = rslot < 0 ? NULL : cap_slot(r->task, (uint64_t)rslot);
             if (!dst || dst->type)
@@ -188,20 +195,21 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
             if (!win || !fpage_ok(win) || AL_FPAGE_ORDER(pay) > AL_FPAGE_ORDER(win))
                 return -AL_EINVAL; /* no or too small receive window */
             uint64_t n = (1ULL << AL_FPAGE_ORDER(pay)) / 4096, base = AL_FPAGE_BASE(pay);
-            for (uint64_t i = 0; i < n; i++)
-                if (!mapdb_lookup(s->task, base + i * 4096))
+            uint64_t to = AL_FPAGE_BASE(win) + (base & ((1ULL << AL_FPAGE_ORDER(win)) - 1));
+            for (uint64_t i = 0; i < n; i++) {
+                struct mapnode *node = mapdb_lookup(s->task, base + i * 4096);
+                if (!node)
                     return -AL_EPERM; /* not the sender's to pass on */
+                long e = mapdb_map_check(node, r->task, to + i * 4096, (uint32_t)(rights & 7), type == AL_ITEM_GRANT);
+                if (e)
+                    return e;
+            }
         } else {
             return -AL_EINVAL;
         }
     }
-    if (dst) {
-        long e = cap_derive(src, dst, cap_rights, 0);
-        if (e)
-            return e;
-    }
     for (uint64_t k = 0; k < items; k++) {
-        uint64_t kind = su->mr[words + 2 * k], pay = su->mr[words + 2 * k + 1];
+        uint64_t kind = item[2 * k], pay = item[2 * k + 1];
         if ((kind & 0xff) == AL_ITEM_CAP)
             continue;
         uint64_t base = AL_FPAGE_BASE(pay), order = AL_FPAGE_ORDER(pay);
@@ -212,8 +220,15 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
         if (e)
             return e;
     }
-    for (uint64_t i = 0; i < words + 2 * items; i++)
+    if (dst) {
+        long e = cap_derive(src, dst, cap_rights, 0);
+        if (e)
+            return e;
+    }
+    for (uint64_t i = 0; i < words; i++)
         ru->mr[i] = su->mr[i];
+    for (uint64_t k = 0; k < 2 * items; k++)
+        ru->mr[words + k] = item[k];
     ru->tag = tag;
     ru->badge = badge;
     return 0;

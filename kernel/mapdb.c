@@ -194,11 +194,28 @@ void mapdb_unmap(struct mapnode *n, int self, uint32_t rights_off, uint64_t *flu
         destroy_subtree(n, flush);
 }
 
+
 static int is_ancestor(struct mapnode *a, struct mapnode *n)
 {
     for (; n; n = n->parent)
         if (n == a)
             return 1;
+    return 0;
+}
+
+long mapdb_map_check(struct mapnode *src, struct task *dst, uint64_t dva, uint32_t mask, int grant)
+{
+    if (!((src->rights & mask) & MAP_R))
+        return -AL_EPERM;
+    if (grant && !src->parent)
+        return -AL_EPERM;
+    struct mapnode *old = mapdb_lookup(dst, dva);
+    if (old == src)
+        return grant ? 0 : -AL_EINVAL;
+    if (old && is_ancestor(old, src))
+        return -AL_EINVAL;
+    if (!old && pt_lookup(dst->pml4, dva, NULL))
+        return -AL_EEXIST;
     return 0;
 }
 
@@ -222,8 +239,19 @@ long mapdb_map(struct mapnode *src, struct task *dst, uint64_t dva, uint32_t mas
         /* the node moves: same place in the tree, new owner */
         pt_unmap(src->task->pml4, src->va);
         *flush |= task_cpu_mask(src->task);
-        if (pt_map(dst->pml4, dva, src->pa, pte_flags(rights, src->device)))
-            return -AL_ENOMEM; /* (the page is then simply gone from both) */
+        if (pt_map(dst->pml4, dva, src->pa, pte_flags(rights, src->device))) {
+            /* out of memory for a page table: the page is gone from both,
+             * and so is everything derived from it */
+            while (src->child)
+                destroy_subtree(src->child, flush);
+            unlink_node(src);
+            hash_remove(src);
+            node_free(src);
+            return -AL_ENOMEM;
+        }
+        /* fewer rights for the new owner: the derivations lose them too */
+        if (src->rights & ~rights)
+            reduce_subtree(src, src->rights & ~rights, flush);
         hash_remove(src);
         src->task = dst;
         src->va = dva;

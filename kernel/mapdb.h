@@ -43,6 +43,9 @@ long mapdb_root(struct task *t, uint64_t va, uint64_t pa, uint32_t rights, int d
  * An existing mapping at dva is replaced (and its derivations revoked).
  * Collects the CPUs to shoot down in *flush. */
 long mapdb_map(struct mapnode *src, struct task *dst, uint64_t dva, uint32_t mask, int grant, uint64_t *flush);
+/* the checks of mapdb_map, without changing anything: 0 or the error
+ * mapdb_map would return (other than running out of memory) */
+long mapdb_map_check(struct mapnode *src, struct task *dst, uint64_t dva, uint32_t mask, int grant);
 /* revoke everything derived from n (and n itself if self); rights_off != 0
  * only removes those rights from the derived mappings instead */
 void mapdb_unmap(struct mapnode *n, int self, uint32_t rights_off, uint64_t *flush);

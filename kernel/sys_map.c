@@ -19,6 +19,7 @@
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/tlb.h"
 #include "arch/x86_64/smp.h"
+#include "arch/x86_64/lapic.h"
 #include "kernel/sys_map.h"
 
 /* a flexpage within the user window and outside the UTCB area */
@@ -44,9 +45,16 @@ static void flush(uint64_t mask)
 long map_pages(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
                int grant)
 {
-    for (uint64_t i = 0; i < npages; i++)
-        if (!mapdb_lookup(src, sva + i * 4096))
+    /* everything is checked before anything changes: only running out of
+     * memory can stop a map half-way */
+    for (uint64_t i = 0; i < npages; i++) {
+        struct mapnode *n = mapdb_lookup(src, sva + i * 4096);
+        if (!n)
             return -AL_EPERM; /* not memory the sender may pass on */
+        long e = mapdb_map_check(n, dst, dva + i * 4096, rights, grant);
+        if (e)
+            return e;
+    }
     uint64_t mask = 0;
     long err = 0;
     for (uint64_t i = 0; i < npages && !err; i++)
@@ -122,8 +130,8 @@ static int is_device(uint64_t pa)
             return 0;      /* RAM */
     if ((pa >> 12) == 0x8) /* AP start-up page */
         return 0;
-    if ((pa & ~0xfffULL) == 0xfee00000ULL)
-        return 0; /* local APIC: the kernel's */
+    if ((pa & ~0xfffULL) == 0xfee00000ULL || (pa & ~0xfffULL) == lapic_phys)
+        return 0; /* local APIC (default and actual address): the kernel's */
     for (unsigned i = 0; i < smp_madt.nioapics; i++)
         if ((pa & ~0xfffULL) == (smp_madt.ioapic_addr[i] & ~0xfffULL))
             return 0; /* IOAPICs: the kernel's */

@@ -96,8 +96,10 @@ SYSCALL_DEFINE(task_wait)
         return -AL_EFAULT;
     if (t->waiter)
         return -AL_EBUSY;
+    t->refs++; /* the task stays while we wait, whatever happens to our capability */
     task_wait(t);
     struct al_task_end end = {t->main->end == END_EXIT ? AL_THREAD_EXITED : AL_THREAD_FAULTED, t->main->exit_status};
+    task_put(t);
     if (a1 && copy_to_user(current()->task, a1, &end, sizeof end))
         return -AL_EFAULT;
     return 0;

@@ -1,7 +1,8 @@
 /*
- * Thread, scheduling, time and CPU system calls. A task names only its own
- * threads (by thread id; 0 = the caller) until capabilities arrive in the
- * IPC issue. Every argument is checked; see docs/ABI.md for the errors.
+ * Thread, scheduling, time and CPU system calls. These name the caller's
+ * own threads by thread id (0 = the caller); threads of other tasks are
+ * reached through thread capabilities (kernel/sys_task.c). Every argument
+ * is checked; see docs/ABI.md for the errors.
  * BKL held, interrupts disabled.
  */
 #include "kernel/syscall.h"

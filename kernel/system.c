@@ -83,6 +83,9 @@ static void give_memory(struct task *s0)
             chunk /= 2;
             continue;
         }
+        /* no kernel data may reach user space: the frames may have held
+         * anything (page tables, objects of the self-tests) */
+        memset(p2v(pa), 0, want * 4096ULL);
         for (size_t i = 0; i < want; i++)
             if (mapdb_root(s0, AL_SIGMA0_BASE + pa + i * 4096, pa + i * 4096, MAP_R | MAP_W | MAP_X, 0))
                 panic("system: cannot give memory to sigma0");

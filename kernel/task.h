@@ -1,9 +1,11 @@
 /*
- * Tasks: an address space (a user PML4) plus, in later issues, a
- * capability space. A user PML4 holds the user half and, in the upper half,
- * only PML4 slot 510: the shared trampoline page tables.
- * Memory: the task object is one frame; every frame mapped in its lower
- * half (ELF segments, stack) is owned by the task and freed with it.
+ * Tasks: an address space (a user PML4) and a capability space. A user
+ * PML4 holds the user half and, in the upper half, only PML4 slot 510: the
+ * shared trampoline page tables.
+ * Memory: the task object is one frame. Frames the kernel mapped for the
+ * task itself (the ELF images of sigma0 and root, stacks it made, UTCBs,
+ * boot information) are owned by the task and freed with it; pages that
+ * came through the mapping database stay their owner's (sigma0's).
  * Locking: big kernel lock.
  */
 #ifndef KERNEL_TASK_H

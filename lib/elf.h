@@ -1,5 +1,6 @@
 /*
- * kernel/elf.h - validation of untrusted ELF64 boot-module images.
+ * lib/elf.h - validation of untrusted ELF64 images (the kernel loads sigma0
+ * and the root task with it, the root task every other boot module).
  *
  * The parser only validates and describes an image; it does not map or
  * copy anything. Its output is safe to act on: every described segment

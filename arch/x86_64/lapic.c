@@ -30,8 +30,11 @@ static inline void wr(unsigned r, uint32_t v)
     lapic[r / 4] = v;
 }
 
+uint64_t lapic_phys;
+
 void lapic_init(uint64_t phys)
 {
+    lapic_phys = phys & ~0xfffULL;
     lapic = (volatile uint32_t *)paging_map_mmio(phys, 4096);
     wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11));
 }

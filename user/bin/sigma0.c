@@ -8,6 +8,7 @@
  */
 #include "user/lib/airlock.h"
 #include "abi/airlock/boot.h"
+#include "lib/string.h"
 
 #define MAX_PFN    (1UL << 20) /* 4 GiB of RAM */
 #define MAX_ALLOCS 8192
@@ -87,6 +88,8 @@ static unsigned long serve(unsigned long tag, unsigned long badge)
         long p = slot < 0 ? -AL_ENOMEM : alloc_block((unsigned)order);
         if (p < 0)
             return reply_err(p), AL_TAG(1, 0, 1);
+        /* a block never carries its previous owner's data */
+        memset((void *)(AL_SIGMA0_BASE + (unsigned long)p * 4096), 0, 1UL << order);
         allocs[slot].pfn = (unsigned long)p;
         allocs[slot].order = order;
         allocs[slot].owner = badge;
