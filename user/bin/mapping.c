@@ -109,7 +109,7 @@ static long send_map(unsigned long fpage, unsigned long win, int rights)
 int main(void)
 {
     struct al_task_end end;
-    ktap_plan(25);
+    ktap_plan(26);
     al_thread_set_affinity(0, 0);
     long idp = mem_alloc((void *)P, 12, AL_MAP_RW);
     long idq = mem_alloc((void *)Q, 12, AL_MAP_RW);
@@ -117,6 +117,21 @@ int main(void)
     long ids = mem_alloc((void *)STK, 13, AL_MAP_RW);
     ktap_result(idp >= 0 && idq >= 0 && idc >= 0 && ids >= 0 && al_map_info(P) == (AL_MAP_RW | AL_MAP_MANAGED),
                 "pages from sigma0 (RW, in the mapping database)");
+    /* memory never arrives with someone else's data: dirty a block, give it
+     * back, and check every block handed out afterwards */
+    long idz = mem_alloc((void *)0x36000000, 16, AL_MAP_RW);
+    for (unsigned long off = 0; idz >= 0 && off < 65536; off += 8)
+        *(volatile unsigned long *)(0x36000000 + off) = 0xdeadbeefUL;
+    mem_free(idz);
+    int zero = 1;
+    for (int round = 0; round < 4; round++) {
+        long id = mem_alloc((void *)0x37000000, 16, AL_MAP_RW);
+        for (unsigned long off = 0; id >= 0 && off < 65536; off += 8)
+            zero &= *(volatile unsigned long *)(0x37000000 + off) == 0;
+        zero &= id >= 0;
+        mem_free(id);
+    }
+    ktap_result(zero, "fresh memory from sigma0 is zero (also after another owner dirtied it)");
     *(volatile unsigned long *)P = MAGIC;
     ktap_result(al_task_create(B_SLOT, "map-B") > 0 && al_task_create(C_SLOT, "map-C") > 0 && prepare(B_SLOT, STK) &&
                     prepare(C_SLOT, STK + 4096),
