@@ -76,6 +76,15 @@ SUITES = {
     "grub": ("iso", [(U("hello"), "via grub"), (U("badptr"), ""), (BAD("wx"), "expect=refuse"),
                      (U("probe"), f"trampoline read expect=fault:{PF}")], "ktest"),
 }
+# suites on a fixed machine shape (run once, whatever --smp says): name: (suite, -smp value)
+SHAPED = {
+    "topo-smt": (("mb1", [(U("cpus"), "topo=1:2:4")], "ktest=modules"), "4,sockets=1,cores=2,threads=2"),
+    "topo-2pkg": (("mb1", [(U("cpus"), "topo=2:4:8"), (U("ipc"), "")], "ktest=modules"),
+                  "8,sockets=2,cores=2,threads=2"),
+    # a malformed root task: the kernel refuses it with a message and stops, no panic
+    "bad-root": (("mb1", [], "ktest=modules"), "1"),
+}
+
 # suites that inject NMIs through the QEMU monitor while the guest runs
 NMI_SUITES = {"nmi"}
 
@@ -172,8 +181,12 @@ def nmi_injector(sock_path, log, stop, command=b"nmi\n", repeat=True):
 def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False, inject=None):
     kind, mods, cmdline = spec
     # the kernel starts sigma0 and the root task; root loads the rest
-    mods = [(U("sigma0"), ""), (U("root"), "")] + list(mods)
-    log = os.path.join(logdir, f"{name}.smp{smp}.log")
+    if name == "bad-root":
+        mods = [(U("sigma0"), ""), (BAD("root-wx"), "")]
+    else:
+        mods = [(U("sigma0"), ""), (U("root"), "")] + list(mods)
+    tag = str(smp).split(",")[0]      # (a comma would end QEMU's file: option)
+    log = os.path.join(logdir, f"{name}.smp{tag}.log")
     if os.path.exists(log):
         os.unlink(log)
     cmd = QEMU + ["-smp", str(smp), "-serial", f"file:{log}"] + list(extra)
@@ -293,6 +306,27 @@ def main():
             for x in probs:
                 print("    FAIL", x)
             total_p, total_f = total_p + ok, total_f + (not ok)
+    for name, (spec, shape) in SHAPED.items():
+        if args.only and args.only not in (name, "qemu", "shaped"):
+            continue
+        text, hung, rc, msg, secs, log = boot(name, spec, shape, args.timeout, logdir)
+        if name == "bad-root":
+            needles = ["system: cannot start", "writable and executable segment", "[kernel] TESTS FAILED"]
+            probs = [f"missing: {n!r}" for n in needles if n not in text]
+            if "KERNEL PANIC" in text:
+                probs.append("kernel panic")
+            if hung or rc != 3:
+                probs.append(f"did not stop through isa-debug-exit (hung={hung}, rc={rc})")
+            p, f = (0, 1) if probs else (1, 0)
+        else:
+            p, f, probs = parse_ktap(text)
+            if hung:
+                f += 1
+                probs.append("hung")
+        print(f"{name:9s}: {p} passed, {f} failed (smp={shape}, {secs:.1f}s, log {os.path.relpath(log, ROOT)})")
+        for x in probs:
+            print("    FAIL", x)
+        total_p, total_f = total_p + p, total_f + f
     print(f"{total_p} passed, {total_f} failed")
     return 1 if total_f else 0
 

@@ -64,3 +64,6 @@ variant("filesz", patch_ph(5, lambda p: len(good) * 2))      # file bytes beyond
 variant("offsetwrap", patch_ph(2, (1 << 64) - 8))            # p_offset + p_filesz wraps
 variant("memsz", patch_ph(6, 1))                             # filesz > memsz
 variant("entry", lambda d: struct.pack_into("<Q", d, 24, 0xffffffff80100000))
+
+# a malformed root task: the kernel itself must refuse it (and stop cleanly)
+variant("root-wx", patch_ph(1, 7))

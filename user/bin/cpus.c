@@ -5,6 +5,7 @@
  * CPU uniquely.
  */
 #include "user/lib/airlock.h"
+#include "lib/string.h"
 
 static char stacks[64][8192] __attribute__((aligned(16)));
 static struct al_cpu_info info[64], seen[64];
@@ -15,10 +16,23 @@ static long where(void *arg)
     return al_cpu_self(&seen[i]) == i ? 0 : 1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     long n = al_cpu_info(info, 64);
-    ktap_plan(4);
+    /* topo=P:C:T: the packages, cores and threads the machine was given */
+    long want[3] = {-1, -1, -1};
+    for (int a = 1; a < argc; a++)
+        if (!strncmp(argv[a], "topo=", 5)) {
+            const char *s = argv[a] + 5;
+            for (int k = 0; k < 3 && *s; k++) {
+                want[k] = 0;
+                while (*s >= '0' && *s <= '9')
+                    want[k] = want[k] * 10 + (*s++ - '0');
+                if (*s == ':')
+                    s++;
+            }
+        }
+    ktap_plan(want[0] >= 0 ? 5 : 4);
     ktap_result(n >= 1 && n <= 64, "cpu_info reports %ld CPUs", n);
     long ids[64];
     for (long i = 0; i < n; i++)
@@ -47,5 +61,22 @@ int main(void)
             if (info[i].package == info[j].package && info[i].core == info[j].core && info[i].smt == info[j].smt)
                 unique = 0;
     ktap_result(unique, "topology (package, core, thread) is unique per CPU");
+    if (want[0] >= 0) {
+        long pk = 0, co = 0;
+        for (long i = 0; i < n; i++) {
+            int new_pkg = 1, new_core = 1;
+            for (long j = 0; j < i; j++) {
+                if (info[j].package == info[i].package)
+                    new_pkg = 0;
+                if (info[j].package == info[i].package && info[j].core == info[i].core)
+                    new_core = 0;
+            }
+            pk += new_pkg;
+            co += new_core;
+        }
+        ktap_result(pk == want[0] && co == want[1] && n == want[2],
+                    "topology from CPUID: %ld packages, %ld cores, %ld threads (machine: %ld, %ld, %ld)", pk, co, n,
+                    want[0], want[1], want[2]);
+    }
     return ktap_failures();
 }
