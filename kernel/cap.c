@@ -98,17 +98,10 @@ int cap_derive(struct cap *src, struct cap *dst, int rights_mask, uint64_t badge
     return 0;
 }
 
-void cap_revoke(struct cap *c)
-{
-    while (c->child)
-        cap_delete(c->child);
-}
 
-void cap_delete(struct cap *c)
+/* delete a capability that has no children */
+static void delete_leaf(struct cap *c)
 {
-    if (!c->type)
-        return;
-    cap_revoke(c);
     /* unlink from the parent's children */
     if (c->prev)
         c->prev->next = c->next;
@@ -127,4 +120,24 @@ void cap_delete(struct cap *c)
         task_put(obj);
     else if (type == AL_CAP_THREAD)
         thread_put(obj);
+}
+
+/* Iterative, deepest first: derivation chains can be as long as there are
+ * slots in all tasks, far deeper than a kernel stack could recurse. */
+void cap_revoke(struct cap *c)
+{
+    while (c->child) {
+        struct cap *d = c->child;
+        while (d->child)
+            d = d->child;
+        delete_leaf(d);
+    }
+}
+
+void cap_delete(struct cap *c)
+{
+    if (!c->type)
+        return;
+    cap_revoke(c);
+    delete_leaf(c);
 }

@@ -155,11 +155,8 @@ long mapdb_root(struct task *t, uint64_t va, uint64_t pa, uint32_t rights, int d
     return 0;
 }
 
-/* remove n's page-table entry, its derivations, and n */
-static void destroy_subtree(struct mapnode *n, uint64_t *flush)
+static void remove_leaf(struct mapnode *n, uint64_t *flush)
 {
-    while (n->child)
-        destroy_subtree(n->child, flush);
     pt_unmap(n->task->pml4, n->va);
     *flush |= task_cpu_mask(n->task);
     unlink_node(n);
@@ -167,13 +164,34 @@ static void destroy_subtree(struct mapnode *n, uint64_t *flush)
     node_free(n);
 }
 
+/* remove n's page-table entry, its derivations, and n. Iterative, deepest
+ * first: a derivation chain can be far deeper than the kernel stack. */
+static void destroy_subtree(struct mapnode *n, uint64_t *flush)
+{
+    while (n->child) {
+        struct mapnode *d = n->child;
+        while (d->child)
+            d = d->child;
+        remove_leaf(d, flush);
+    }
+    remove_leaf(n, flush);
+}
+
+/* take rights `off` from every mapping derived from n (iterative walk) */
 static void reduce_subtree(struct mapnode *n, uint32_t off, uint64_t *flush)
 {
-    for (struct mapnode *c = n->child; c; c = c->next) {
+    struct mapnode *c = n->child;
+    while (c) {
         c->rights &= ~off;
         pt_protect(c->task->pml4, c->va, pte_flags(c->rights, c->device));
         *flush |= task_cpu_mask(c->task);
-        reduce_subtree(c, off, flush);
+        if (c->child) {
+            c = c->child;
+            continue;
+        }
+        while (c != n && !c->next)
+            c = c->parent;
+        c = c == n ? NULL : c->next;
     }
 }
 

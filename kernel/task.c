@@ -57,15 +57,32 @@ void task_wait(struct task *t)
     }
 }
 
+/* Tasks whose last capability went while they had no threads are
+ * destroyed from a list, not recursively: destroying one deletes its
+ * capabilities, which may name the next task, and so on, arbitrarily deep. */
+static struct task *doomed;
+static int draining;
+
 void task_put(struct task *t)
 {
     assert(t->refs > 0);
     if (--t->refs)
         return;
-    if (t->live_threads)
+    if (t->live_threads) {
         t->orphan = 1;
-    else
-        task_destroy(t);
+        return;
+    }
+    t->doomed_next = doomed;
+    doomed = t;
+    if (draining)
+        return;
+    draining = 1;
+    while (doomed) {
+        struct task *d = doomed;
+        doomed = d->doomed_next;
+        task_destroy(d);
+    }
+    draining = 0;
 }
 
 void task_destroy(struct task *t)

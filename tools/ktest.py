@@ -68,7 +68,7 @@ SUITES = {
     "nmi": ("mb1", [(U("spin"), "100")], "ktest=modules"),
     "ipc": ("mb1", [(U("ipc"), ""), (U("ipcpair"), "server start=bg"), (U("ipcpair"), "client"),
                     (U("threadcap"), "")], "ktest=modules"),
-    "memory": ("mb1", [(U("mapping"), ""), (U("capcheck"), ""), (U("tlb"), "")], "ktest=modules"),
+    "memory": ("mb1", [(U("mapping"), ""), (U("capcheck"), ""), (U("tlb"), ""), (U("chains"), "")], "ktest=modules"),
     "fuzz": ("mb1", [(U("fuzz"), "20000 7"), (U("fuzz"), "20000 1234567"), (U("hello"), "after fuzzing")],
              "ktest=modules"),
     "threads": ("mb1", [(U("sched"), ""), (U("fpu"), ""), (U("cpus"), ""), (U("sleep"), ""),
