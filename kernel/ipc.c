@@ -15,6 +15,7 @@
 #include "kernel/mapdb.h"
 #include "kernel/sys_map.h"
 #include "kernel/switch.h"
+#include "kernel/bootinfo.h"
 
 int ipc_fastpath_enabled = 1;
 
@@ -588,8 +589,13 @@ SYSCALL_DEFINE(reply_save)
     return 0;
 }
 
+/* kernel_control(op, value): test and benchmark knobs, available only when
+ * the kernel command line says `ktest` (or ktest=...) or `bench` */
 SYSCALL_DEFINE(kernel_control)
 {
+    char v[16];
+    if (!bootinfo_flag("ktest") && !bootinfo_arg("ktest", v, sizeof v) && !bootinfo_flag("bench"))
+        return -AL_EPERM;
     if (a0 == AL_KCTL_IPC_FASTPATH) {
         if (a1 > 1)
             return -AL_EINVAL;

@@ -252,7 +252,7 @@ def main():
         ]
         bad = 0
         for i, mods in enumerate(specs):
-            text, hung, rc, msg, secs, log = boot(f"bench{i}", ("mb1", mods, ""), 1, 600, logdir,
+            text, hung, rc, msg, secs, log = boot(f"bench{i}", ("mb1", mods, "bench"), 1, 600, logdir,
                                                   ["-icount", "shift=0,sleep=off"])
             lines = [l for l in text.splitlines() if l.startswith("bench:")]
             print("\n".join(lines) if lines else text)
