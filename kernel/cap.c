@@ -98,7 +98,6 @@ int cap_derive(struct cap *src, struct cap *dst, int rights_mask, uint64_t badge
     return 0;
 }
 
-
 /* delete a capability that has no children */
 static void delete_leaf(struct cap *c)
 {

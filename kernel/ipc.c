@@ -180,7 +180,7 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
             if (src->type == AL_CAP_REPLY)
                 return -AL_EPERM;
             if (src->type == AL_CAP_TASK && src->obj == r->task)
-                return -AL_EINVAL; /* a task naming itself would never die */
+                return -AL_EINVAL;            /* a task naming itself would never die */
             int64_t rslot = ru->rcv_cap_slot; /* read once: the receiver's task may change it */
             dst = rslot < 0 ? NULL : cap_slot(r->task, (uint64_t)rslot);
             if (!dst || dst->type)
@@ -390,16 +390,25 @@ static inline void copy_words(struct thread *s, struct thread *r, uint64_t tag, 
 {
     uint64_t n = AL_TAG_WORDS(tag);
     unsigned long *to = r->utcb->mr, *from = s->utcb->mr;
-    switch (n) {    /* n <= IPC_FAST_WORDS: straight-line copies */
-    case 8: to[7] = from[7]; /* fall through */
-    case 7: to[6] = from[6]; /* fall through */
-    case 6: to[5] = from[5]; /* fall through */
-    case 5: to[4] = from[4]; /* fall through */
-    case 4: to[3] = from[3]; /* fall through */
-    case 3: to[2] = from[2]; /* fall through */
-    case 2: to[1] = from[1]; /* fall through */
-    case 1: to[0] = from[0]; /* fall through */
-    default: break;
+    switch (n) { /* n <= IPC_FAST_WORDS: straight-line copies */
+    case 8:
+        to[7] = from[7]; /* fall through */
+    case 7:
+        to[6] = from[6]; /* fall through */
+    case 6:
+        to[5] = from[5]; /* fall through */
+    case 5:
+        to[4] = from[4]; /* fall through */
+    case 4:
+        to[3] = from[3]; /* fall through */
+    case 3:
+        to[2] = from[2]; /* fall through */
+    case 2:
+        to[1] = from[1]; /* fall through */
+    case 1:
+        to[0] = from[0]; /* fall through */
+    default:
+        break;
     }
     r->utcb->tag = tag;
     r->utcb->badge = badge;

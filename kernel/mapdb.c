@@ -212,7 +212,6 @@ void mapdb_unmap(struct mapnode *n, int self, uint32_t rights_off, uint64_t *flu
         destroy_subtree(n, flush);
 }
 
-
 static int is_ancestor(struct mapnode *a, struct mapnode *n)
 {
     for (; n; n = n->parent)

@@ -57,8 +57,12 @@ long map_pages(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, u
     }
     uint64_t mask = 0;
     long err = 0;
-    for (uint64_t i = 0; i < npages && !err; i++)
-        err = mapdb_map(mapdb_lookup(src, sva + i * 4096), dst, dva + i * 4096, rights, grant, &mask);
+    for (uint64_t i = 0; i < npages && !err; i++) {
+        /* an earlier page's replacement may have revoked this source page
+         * (overlapping ranges): then the map stops here */
+        struct mapnode *n = mapdb_lookup(src, sva + i * 4096);
+        err = n ? mapdb_map(n, dst, dva + i * 4096, rights, grant, &mask) : -AL_EPERM;
+    }
     flush(mask);
     return err;
 }

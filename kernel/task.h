@@ -29,7 +29,7 @@ struct task {
     unsigned refs;         /* task capabilities naming it */
     int orphan;            /* no capability left: destroyed with its last thread */
     int is_sigma0;
-    struct thread *main; /* the first thread: task_wait reports its end */
+    struct thread *main;      /* the first thread: task_wait reports its end */
     struct task *doomed_next; /* task_put's destruction list */
     uint64_t utcb_used[AL_UTCB_SLOTS / 64];
     char name[32];

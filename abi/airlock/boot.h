@@ -53,6 +53,7 @@ struct al_sigma0_info {
 #define AL_S0_FREE   2 /* mr[0] = allocation id: revoked everywhere and reused */
 #define AL_S0_DEVICE 3 /* mr[0] = physical address, mr[1] = order; reply: map item (RW, uncached) */
 #define AL_S0_INFO   4 /* reply: mr[0] = free pages, mr[1] = pages owned */
-#define AL_S0_RECLAIM 5 /* mr[0] = a client's badge: everything it still holds comes back; accepted only
-                           from sigma0's unbadged capability (the root task) */
+#define AL_S0_RECLAIM                                                                                                  \
+    5 /* mr[0] = a client's badge: everything it still holds comes back; accepted only                                 \
+         from sigma0's unbadged capability (the root task) */
 #endif

@@ -66,7 +66,6 @@ struct al_cpu_info {
     unsigned long madt_apic_id; /* the MADT's APIC ID for this CPU */
 };
 
-
 #define AL_PRIO_MAX_USER 200  /* highest priority a boot module may use */
 #define AL_THREADS_MAX   1024 /* threads per task */
 

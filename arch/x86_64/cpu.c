@@ -192,7 +192,7 @@ void cpu_load(unsigned idx)
         cr4 |= CR4_PGE;
     cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
     if (cpu_feat.mce)
-        cr4 |= CR4_MCE;     /* a machine check is #MC (panic report), not a shutdown */
+        cr4 |= CR4_MCE; /* a machine check is #MC (panic report), not a shutdown */
     if (cpu_feat.xsave)
         cr4 |= CR4_OSXSAVE;
     write_cr4(cr4);

@@ -15,7 +15,7 @@
 
 #define TIMER_HZ 100 /* scheduler tick */
 
-extern uint64_t lapic_phys;         /* the local APIC's page (the MADT's or the MSR's) */
+extern uint64_t lapic_phys;     /* the local APIC's page (the MADT's or the MSR's) */
 void lapic_init(uint64_t phys); /* BSP: map the page; every CPU: lapic_enable */
 void lapic_enable(void);        /* this CPU: software-enable, mask LINTs, start timer */
 uint32_t lapic_id(void);

@@ -7,9 +7,9 @@
  */
 #include "user/lib/airlock.h"
 
-#define EP 10
-#define HOPS 2000
-#define V(i) (0x40000000UL + (unsigned long)(i) * 4096)
+#define EP    10
+#define HOPS  2000
+#define V(i)  (0x40000000UL + (unsigned long)(i)*4096)
 #define TASKS 150
 #define TASK0 100
 

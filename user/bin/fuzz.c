@@ -22,7 +22,7 @@ static uint64_t rnd(void)
 /* the fuzzer's target buffer: two pages from sigma0 with nothing mapped
  * around them, so calls that write past it fault in the kernel's checks
  * rather than overwrite the fuzzer */
-#define BUF 0x30000000UL
+#define BUF      0x30000000UL
 #define BUF_SIZE 8192
 static volatile unsigned long canary[64];
 
@@ -36,19 +36,60 @@ static void quick_exit_thread(void *arg)
 static uint64_t value(void)
 {
     static const uint64_t pool[] = {
-        0, 1, 2, 3, 7, 8, 15, 16, 255, 256, 4096, 4097, (uint64_t)-1, (uint64_t)-2, (uint64_t)-4096,
-        0x7fffffffffffffffULL, 0x8000000000000000ULL, 0xffffffff, 0x100000000ULL,
-        AL_KERNEL_BASE, AL_KERNEL_BASE + 0x100000, AL_DIRECT_MAP, AL_TRAMPOLINE, AL_TRAMP_CPU_AREAS,
-        AL_KSTACK_REGION, 0x0000800000000000ULL, 0x00007ffffffff000ULL, AL_USER_HI - 8, AL_USER_LO - 1,
-        AL_UTCB_BASE, AL_UTCB_BASE + 4096, AL_USER_STACK_TOP - 8, AL_USER_STACK_TOP, 0x400000, 0x401000,
-        0x30000000, AL_FPAGE(0x30000000, 12), AL_FPAGE(0x30000000, 22), AL_FPAGE(0x400000, 12),
-        AL_FPAGE(AL_KERNEL_BASE, 12), AL_TAG(3, 0, 1), AL_TAG(70, 0, 0), AL_TAG(1, 1, 0), AL_TAG(0, 5, 0),
+        0,
+        1,
+        2,
+        3,
+        7,
+        8,
+        15,
+        16,
+        255,
+        256,
+        4096,
+        4097,
+        (uint64_t)-1,
+        (uint64_t)-2,
+        (uint64_t)-4096,
+        0x7fffffffffffffffULL,
+        0x8000000000000000ULL,
+        0xffffffff,
+        0x100000000ULL,
+        AL_KERNEL_BASE,
+        AL_KERNEL_BASE + 0x100000,
+        AL_DIRECT_MAP,
+        AL_TRAMPOLINE,
+        AL_TRAMP_CPU_AREAS,
+        AL_KSTACK_REGION,
+        0x0000800000000000ULL,
+        0x00007ffffffff000ULL,
+        AL_USER_HI - 8,
+        AL_USER_LO - 1,
+        AL_UTCB_BASE,
+        AL_UTCB_BASE + 4096,
+        AL_USER_STACK_TOP - 8,
+        AL_USER_STACK_TOP,
+        0x400000,
+        0x401000,
+        0x30000000,
+        AL_FPAGE(0x30000000, 12),
+        AL_FPAGE(0x30000000, 22),
+        AL_FPAGE(0x400000, 12),
+        AL_FPAGE(AL_KERNEL_BASE, 12),
+        AL_TAG(3, 0, 1),
+        AL_TAG(70, 0, 0),
+        AL_TAG(1, 1, 0),
+        AL_TAG(0, 5, 0),
     };
     switch (rnd() % 6) {
-    case 0: return BUF + rnd() % BUF_SIZE;
-    case 1: return rnd();
-    case 2: return rnd() % 300;
-    default: return pool[rnd() % (sizeof pool / sizeof pool[0])];
+    case 0:
+        return BUF + rnd() % BUF_SIZE;
+    case 1:
+        return rnd();
+    case 2:
+        return rnd() % 300;
+    default:
+        return pool[rnd() % (sizeof pool / sizeof pool[0])];
     }
 }
 
@@ -97,12 +138,12 @@ int main(int argc, char **argv)
             break;
         case AL_SYS_ipc:
             if ((int64_t)a[4] >= -1 && (int64_t)a[4] <= 3600LL * 1000000000LL)
-                a[4] = 0;                           /* never block: there is no partner */
+                a[4] = 0; /* never block: there is no partner */
             break;
         case AL_SYS_task_wait:
             break;
         case AL_SYS_unmap:
-            a[1] &= ~(uint64_t)AL_UNMAP_SELF;      /* keep our own image and stack */
+            a[1] &= ~(uint64_t)AL_UNMAP_SELF; /* keep our own image and stack */
             break;
         case AL_SYS_thread_control:
             if (a[1] == AL_TC_SUSPEND)
@@ -115,7 +156,7 @@ int main(int argc, char **argv)
         case AL_SYS_cap_delete:
         case AL_SYS_cap_revoke:
             if (a[0] == AL_SLOT_BOOT_EP || a[0] == 2)
-                continue;                           /* keep what root gave us */
+                continue; /* keep what root gave us */
             break;
         default:
             break;
@@ -132,8 +173,8 @@ int main(int argc, char **argv)
     }
     al_kernel_control(AL_KCTL_IPC_FASTPATH, 1);
     al_thread_set_prio(0, 100);
-    ktap_result(errs < 1000000, "%ld random system calls answered (%lu ok, %lu errors); unknown numbers: ENOSYS",
-                iters, oks, errs);
+    ktap_result(errs < 1000000, "%ld random system calls answered (%lu ok, %lu errors); unknown numbers: ENOSYS", iters,
+                oks, errs);
     int intact = 1;
     for (int i = 0; i < 64; i++)
         intact &= canary[i] == 0xc0ffee00 + (unsigned long)i;
@@ -144,7 +185,7 @@ int main(int argc, char **argv)
      * (the buffer's pages go back to sigma0 when the task ends) */
     for (long s = 3; s < AL_CSPACE_SLOTS; s++)
         al_cap_delete(s);
-    al_sleep(50000000);         /* let the short-lived threads finish */
+    al_sleep(50000000); /* let the short-lived threads finish */
     ktap_result(1, "cleaned up (the root task checks for leaked kernel memory)");
     return ktap_failures();
 }

@@ -109,7 +109,7 @@ static long send_map(unsigned long fpage, unsigned long win, int rights)
 int main(void)
 {
     struct al_task_end end;
-    ktap_plan(26);
+    ktap_plan(27);
     al_thread_set_affinity(0, 0);
     long idp = mem_alloc((void *)P, 12, AL_MAP_RW);
     long idq = mem_alloc((void *)Q, 12, AL_MAP_RW);
@@ -199,6 +199,18 @@ int main(void)
                 "window smaller than the flexpage: EINVAL");
     ktap_result(send_map(AL_FPAGE(0x50000000, 12), AL_FPAGE(0x39000000, 12), AL_MAP_R) == -AL_EPERM,
                 "map item of pages the sender does not have: EPERM");
+
+    /* a map whose own first page revokes its second source page (the
+     * replaced destination is the source's ancestor): it stops, it does not
+     * crash the kernel */
+    long ids8 = mem_alloc((void *)0x3a000000, 13, AL_MAP_RW);
+    long idq8 = mem_alloc((void *)0x3b000000, 12, AL_MAP_RW);
+    long r1 = send_map(AL_FPAGE(0x3b000000, 12), AL_FPAGE(0x3a001000, 12), AL_MAP_RW); /* S1 := from Q */
+    long r2 = send_map(AL_FPAGE(0x3a000000, 13), AL_FPAGE(0x3b000000, 13), AL_MAP_RW); /* Q, Q+4K := S0, S1 */
+    ktap_result(ids8 >= 0 && idq8 >= 0 && r1 == 0 && r2 == -AL_EPERM && al_null() == 0,
+                "a map that revokes its own source half-way stops with EPERM (%ld, %ld)", r1, r2);
+    mem_free(ids8);
+    mem_free(idq8);
 
     al_cap_delete(B_SLOT);
     al_cap_delete(C_SLOT);
