@@ -210,6 +210,8 @@ static const char *find_word(const char *key, int with_value, const char **end)
 
 const char *bootinfo_arg(const char *key, char *buf, unsigned len)
 {
+    if (!len)
+        return NULL;
     const char *end, *w = find_word(key, 1, &end);
     if (!w)
         return NULL;
@@ -226,5 +228,5 @@ int bootinfo_flag(const char *key)
     if (find_word(key, 0, &end))
         return 1;
     char v[8];
-    return bootinfo_arg(key, v, sizeof v) && v[0] == '1';
+    return bootinfo_arg(key, v, sizeof v) && v[0] == '1' && v[1] == 0;   /* exactly key=1 */
 }
