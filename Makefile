@@ -6,7 +6,9 @@
 #   make iso        GRUB (Multiboot2) ISO: build/airlock.iso
 #   make qemu-gdb   QEMU waits for gdb; in another terminal: gdb -x tools/gdbinit
 #   make format / make lint / make compile_commands.json
-# Knobs: SMP=n (CPUs), DEBUG=1 (no optimisation, extra checks), V=1 (verbose)
+# Knobs: SMP=n (CPUs), DEBUG=1 (-Og and invariant checks: the run queue at every
+#        schedule, the address-space audit after every map), B=dir (build
+#        directory, e.g. B=build/debug with DEBUG=1), V=1 (verbose)
 
 SMP    ?= 1
 TEST_SMP ?= $(if $(filter command line,$(origin SMP)),$(SMP),1,4)
@@ -111,14 +113,14 @@ run: deps all
 	    -initrd "$(RUN_MODS)" -append "$(CMDLINE)" || true
 
 test: deps all
-	$(Q)python3 tools/ktest.py --smp $(TEST_SMP) $(if $(ONLY),--only $(ONLY))
+	$(Q)AIRLOCK_BUILD=$(abspath $(B)) python3 tools/ktest.py --smp $(TEST_SMP) $(if $(ONLY),--only $(ONLY))
 
 bench: deps all
-	$(Q)python3 tools/ktest.py --bench --smp 1
+	$(Q)AIRLOCK_BUILD=$(abspath $(B)) python3 tools/ktest.py --bench --smp 1
 
 iso: deps $(B)/airlock.iso
 $(B)/airlock.iso: all tools/mkiso.sh
-	$(Q)sh tools/mkiso.sh $@ "" $(B)/user/sigma0.elf "" $(B)/user/root.elf "" $(B)/user/hello.elf "hello from grub" $(B)/user/crash.elf "ud expect=fault:6"
+	$(Q)AIRLOCK_BUILD=$(abspath $(B)) sh tools/mkiso.sh $@ "" $(B)/user/sigma0.elf "" $(B)/user/root.elf "" $(B)/user/hello.elf "hello from grub" $(B)/user/crash.elf "ud expect=fault:6"
 
 qemu-gdb: deps all
 	@echo "QEMU waits for gdb on :1234 — run: gdb -x tools/gdbinit"

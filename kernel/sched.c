@@ -202,8 +202,31 @@ void sched_switch_tail(void)
     }
 }
 
+#ifdef DEBUG
+/* DEBUG builds: the run queue's lists, bitmap, summary and count agree */
+static void rq_check(const struct runqueue *rq)
+{
+    unsigned n = 0;
+    for (int p = 0; p < 256; p++) {
+        int nonempty = rq->head[p] != NULL;
+        assert(nonempty == !!(rq->bitmap[p >> 6] & (1ULL << (p & 63))));
+        for (struct thread *t = rq->head[p]; t; t = t->rq_next) {
+            assert(t->prio == p && t->state == T_RUNNABLE);
+            assert(t->rq_next || rq->tail[p] == t);
+            n++;
+        }
+    }
+    for (int w = 0; w < 4; w++)
+        assert(!!rq->bitmap[w] == !!(rq->summary & (1ULL << w)));
+    assert(n == rq->nr);
+}
+#endif
+
 void schedule(void)
 {
+#ifdef DEBUG
+    rq_check(&this_cpu()->rq);
+#endif
     struct cpu *c = this_cpu();
     struct thread *prev = c->current;
     c->entry->pending &= ~(uint64_t)PENDING_RESCHED;

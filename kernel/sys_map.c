@@ -21,6 +21,8 @@
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/lapic.h"
 #include "kernel/sys_map.h"
+#include "kernel/audit.h"
+#include "kernel/panic.h"
 
 /* a flexpage within the user window and outside the UTCB area */
 int fpage_ok(uint64_t fpage)
@@ -64,6 +66,10 @@ long map_pages(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, u
         err = n ? mapdb_map(n, dst, dva + i * 4096, rights, grant, &mask) : -AL_EPERM;
     }
     flush(mask);
+#ifdef DEBUG
+    if (audit_user_space(dst->pml4, dst->name))
+        panic("audit failed after a map into task %u", dst->id);
+#endif
     return err;
 }
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-B = os.path.join(ROOT, "build")
+B = os.environ.get("AIRLOCK_BUILD", os.path.join(ROOT, "build"))
 KERNEL32 = os.path.join(B, "kernel32.elf")
 U = lambda n: os.path.join(B, "user", n + ".elf")
 BAD = lambda n: os.path.join(B, "bad", n + ".elf")
@@ -147,6 +147,7 @@ def parse_ktap(text):
 
 
 def make_iso(mods, cmdline, out):
+    os.environ["AIRLOCK_BUILD"] = B
     args = ["sh", os.path.join(ROOT, "tools", "mkiso.sh"), out, cmdline]
     for path, a in mods:
         args += [path, a]

@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 mkdir -p "$dir/boot/grub" "$dir/modules"
-cp "$root/build/kernel.elf" "$dir/boot/airlock.elf"
+cp "${AIRLOCK_BUILD:-$root/build}/kernel.elf" "$dir/boot/airlock.elf"
 {
     echo 'set timeout=0'
     echo 'set default=0'
