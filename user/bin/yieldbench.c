@@ -22,6 +22,10 @@ int main(int argc, char **argv)
         al_yield();
     uint64_t t1 = rdtsc();
     al_stats(&b, sizeof b);
+    /* keep yielding until the partner has surely finished its own timed
+     * loop too: printing now would land inside the partner's measurement */
+    for (long i = 0; i < n; i++)
+        al_yield();
     /* each of our yields is one round; the stats call pair adds 4 CR3 writes
      * (ours and, while we wait, nothing else runs on CPU 0) */
     unsigned long cr3 = b.cr3_writes - a.cr3_writes;
