@@ -72,7 +72,7 @@ SUITES = {
     "loader-b": ("mb1", loader(1), "ktest=modules"),
     "nmi": ("mb1", [(U("spin"), "100")], "ktest=modules"),
     "ipc": ("mb1", [(U("ipc"), ""), (U("ipcpair"), "server start=bg"), (U("ipcpair"), "client"),
-                    (U("threadcap"), "")], "ktest=modules"),
+                    (U("threadcap"), ""), (U("replies"), "")], "ktest=modules"),
     "memory": ("mb1", [(U("mapping"), ""), (U("capcheck"), ""), (U("tlb"), ""), (U("chains"), "")], "ktest=modules"),
     "fuzz": ("mb1", [(U("fuzz"), "20000 7"), (U("fuzz"), "20000 1234567"), (U("hello"), "after fuzzing")],
              "ktest=modules"),

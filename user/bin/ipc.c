@@ -279,7 +279,6 @@ int main(void)
     ktap_result(n > 1 || fast_on > 0, "fast path on: %lu of 18 IPCs took it (server %s)", fast_on,
                 n > 1 ? "on another CPU: general path" : "on this CPU");
 
-    /* saved reply capabilities: a deferred reply */
     stop_server(EP);
     al_thread_join(srv, &st);
     ktap_result(st == 0, "server ended cleanly");
