@@ -228,3 +228,20 @@ SELFTEST(elf_refuses_garbage)
     ST_CHECK(elf_parse(junk, sizeof junk, AL_USER_LO, AL_USER_HI, &img, &why) < 0 && why);
     ST_CHECK(elf_parse(junk, 3, AL_USER_LO, AL_USER_HI, &img, &why) < 0);
 }
+
+SELFTEST(vga_mirrors_console)
+{
+    /* the VGA text buffer mirrors what kprintf prints */
+    kprintf("    # vga-mirror-check-7f3a\n");
+    const volatile uint16_t *vga = (const volatile uint16_t *)(AL_DIRECT_MAP + 0xB8000);
+    const char *needle = "vga-mirror-check-7f3a";
+    size_t n = strlen(needle);
+    int found = 0;
+    for (int i = 0; i + (int)n <= 80 * 25 && !found; i++) {
+        size_t k = 0;
+        while (k < n && (char)(vga[i + k] & 0xff) == needle[k])
+            k++;
+        found = k == n;
+    }
+    ST_CHECK(found);
+}
