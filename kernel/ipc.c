@@ -157,6 +157,11 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
 {
     uint64_t words = AL_TAG_WORDS(tag), items = AL_TAG_ITEMS(tag);
     struct al_utcb *su = s->utcb, *ru = r->utcb;
+    /* a thread in a fault IPC sends the kernel-made message and takes its
+     * reply in the thread object (kmsg_mr): its UTCB is not touched */
+    const uint64_t *from = s->kmsg ? s->kmsg_mr : su->mr;
+    if (r->kmsg && words > AL_FR_COUNT)
+        words = AL_FR_COUNT;
     struct cap *src = NULL, *dst = NULL;
     int cap_rights = 0;
     uint64_t win = 0;
@@ -165,7 +170,7 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
      * UTCB while we work, so what was checked is what is carried out */
     uint64_t item[AL_MR_COUNT];
     for (uint64_t k = 0; k < 2 * items; k++)
-        item[k] = su->mr[words + k];
+        item[k] = from[AL_TAG_WORDS(tag) + k];
     for (uint64_t k = 0; k < items; k++) {
         uint64_t kind = item[2 * k], pay = item[2 * k + 1];
         uint64_t type = kind & 0xff, rights = (kind >> 8) & AL_R_ALL;
@@ -180,7 +185,9 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
             if (src->type == AL_CAP_REPLY)
                 return -AL_EPERM;
             if (src->type == AL_CAP_TASK && src->obj == r->task)
-                return -AL_EINVAL;            /* a task naming itself would never die */
+                return -AL_EINVAL; /* a task naming itself would never die */
+            if (r->kmsg)
+                return -AL_EINVAL; /* a fault reply carries no capability */
             int64_t rslot = ru->rcv_cap_slot; /* read once: the receiver's task may change it */
             dst = rslot < 0 ? NULL : cap_slot(r->task, (uint64_t)rslot);
             if (!dst || dst->type)
@@ -193,10 +200,19 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
             }
             if (!fpage_ok(pay) || (rights & ~7ULL))
                 return -AL_EINVAL;
-            if (!win || !fpage_ok(win) || AL_FPAGE_ORDER(pay) > AL_FPAGE_ORDER(win))
-                return -AL_EINVAL; /* no or too small receive window */
             uint64_t n = (1ULL << AL_FPAGE_ORDER(pay)) / 4096, base = AL_FPAGE_BASE(pay);
-            uint64_t to = AL_FPAGE_BASE(win) + (base & ((1ULL << AL_FPAGE_ORDER(win)) - 1));
+            uint64_t to;
+            if (r->kmsg) {
+                /* a faulting thread: the aligned block of the flexpage's size
+                 * around its fault address */
+                to = r->fault_addr_ipc & ~((1ULL << AL_FPAGE_ORDER(pay)) - 1);
+                if (!fpage_ok(AL_FPAGE(to, AL_FPAGE_ORDER(pay))))
+                    return -AL_EINVAL;
+            } else {
+                if (!win || !fpage_ok(win) || AL_FPAGE_ORDER(pay) > AL_FPAGE_ORDER(win))
+                    return -AL_EINVAL; /* no or too small receive window */
+                to = AL_FPAGE_BASE(win) + (base & ((1ULL << AL_FPAGE_ORDER(win)) - 1));
+            }
             for (uint64_t i = 0; i < n; i++) {
                 struct mapnode *node = mapdb_lookup(s->task, base + i * 4096);
                 if (!node)
@@ -214,8 +230,8 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
         if ((kind & 0xff) == AL_ITEM_CAP)
             continue;
         uint64_t base = AL_FPAGE_BASE(pay), order = AL_FPAGE_ORDER(pay);
-        uint64_t wsize = 1ULL << AL_FPAGE_ORDER(win);
-        uint64_t to = AL_FPAGE_BASE(win) + (base & (wsize - 1));
+        uint64_t to = r->kmsg ? r->fault_addr_ipc & ~((1ULL << order) - 1)
+                              : AL_FPAGE_BASE(win) + (base & ((1ULL << AL_FPAGE_ORDER(win)) - 1));
         long e = map_pages(s->task, base, r->task, to, (1ULL << order) / 4096, (uint32_t)((kind >> 8) & 7),
                            (kind & 0xff) == AL_ITEM_GRANT);
         if (e)
@@ -226,8 +242,14 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
         if (e)
             return e;
     }
+    if (r->kmsg) {
+        for (uint64_t i = 0; i < words; i++)
+            r->kmsg_mr[i] = from[i];
+        r->kmsg_tag = tag;
+        return 0;
+    }
     for (uint64_t i = 0; i < words; i++)
-        ru->mr[i] = su->mr[i];
+        ru->mr[i] = from[i];
     for (uint64_t k = 0; k < 2 * items; k++)
         ru->mr[words + k] = item[k];
     ru->tag = tag;
@@ -464,7 +486,7 @@ static inline struct endpoint *fast_rr_target(struct cpu *c, struct thread *self
     if (cap->type != AL_CAP_ENDPOINT || !(cap->rights & AL_R_RECV))
         return NULL;
     struct endpoint *ep = cap->obj;
-    if (ep->sendq || ep->recvq || caller->ipc_state != IPC_REPLY || caller->reply_slot ||
+    if (ep->sendq || ep->recvq || caller->ipc_state != IPC_REPLY || caller->reply_slot || caller->kmsg ||
         !fast_partner_ok(c, self, caller))
         return NULL;
     return ep;

@@ -44,5 +44,9 @@ void endpoint_put(struct endpoint *ep); /* a capability to it was deleted */
 void reply_cap_dropped(struct cap *c);  /* a saved reply capability was deleted */
 void ipc_timeout(struct thread *t);     /* from the sleep list */
 void ipc_thread_dies(struct thread *t); /* cancel everything that involves t */
+/* send (call: and wait for the reply) on ep as `self`; kernel/fault.c uses it
+ * for fault messages */
+long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t badge, int grant, int call,
+              int64_t timeout);
 extern int ipc_fastpath_enabled;
 #endif

@@ -12,6 +12,7 @@
 #include "kernel/cpu.h"
 #include "kernel/usercopy.h"
 #include "kernel/audit.h"
+#include "kernel/fault.h"
 #include "kernel/panic.h"
 #include "abi/airlock/errno.h"
 #include "abi/airlock/layout.h"
@@ -157,6 +158,8 @@ SYSCALL_DEFINE(thread_control)
             return -AL_EPERM;
         sched_set_prio(t, (int)a2);
         return 0;
+    case AL_TC_SET_HANDLER:
+        return fault_set_handler(t, (int64_t)a2);
     case AL_TC_SET_AFFINITY:
         if (!((int64_t)a2 == -1 || (a2 < ncpus && cpus[a2].online)))
             return -AL_EINVAL;

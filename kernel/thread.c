@@ -81,6 +81,7 @@ void thread_release_stack(struct thread *t)
 
 void thread_free(struct thread *t)
 {
+    cap_delete(&t->fault_handler);
     assert(t->state == T_DEAD || t->state == T_NEW);
     thread_release_stack(t);
     if (t->task) {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include "arch/x86_64/entry_area.h"
 #include "abi/airlock/ipc.h"
+#include "kernel/cap.h"
 
 struct endpoint;
 struct cap;
@@ -75,6 +76,12 @@ struct thread {
     struct thread *reply_server; /* caller: the server that owes us */
     struct cap *reply_slot;      /* caller: a saved reply capability naming us */
     uint32_t reply_gen;          /* caller: counts calls, makes reply caps one-shot */
+    /* faults at user level (kernel/fault.c) */
+    int kmsg;                    /* in a fault IPC: messages go to and from kmsg_mr, not the UTCB */
+    uint64_t kmsg_tag;           /* the handler's reply tag */
+    uint64_t fault_addr_ipc;     /* where a reply's map item is placed */
+    uint64_t kmsg_mr[AL_FR_COUNT];
+    struct cap fault_handler;    /* an endpoint capability held for the thread (type 0: none) */
     char name[32];
 };
 

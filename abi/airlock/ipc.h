@@ -98,6 +98,33 @@ struct al_utcb {
 #define AL_TC_SET_PRIO     4 /* arg: priority, up to the caller's task limit */
 #define AL_TC_SET_AFFINITY 5 /* arg: CPU index or -1 */
 
+/* Faults at user level. A thread with a fault handler (thread_set_handler,
+ * or thread_control AL_TC_SET_HANDLER: an endpoint it may send to) does not
+ * die of an exception: the kernel calls the handler on the thread's behalf
+ * with a message of AL_FR_COUNT words (label AL_LABEL_PAGE_FAULT for #PF,
+ * AL_LABEL_EXCEPTION for everything else) and the thread waits for the
+ * reply:
+ *  - label AL_FAULT_KILL: the thread is terminated;
+ *  - otherwise it resumes: with AL_FR_COUNT words, its registers become
+ *    those words (RIP must be a user address; RFLAGS keeps only the
+ *    arithmetic flags, TF and DF; the rest of the register set is taken as
+ *    given), with fewer words it retries the instruction unchanged;
+ *  - one map item may come with the reply: its flexpage is mapped into the
+ *    faulting task at the naturally aligned block of its size that contains
+ *    the fault address (page faults; any exception may carry one).
+ * The thread's own UTCB is not touched by any of this. */
+#define AL_LABEL_PAGE_FAULT 0xfff1
+#define AL_LABEL_EXCEPTION  0xfff2
+#define AL_FAULT_KILL       0xdead
+enum al_fault_reg {
+    AL_FR_VECTOR, AL_FR_ERROR, AL_FR_ADDR, /* vector, error code, CR2 (page faults) */
+    AL_FR_RIP, AL_FR_RSP, AL_FR_RFLAGS,
+    AL_FR_RAX, AL_FR_RBX, AL_FR_RCX, AL_FR_RDX, AL_FR_RSI, AL_FR_RDI, AL_FR_RBP,
+    AL_FR_R8, AL_FR_R9, AL_FR_R10, AL_FR_R11, AL_FR_R12, AL_FR_R13, AL_FR_R14, AL_FR_R15,
+    AL_FR_COUNT
+};
+#define AL_TC_SET_HANDLER  6    /* arg: an endpoint slot of the caller (SEND), or -1: none */
+
 /* kernel_control operations (test and benchmark knobs) */
 #define AL_KCTL_IPC_FASTPATH 1 /* value 0/1: disable/enable the IPC fast path; returns the old value */
 

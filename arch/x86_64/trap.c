@@ -9,6 +9,7 @@
 #include "kernel/panic.h"
 #include "kernel/thread.h"
 #include "kernel/console.h"
+#include "kernel/fault.h"
 #include "kernel/bkl.h"
 #include "arch/x86_64/lapic.h"
 #include "arch/x86_64/tlb.h"
@@ -58,7 +59,7 @@ void trap_dispatch(struct trap_frame *tf)
     trap_handler_fn fn = handlers[tf->vector & 0xff];
     if (fn)
         fn(tf);
-    else if (from_user)
+    else if (from_user && !fault_ipc(tf, 0))
         thread_fault(tf, 0);
     else
         panic_trap(tf, tf->vector < 32 ? "unhandled exception in kernel" : "unexpected interrupt in kernel");
@@ -112,7 +113,8 @@ TRAP_HANDLER(VEC_PF, page_fault)
 {
     uint64_t cr2 = read_cr2();
     if (tf->cs & 3) {
-        thread_fault(tf, cr2);
+        if (!fault_ipc(tf, cr2))
+            thread_fault(tf, cr2);
         return;
     }
     kprintf("kernel page fault at %#lx (error %#lx)\n", (unsigned long)cr2, (unsigned long)tf->error);

@@ -1,0 +1,112 @@
+/*
+ * Faults at user level: exceptions (page faults included) of a thread that
+ * has a fault handler become a call to that handler (abi/airlock/ipc.h).
+ * The message is built by the kernel in the thread object (kmsg_mr), the
+ * reply lands there too, so the thread's UTCB is never touched; a map item
+ * in the reply is placed around the fault address. BKL held.
+ */
+#include <stddef.h>
+#include "kernel/fault.h"
+#include "kernel/ipc.h"
+#include "kernel/cap.h"
+#include "kernel/thread.h"
+#include "kernel/task.h"
+#include "kernel/cpu.h"
+#include "kernel/syscall.h"
+#include "abi/airlock/errno.h"
+#include "abi/airlock/layout.h"
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/cpu.h"
+
+#define FAULT_RFLAGS_USER 0xdd5ULL /* CF PF AF ZF SF TF DF OF */
+
+int fault_ipc(struct trap_frame *tf, uint64_t addr)
+{
+    struct thread *self = current();
+    struct cap *h = &self->fault_handler;
+    if (!self->task || h->type != AL_CAP_ENDPOINT)
+        return 0;
+    uint64_t *m = self->kmsg_mr;
+    m[AL_FR_VECTOR] = (uint64_t)tf->vector;
+    m[AL_FR_ERROR] = tf->error;
+    m[AL_FR_ADDR] = addr;
+    m[AL_FR_RIP] = tf->rip;
+    m[AL_FR_RSP] = tf->rsp;
+    m[AL_FR_RFLAGS] = tf->rflags;
+    m[AL_FR_RAX] = tf->rax;
+    m[AL_FR_RBX] = tf->rbx;
+    m[AL_FR_RCX] = tf->rcx;
+    m[AL_FR_RDX] = tf->rdx;
+    m[AL_FR_RSI] = tf->rsi;
+    m[AL_FR_RDI] = tf->rdi;
+    m[AL_FR_RBP] = tf->rbp;
+    m[AL_FR_R8] = tf->r8;
+    m[AL_FR_R9] = tf->r9;
+    m[AL_FR_R10] = tf->r10;
+    m[AL_FR_R11] = tf->r11;
+    m[AL_FR_R12] = tf->r12;
+    m[AL_FR_R13] = tf->r13;
+    m[AL_FR_R14] = tf->r14;
+    m[AL_FR_R15] = tf->r15;
+    uint64_t label = tf->vector == VEC_PF ? AL_LABEL_PAGE_FAULT : AL_LABEL_EXCEPTION;
+    self->kmsg = 1;
+    self->fault_addr_ipc = addr;
+    self->kmsg_tag = 0;
+    long r = ipc_send(self, h->obj, AL_TAG(AL_FR_COUNT, 0, label), h->badge, 0, 1, AL_TIMEOUT_NEVER);
+    self->kmsg = 0;
+    if (r)
+        return 0;                           /* the handler went away: the thread dies */
+    uint64_t tag = self->kmsg_tag;
+    if (AL_TAG_LABEL(tag) == AL_FAULT_KILL)
+        return 0;
+    if (AL_TAG_WORDS(tag) >= AL_FR_COUNT) {
+        uint64_t rip = m[AL_FR_RIP];
+        if (rip < AL_USER_LO || rip >= AL_USER_HI)
+            return 0;                       /* not a place to resume at: the thread dies */
+        tf->rip = rip;
+        tf->rsp = m[AL_FR_RSP];
+        tf->rflags = (m[AL_FR_RFLAGS] & FAULT_RFLAGS_USER) | RFLAGS_IF | 2;
+        tf->rax = m[AL_FR_RAX];
+        tf->rbx = m[AL_FR_RBX];
+        tf->rcx = m[AL_FR_RCX];
+        tf->rdx = m[AL_FR_RDX];
+        tf->rsi = m[AL_FR_RSI];
+        tf->rdi = m[AL_FR_RDI];
+        tf->rbp = m[AL_FR_RBP];
+        tf->r8 = m[AL_FR_R8];
+        tf->r9 = m[AL_FR_R9];
+        tf->r10 = m[AL_FR_R10];
+        tf->r11 = m[AL_FR_R11];
+        tf->r12 = m[AL_FR_R12];
+        tf->r13 = m[AL_FR_R13];
+        tf->r14 = m[AL_FR_R14];
+        tf->r15 = m[AL_FR_R15];
+    }
+    return 1;
+}
+
+/* the handler capability of thread t becomes a copy of the caller's
+ * endpoint capability `slot` (SEND needed), or none (slot -1) */
+long fault_set_handler(struct thread *t, int64_t slot)
+{
+    cap_delete(&t->fault_handler);
+    if (slot == -1)
+        return 0;
+    long err = 0;
+    struct cap *c = cap_lookup(current()->task, (uint64_t)slot, AL_CAP_ENDPOINT, AL_R_SEND, &err);
+    if (!c)
+        return err;
+    return cap_derive(c, &t->fault_handler, AL_R_SEND, 0);
+}
+
+/* thread_set_handler(tid, slot): for a thread of our own task (0: us) */
+SYSCALL_DEFINE(thread_set_handler)
+{
+    struct thread *self = current();
+    struct thread *t = a0 == 0 || a0 == self->id ? self
+                       : a0 > 0xffffffffULL        ? NULL
+                                                   : thread_by_id(self->task, (unsigned)a0);
+    if (!t || t->state == T_DEAD)
+        return -AL_ESRCH;
+    return fault_set_handler(t, (int64_t)a1);
+}

@@ -1,0 +1,12 @@
+#ifndef KERNEL_FAULT_H
+#define KERNEL_FAULT_H
+#include <stdint.h>
+struct trap_frame;
+struct thread;
+/* The current thread took an exception in user mode (addr: CR2 for page
+ * faults). If it has a fault handler, call it and wait for the answer:
+ * returns 1 to resume (the frame may have been rewritten), 0 if the thread
+ * must die (no handler, handler gone, or told to die). */
+int fault_ipc(struct trap_frame *tf, uint64_t addr);
+long fault_set_handler(struct thread *t, int64_t slot);
+#endif
