@@ -405,7 +405,7 @@ static struct thread *reply_target(struct thread *self, int64_t slot, long *err)
 static inline int fast_partner_ok(struct cpu *c, struct thread *self, struct thread *t)
 {
     return ipc_fastpath_enabled && !c->rq.nr && t->prio >= self->prio &&
-           (t->affinity < 0 || (unsigned)t->affinity == c->index) && !t->suspended && !t->sleeping;
+           (t->affinity < 0 || (unsigned)t->affinity == c->index) && !t->fast_blockers;
 }
 
 static inline void copy_words(struct thread *s, struct thread *r, uint64_t tag, uint64_t badge)
@@ -486,7 +486,7 @@ static inline struct endpoint *fast_rr_target(struct cpu *c, struct thread *self
     if (cap->type != AL_CAP_ENDPOINT || !(cap->rights & AL_R_RECV))
         return NULL;
     struct endpoint *ep = cap->obj;
-    if (ep->sendq || ep->recvq || caller->ipc_state != IPC_REPLY || caller->reply_slot || caller->kmsg ||
+    if (ep->sendq || ep->recvq || caller->ipc_state != IPC_REPLY || caller->reply_slot ||
         !fast_partner_ok(c, self, caller))
         return NULL;
     return ep;

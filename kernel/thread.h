@@ -45,7 +45,17 @@ struct thread {
     int affinity;                     /* CPU index, or -1: any */
     unsigned cpu;                     /* CPU it runs / last ran / is queued on */
     int slice;                        /* ticks left in the time slice */
-    int suspended;                    /* suspend requested: not schedulable */
+    /* conditions that keep a thread off the IPC fast path, in one word so
+     * the fast path tests them with one load */
+    union {
+        struct {
+            uint16_t suspended; /* suspend requested: not schedulable */
+            uint16_t sleeping;  /* on the sleep list (sleep or IPC timeout) */
+            uint16_t kmsg;      /* in a fault IPC: messages go to and from kmsg_mr, not the UTCB */
+            uint16_t pad_;
+        };
+        uint64_t fast_blockers;
+    };
     struct thread *rq_next, *rq_prev; /* run queue (per CPU, per priority) */
     struct thread *wait_next;         /* sleep list */
     uint64_t wake_at;                 /* sleep deadline, clock_ns() */
@@ -71,13 +81,11 @@ struct thread {
     long ipc_result;             /* returned when woken */
     uint64_t ipc_tag, ipc_badge; /* a blocked sender's message */
     int ipc_call, ipc_grant;
-    int sleeping;                /* on the sleep list (sleep or IPC timeout) */
     struct thread *reply_to;     /* server: the caller owed a reply */
     struct thread *reply_server; /* caller: the server that owes us */
     struct cap *reply_slot;      /* caller: a saved reply capability naming us */
     uint32_t reply_gen;          /* caller: counts calls, makes reply caps one-shot */
     /* faults at user level (kernel/fault.c) */
-    int kmsg;                    /* in a fault IPC: messages go to and from kmsg_mr, not the UTCB */
     uint64_t kmsg_tag;           /* the handler's reply tag */
     uint64_t fault_addr_ipc;     /* where a reply's map item is placed */
     uint64_t kmsg_mr[AL_FR_COUNT];

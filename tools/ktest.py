@@ -74,6 +74,7 @@ SUITES = {
     "ipc": ("mb1", [(U("ipc"), ""), (U("ipcpair"), "server start=bg"), (U("ipcpair"), "client"),
                     (U("threadcap"), ""), (U("replies"), "")], "ktest=modules"),
     "memory": ("mb1", [(U("mapping"), ""), (U("capcheck"), ""), (U("tlb"), ""), (U("chains"), "")], "ktest=modules"),
+    "faults": ("mb1", [(U("faults"), ""), (U("hello"), "after faults")], "ktest=modules"),
     "fuzz": ("mb1", [(U("fuzz"), "20000 7"), (U("fuzz"), "20000 1234567"), (U("hello"), "after fuzzing")],
              "ktest=modules"),
     "threads": ("mb1", [(U("sched"), ""), (U("fpu"), ""), (U("cpus"), ""), (U("sleep"), ""),
@@ -255,6 +256,7 @@ def main():
             [(U("bench"), ""), (U("mapbench"), "")],
             [(U("yieldbench"), "4000 start=bg"), (U("yieldbench"), "4000 start=bg")],
             [(U("ipcpair"), "bench-server start=bg"), (U("ipcpair"), "bench")],
+            [(U("faults"), "bench")],
         ]
         bad = 0
         for i, mods in enumerate(specs):

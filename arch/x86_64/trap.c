@@ -57,12 +57,14 @@ void trap_dispatch(struct trap_frame *tf)
     if (locked)
         bkl_lock();
     trap_handler_fn fn = handlers[tf->vector & 0xff];
-    if (fn)
+    if (fn) {
         fn(tf);
-    else if (from_user && !fault_ipc(tf, 0))
-        thread_fault(tf, 0);
-    else
+    } else if (from_user) {
+        if (!fault_ipc(tf, 0))
+            thread_fault(tf, 0);
+    } else {
         panic_trap(tf, tf->vector < 32 ? "unhandled exception in kernel" : "unexpected interrupt in kernel");
+    }
     if (from_user && (this_entry()->pending & PENDING_RESCHED))
         schedule();
     if (locked)

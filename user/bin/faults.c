@@ -1,0 +1,213 @@
+/*
+ * Faults at user level (KTAP), and their benchmarks (`faults bench`):
+ * a page fault resolved by a pager thread answering with a map item, an
+ * exception handler that emulates an instruction by rewriting registers,
+ * one that kills, a protection fault fixed by changing the mapping, and
+ * the errors. The faulting thread's UTCB stays as it was.
+ */
+#include "user/lib/airlock.h"
+#include "lib/string.h"
+
+#define EP 10
+#define PAGER_PAGE 0x50000000UL /* where the pager keeps pages it hands out */
+#define FAULT_AREA 0x60000000UL /* touched unmapped: each access faults once */
+#define RO_PAGE 0x70000000UL
+#define MAGIC 0xfa017ed00d5UL
+
+static char stack[16384] __attribute__((aligned(16)));
+static char stack2[16384] __attribute__((aligned(16)));
+static volatile int mode;         /* what the handler does */
+static volatile unsigned long handled, last_addr, last_vector;
+
+enum { H_PAGER = 1, H_SKIP_UD2, H_KILL, H_MAKE_RW, H_BAD_RIP, H_RETRY, H_MAP_P };
+
+#define P_RW 0x58000000UL          /* a page the handler maps out, with map_rights */
+static volatile int map_rights;
+
+/* the handler thread: serves fault messages forever */
+static long handler(void *arg)
+{
+    (void)arg;
+    struct al_utcb *u = al_utcb();
+    unsigned long next_page = PAGER_PAGE;
+    long r = al_ipc(AL_IPC_RECV, 0, 0, EP, AL_TIMEOUT_NEVER);
+    for (;;) {
+        if (r) {
+            r = al_ipc(AL_IPC_RECV, 0, 0, EP, AL_TIMEOUT_NEVER);
+            continue;
+        }
+        if (AL_TAG_LABEL(u->tag) == 0xdead)
+            return 0;                   /* the test is over */
+        handled++;
+        last_addr = u->mr[AL_FR_ADDR];
+        last_vector = u->mr[AL_FR_VECTOR];
+        unsigned long reply = AL_TAG(0, 0, 0);
+        if (mode == H_PAGER && AL_TAG_LABEL(u->tag) == AL_LABEL_PAGE_FAULT) {
+            long id = mem_alloc((void *)next_page, 12, AL_MAP_RW);
+            if (id >= 0) {
+                *(volatile unsigned long *)(next_page + (last_addr & 0xff8)) = MAGIC ^ (last_addr & ~0xfffUL);
+                u->mr[0] = AL_ITEM_MAP | (AL_MAP_RW << 8);
+                u->mr[1] = AL_FPAGE(next_page, 12);
+                reply = AL_TAG(0, 1, 0);
+                next_page += 4096;
+            }
+        } else if (mode == H_SKIP_UD2) {
+            u->mr[AL_FR_RIP] += 2;      /* ud2 is two bytes */
+            u->mr[AL_FR_RAX] = 42;
+            reply = AL_TAG(AL_FR_COUNT, 0, 0);
+        } else if (mode == H_KILL) {
+            reply = AL_TAG(0, 0, AL_FAULT_KILL);
+        } else if (mode == H_MAKE_RW) {
+            /* the page is read-only: replace it by a writable one */
+            mem_alloc((void *)RO_PAGE, 12, AL_MAP_RW);
+        } else if (mode == H_MAP_P) {
+            u->mr[0] = AL_ITEM_MAP | ((unsigned long)map_rights << 8);
+            u->mr[1] = AL_FPAGE(P_RW, 12);
+            reply = AL_TAG(0, 1, 0);
+        } else if (mode == H_BAD_RIP) {
+            u->mr[AL_FR_RIP] = AL_KERNEL_BASE;
+            reply = AL_TAG(AL_FR_COUNT, 0, 0);
+        }
+        r = al_ipc(AL_IPC_REPLY_RECV, 0, reply, EP, AL_TIMEOUT_NEVER);
+    }
+    return 0;
+}
+
+static long ud2_with_rax(void)
+{
+    long rax = 1;
+    __asm__ volatile("ud2" : "+a"(rax) : : "memory");
+    return rax;
+}
+
+static long killed_thread(void *arg)
+{
+    (void)arg;
+    al_thread_set_handler(0, EP);
+    __asm__ volatile("ud2");
+    return 0;
+}
+
+static long bad_rip_thread(void *arg)
+{
+    (void)arg;
+    al_thread_set_handler(0, EP);
+    __asm__ volatile("ud2");
+    return 0;
+}
+
+static int bench(void)
+{
+    struct al_stats a, b;
+    al_thread_set_handler(0, EP);
+    /* page faults resolved by the pager (each page touched once) */
+    mode = H_PAGER;
+    const int N = 200;
+    for (int i = 0; i < 20; i++)
+        (void)*(volatile unsigned long *)(FAULT_AREA + 0x100000 + (unsigned long)i * 4096);
+    al_stats(&a, sizeof a);
+    uint64_t t0 = rdtsc();
+    for (int i = 0; i < N; i++)
+        (void)*(volatile unsigned long *)(FAULT_AREA + (unsigned long)i * 4096);
+    uint64_t t1 = rdtsc();
+    al_stats(&b, sizeof b);
+    printf("bench: page fault -> user pager -> resumed  %5lu instructions/op  CR3 writes/op %lu (incl. the pager's "
+           "sigma0 call)\n",
+           (unsigned long)((t1 - t0) / N), (b.cr3_writes - a.cr3_writes - 2) / N);
+    /* exceptions emulated by the handler */
+    mode = H_SKIP_UD2;
+    for (int i = 0; i < 20; i++)
+        ud2_with_rax();
+    al_stats(&a, sizeof a);
+    t0 = rdtsc();
+    for (int i = 0; i < N; i++)
+        ud2_with_rax();
+    t1 = rdtsc();
+    al_stats(&b, sizeof b);
+    printf("bench: exception -> user handler -> back    %5lu instructions/op  CR3 writes/op %lu\n",
+           (unsigned long)((t1 - t0) / N), (b.cr3_writes - a.cr3_writes - 2) / N);
+    /* protection fault -> the handler maps the page writable -> retry;
+     * then the page is made read-only again (unmap taking W away) */
+    mem_alloc((void *)P_RW, 12, AL_MAP_RW);
+    mode = H_MAP_P;
+    map_rights = AL_MAP_R;
+    volatile unsigned long *x = (volatile unsigned long *)(FAULT_AREA + 0x800000);
+    (void)*x;                           /* first touch: mapped read-only */
+    map_rights = AL_MAP_RW;
+    for (int i = 0; i < 20; i++) {
+        *x = (unsigned long)i;
+        al_unmap(AL_FPAGE(P_RW, 12), AL_MAP_W);
+    }
+    al_stats(&a, sizeof a);
+    t0 = rdtsc();
+    for (int i = 0; i < N; i++) {
+        *x = (unsigned long)i;          /* protection fault, fixed by the handler, retried */
+        al_unmap(AL_FPAGE(P_RW, 12), AL_MAP_W);
+    }
+    t1 = rdtsc();
+    al_stats(&b, sizeof b);
+    printf("bench: protection fault -> handler maps RW -> retry (+ unmap W)  %5lu instructions/op  CR3 writes/op %lu  "
+           "INVLPG/op %lu\n",
+           (unsigned long)((t1 - t0) / N), (b.cr3_writes - a.cr3_writes - 2) / N, (b.invlpg - a.invlpg) / N);
+    al_thread_set_handler(0, -1);
+    al_ipc(AL_IPC_SEND, EP, AL_TAG(0, 0, 0xdead), 0, AL_TIMEOUT_NEVER);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    al_endpoint_create(EP);
+    al_thread_set_affinity(0, 0);
+    thread_spawn(handler, 0, stack, sizeof stack, 150, 0);
+    if (argc > 1 && !strcmp(argv[1], "bench"))
+        return bench();
+    struct al_utcb *u = al_utcb();
+    long st;
+    ktap_plan(10);
+    ktap_result(al_thread_set_handler(0, 99) == -AL_EBADCAP && al_thread_set_handler(999999, EP) == -AL_ESRCH,
+                "thread_set_handler: bad slot EBADCAP, unknown thread ESRCH");
+    al_cap_copy(EP, 11, AL_R_RECV, 0);
+    ktap_result(al_thread_set_handler(0, 11) == -AL_EPERM, "a handler endpoint needs the SEND right");
+    ktap_result(al_thread_set_handler(0, EP) == 0, "this thread's faults go to the handler");
+
+    /* page faults resolved by the pager */
+    mode = H_PAGER;
+    for (int i = 0; i < 4; i++)
+        u->mr[i] = 0x5a5a0000UL + (unsigned long)i;
+    unsigned long v = *(volatile unsigned long *)(FAULT_AREA + 0x2008);
+    int utcb_ok = 1;
+    for (int i = 0; i < 4; i++)
+        utcb_ok &= u->mr[i] == 0x5a5a0000UL + (unsigned long)i;
+    ktap_result(v == (MAGIC ^ (FAULT_AREA + 0x2000)) && last_addr == FAULT_AREA + 0x2008 && last_vector == 14,
+                "a page fault resolved by the pager's map item: the thread read the pager's data (%#lx)", v);
+    ktap_result(utcb_ok, "the faulting thread's message registers are untouched");
+    ktap_result(al_map_info(FAULT_AREA + 0x2000) == (AL_MAP_RW | AL_MAP_MANAGED), "the page is now mapped here");
+
+    /* an exception emulated: skip ud2, set RAX */
+    mode = H_SKIP_UD2;
+    ktap_result(ud2_with_rax() == 42 && last_vector == 6, "#UD emulated by the handler (RIP and RAX rewritten)");
+
+    /* a protection fault fixed by changing the mapping, then retried */
+    mem_alloc((void *)RO_PAGE, 12, AL_MAP_R);
+    mode = H_MAKE_RW;
+    unsigned long before = handled;
+    *(volatile unsigned long *)RO_PAGE = 7;
+    ktap_result(handled == before + 1 && *(volatile unsigned long *)RO_PAGE == 7 &&
+                    al_map_info(RO_PAGE) == (AL_MAP_RW | AL_MAP_MANAGED),
+                "write to a read-only page: the handler remaps it writable, the write is retried");
+
+    /* the handler kills */
+    mode = H_KILL;
+    long t = thread_spawn(killed_thread, 0, stack2, sizeof stack2, 100, 0);
+    long how = al_thread_join(t, &st);
+    ktap_result(how == AL_THREAD_FAULTED && st == 6, "a handler's AL_FAULT_KILL ends the thread (vector %ld)", st);
+
+    /* a reply that would resume in the kernel kills instead */
+    mode = H_BAD_RIP;
+    t = thread_spawn(bad_rip_thread, 0, stack2, sizeof stack2, 100, 0);
+    how = al_thread_join(t, &st);
+    ktap_result(how == AL_THREAD_FAULTED, "a reply with a kernel RIP: the thread dies, the kernel does not care");
+    al_thread_set_handler(0, -1);
+    al_ipc(AL_IPC_SEND, EP, AL_TAG(0, 0, 0xdead), 0, AL_TIMEOUT_NEVER);
+    return ktap_failures();
+}
