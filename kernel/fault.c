@@ -52,11 +52,13 @@ int fault_ipc(struct trap_frame *tf, uint64_t addr)
     self->kmsg = 1;
     self->fault_addr_ipc = addr;
     self->kmsg_tag = 0;
-    long r = ipc_send(self, h->obj, AL_TAG(AL_FR_COUNT, 0, label), h->badge, 0, 1, AL_TIMEOUT_NEVER);
+    uint64_t tag = AL_TAG(AL_FR_COUNT, 0, label);
+    long r = fault_fast_call(self, h, tag) ? self->ipc_result
+                                           : ipc_send(self, h->obj, tag, h->badge, 0, 1, AL_TIMEOUT_NEVER);
     self->kmsg = 0;
     if (r)
         return 0;                           /* the handler went away: the thread dies */
-    uint64_t tag = self->kmsg_tag;
+    tag = self->kmsg_tag;
     if (AL_TAG_LABEL(tag) == AL_FAULT_KILL)
         return 0;
     if (AL_TAG_WORDS(tag) >= AL_FR_COUNT) {

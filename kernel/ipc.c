@@ -213,14 +213,9 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
                     return -AL_EINVAL; /* no or too small receive window */
                 to = AL_FPAGE_BASE(win) + (base & ((1ULL << AL_FPAGE_ORDER(win)) - 1));
             }
-            for (uint64_t i = 0; i < n; i++) {
-                struct mapnode *node = mapdb_lookup(s->task, base + i * 4096);
-                if (!node)
-                    return -AL_EPERM; /* not the sender's to pass on */
-                long e = mapdb_map_check(node, r->task, to + i * 4096, (uint32_t)(rights & 7), type == AL_ITEM_GRANT);
-                if (e)
-                    return e;
-            }
+            long e = map_pages_check(s->task, base, r->task, to, n, (uint32_t)(rights & 7), type == AL_ITEM_GRANT);
+            if (e)
+                return e;
         } else {
             return -AL_EINVAL;
         }
@@ -232,7 +227,7 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
         uint64_t base = AL_FPAGE_BASE(pay), order = AL_FPAGE_ORDER(pay);
         uint64_t to = r->kmsg ? r->fault_addr_ipc & ~((1ULL << order) - 1)
                               : AL_FPAGE_BASE(win) + (base & ((1ULL << AL_FPAGE_ORDER(win)) - 1));
-        long e = map_pages(s->task, base, r->task, to, (1ULL << order) / 4096, (uint32_t)((kind >> 8) & 7),
+        long e = map_pages_checked(s->task, base, r->task, to, (1ULL << order) / 4096, (uint32_t)((kind >> 8) & 7),
                            (kind & 0xff) == AL_ITEM_GRANT);
         if (e)
             return e;
@@ -395,17 +390,22 @@ static struct thread *reply_target(struct thread *self, int64_t slot, long *err)
 /* ---- fast path ----
  * Straight-line versions of the two halves of an RPC for the common case:
  * infinite timeout, <= IPC_FAST_WORDS untyped words, the partner waiting,
- * allowed on this CPU, not outranked by it, nothing else queued here, no
+ * allowed on this CPU, nothing queued on this CPU (the caller blocks, so the
+ * partner is then the best thread to run whatever its priority), no
  * timeouts or saved replies involved. The *_target checks decide; anything
  * else goes to the general path, with the same result. */
 
 /* tag bits that must be clear: typed items, bit 7, anything above the label */
 #define FAST_TAG_MASK 0xffff00000000ff80ULL
 
+/* The partner may run here at once: the fast paths block the caller, and
+ * with nothing queued on this CPU the partner is the best choice whatever
+ * its priority. */
 static inline int fast_partner_ok(struct cpu *c, struct thread *self, struct thread *t)
 {
-    return ipc_fastpath_enabled && !c->rq.nr && t->prio >= self->prio &&
-           (t->affinity < 0 || (unsigned)t->affinity == c->index) && !t->fast_blockers;
+    (void)self;
+    return ipc_fastpath_enabled && !c->rq.nr && (t->affinity < 0 || (unsigned)t->affinity == c->index) &&
+           !t->fast_blockers;
 }
 
 static inline void copy_words(struct thread *s, struct thread *r, uint64_t tag, uint64_t badge)
@@ -509,6 +509,88 @@ static inline long fast_reply_recv(struct cpu *c, struct thread *self, struct en
     return self->ipc_result;
 }
 
+/* ---- fast path for fault handlers ----
+ * The same two halves for a fault IPC: the faulting thread calls a handler
+ * that waits (fault_fast_call, from kernel/fault.c), and the handler answers
+ * with untyped words only and waits again (a reply of up to AL_FR_COUNT
+ * words into the thread object). Same conditions as above otherwise. */
+int fault_fast_call(struct thread *self, struct cap *h, uint64_t tag)
+{
+    struct cpu *c = this_cpu();
+    struct endpoint *ep = h->obj;
+    struct thread *r = ep->recvq;
+    if (!r || r->reply_to || !fast_partner_ok(c, self, r))
+        return 0;
+    ep->recvq = r->ipc_next;
+    if (r->ipc_next)
+        r->ipc_next->ipc_prev = NULL;
+    r->ipc_next = NULL;
+    for (uint64_t i = 0; i < AL_FR_COUNT; i++)
+        r->utcb->mr[i] = self->kmsg_mr[i];
+    r->utcb->tag = tag;
+    r->utcb->badge = h->badge;
+    r->ipc_state = IPC_NONE;
+    r->ipc_result = 0;
+    r->reply_to = self;
+    self->reply_server = r;
+    self->reply_gen++;
+    self->ipc_state = IPC_REPLY;
+    self->state = T_BLOCKED;
+    ENTRY_INC(ipc_fast);
+    sched_switch_direct(c, self, r);
+    return 1;
+}
+
+static struct endpoint *fast_fault_rr_target(struct cpu *c, struct thread *self, uint64_t slot, uint64_t tag)
+{
+    struct thread *caller = self->reply_to;
+    /* untyped words, or the words and one map/grant item (a pager's answer) */
+    if (!caller || !caller->kmsg || slot >= AL_CSPACE_SLOTS || (tag & (FAST_TAG_MASK & ~0xff00ULL)) ||
+        AL_TAG_ITEMS(tag) > 1 || AL_TAG_WORDS(tag) > AL_FR_COUNT)
+        return NULL;
+    struct cap *cap = &self->task->cspace->slot[slot];
+    if (cap->type != AL_CAP_ENDPOINT || !(cap->rights & AL_R_RECV))
+        return NULL;
+    struct endpoint *ep = cap->obj;
+    /* the caller's kmsg is its only blocker allowed here */
+    if (ep->sendq || ep->recvq || caller->ipc_state != IPC_REPLY || caller->reply_slot || caller->suspended ||
+        caller->sleeping || !ipc_fastpath_enabled || c->rq.nr ||
+        (caller->affinity >= 0 && (unsigned)caller->affinity != c->index))
+        return NULL;
+    return ep;
+}
+
+__attribute__((noinline)) static long ipc_general(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
+
+static long fast_fault_reply_recv(struct cpu *c, struct thread *self, struct endpoint *ep, uint64_t slot,
+                                  uint64_t tag)
+{
+    struct thread *caller = self->reply_to;
+    if (AL_TAG_ITEMS(tag)) {
+        /* the map item: checked, then made, by the general transfer; a bad
+         * one leaves everything as it was and takes the general path,
+         * which fails the same way and tells both sides */
+        if (transfer(self, caller, tag, 0, 1))
+            return ipc_general(AL_IPC_REPLY_RECV, 0, tag, slot, (uint64_t)AL_TIMEOUT_NEVER);
+    } else {
+        uint64_t n = AL_TAG_WORDS(tag);
+        for (uint64_t i = 0; i < n; i++)
+            caller->kmsg_mr[i] = self->utcb->mr[i];
+        caller->kmsg_tag = tag;
+    }
+    self->reply_to = NULL;
+    caller->reply_server = NULL;
+    caller->ipc_state = IPC_NONE;
+    caller->ipc_result = 0;
+    ep->recvq = self;
+    self->ipc_ep = ep;
+    self->ipc_state = IPC_RECV;
+    self->state = T_BLOCKED;
+    ENTRY_INC(ipc_fast);
+    sched_switch_direct(c, self, caller);
+    return self->ipc_result;
+}
+
 /* ---- system calls ---- */
 
 SYSCALL_DEFINE(endpoint_create)
@@ -542,6 +624,9 @@ SYSCALL_DEFINE(ipc)
             struct endpoint *ep = fast_rr_target(c, self, a3, a2);
             if (ep)
                 return fast_reply_recv(c, self, ep, a2);
+            ep = fast_fault_rr_target(c, self, a3, a2);
+            if (ep)
+                return fast_fault_reply_recv(c, self, ep, a3, a2);
         }
     }
     return ipc_general(a0, a1, a2, a3, a4);

@@ -47,8 +47,8 @@ static inline void switch_user(struct cpu *c, struct thread *prev, struct thread
     switch_finish_to(c, prev, next, 1);
 }
 /* IPC fast path: prev (a user thread) is blocked, next (a user thread,
- * blocked until now, allowed on this CPU, not outranked by anything queued
- * here) runs at once, without touching the run queue */
+ * blocked until now, allowed on this CPU, and nothing is queued here) runs
+ * at once, without touching the run queue */
 static inline void sched_switch_direct(struct cpu *c, struct thread *prev, struct thread *next)
 {
     if (next->cpu != c->index)

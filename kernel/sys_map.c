@@ -49,6 +49,13 @@ long map_pages(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, u
 {
     /* everything is checked before anything changes: only running out of
      * memory can stop a map half-way */
+    long e = map_pages_check(src, sva, dst, dva, npages, rights, grant);
+    return e ? e : map_pages_checked(src, sva, dst, dva, npages, rights, grant);
+}
+
+long map_pages_check(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages,
+                     uint32_t rights, int grant)
+{
     for (uint64_t i = 0; i < npages; i++) {
         struct mapnode *n = mapdb_lookup(src, sva + i * 4096);
         if (!n)
@@ -57,6 +64,12 @@ long map_pages(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, u
         if (e)
             return e;
     }
+    return 0;
+}
+
+long map_pages_checked(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages,
+                       uint32_t rights, int grant)
+{
     uint64_t mask = 0;
     long err = 0;
     for (uint64_t i = 0; i < npages && !err; i++) {
