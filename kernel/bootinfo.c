@@ -228,5 +228,5 @@ int bootinfo_flag(const char *key)
     if (find_word(key, 0, &end))
         return 1;
     char v[8];
-    return bootinfo_arg(key, v, sizeof v) && v[0] == '1' && v[1] == 0;   /* exactly key=1 */
+    return bootinfo_arg(key, v, sizeof v) && v[0] == '1' && v[1] == 0; /* exactly key=1 */
 }

@@ -57,14 +57,16 @@ int fault_ipc(struct trap_frame *tf, uint64_t addr)
                                            : ipc_send(self, h->obj, tag, h->badge, 0, 1, AL_TIMEOUT_NEVER);
     self->kmsg = 0;
     if (r)
-        return 0;                           /* the handler went away: the thread dies */
+        return 0; /* the handler went away: the thread dies */
     tag = self->kmsg_tag;
     if (AL_TAG_LABEL(tag) == AL_FAULT_KILL)
         return 0;
     if (AL_TAG_WORDS(tag) >= AL_FR_COUNT) {
-        uint64_t rip = m[AL_FR_RIP];
+        uint64_t rip = m[AL_FR_RIP], rsp = m[AL_FR_RSP];
         if (rip < AL_USER_LO || rip >= AL_USER_HI)
-            return 0;                       /* not a place to resume at: the thread dies */
+            return 0; /* not a place to resume at: the thread dies */
+        if (rsp >= 0x0000800000000000ULL)
+            return 0; /* IRET must never see a kernel or non-canonical stack */
         tf->rip = rip;
         tf->rsp = m[AL_FR_RSP];
         tf->rflags = (m[AL_FR_RFLAGS] & FAULT_RFLAGS_USER) | RFLAGS_IF | 2;
@@ -106,8 +108,8 @@ SYSCALL_DEFINE(thread_set_handler)
 {
     struct thread *self = current();
     struct thread *t = a0 == 0 || a0 == self->id ? self
-                       : a0 > 0xffffffffULL        ? NULL
-                                                   : thread_by_id(self->task, (unsigned)a0);
+                       : a0 > 0xffffffffULL      ? NULL
+                                                 : thread_by_id(self->task, (unsigned)a0);
     if (!t || t->state == T_DEAD)
         return -AL_ESRCH;
     return fault_set_handler(t, (int64_t)a1);

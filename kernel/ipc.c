@@ -187,7 +187,7 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
             if (src->type == AL_CAP_TASK && src->obj == r->task)
                 return -AL_EINVAL; /* a task naming itself would never die */
             if (r->kmsg)
-                return -AL_EINVAL; /* a fault reply carries no capability */
+                return -AL_EINVAL;            /* a fault reply carries no capability */
             int64_t rslot = ru->rcv_cap_slot; /* read once: the receiver's task may change it */
             dst = rslot < 0 ? NULL : cap_slot(r->task, (uint64_t)rslot);
             if (!dst || dst->type)
@@ -228,7 +228,7 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
         uint64_t to = r->kmsg ? r->fault_addr_ipc & ~((1ULL << order) - 1)
                               : AL_FPAGE_BASE(win) + (base & ((1ULL << AL_FPAGE_ORDER(win)) - 1));
         long e = map_pages_checked(s->task, base, r->task, to, (1ULL << order) / 4096, (uint32_t)((kind >> 8) & 7),
-                           (kind & 0xff) == AL_ITEM_GRANT);
+                                   (kind & 0xff) == AL_ITEM_GRANT);
         if (e)
             return e;
     }
@@ -562,8 +562,7 @@ static struct endpoint *fast_fault_rr_target(struct cpu *c, struct thread *self,
 
 __attribute__((noinline)) static long ipc_general(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
 
-static long fast_fault_reply_recv(struct cpu *c, struct thread *self, struct endpoint *ep, uint64_t slot,
-                                  uint64_t tag)
+static long fast_fault_reply_recv(struct cpu *c, struct thread *self, struct endpoint *ep, uint64_t slot, uint64_t tag)
 {
     struct thread *caller = self->reply_to;
     if (AL_TAG_ITEMS(tag)) {

@@ -53,8 +53,8 @@ long map_pages(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, u
     return e ? e : map_pages_checked(src, sva, dst, dva, npages, rights, grant);
 }
 
-long map_pages_check(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages,
-                     uint32_t rights, int grant)
+long map_pages_check(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
+                     int grant)
 {
     for (uint64_t i = 0; i < npages; i++) {
         struct mapnode *n = mapdb_lookup(src, sva + i * 4096);
@@ -67,8 +67,8 @@ long map_pages_check(struct task *src, uint64_t sva, struct task *dst, uint64_t 
     return 0;
 }
 
-long map_pages_checked(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages,
-                       uint32_t rights, int grant)
+long map_pages_checked(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
+                       int grant)
 {
     uint64_t mask = 0;
     long err = 0;

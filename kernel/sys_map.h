@@ -9,8 +9,8 @@ long map_pages(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, u
                int grant);
 /* the two halves of map_pages: every check (nothing changes), and the
  * mapping itself once the checks passed */
-long map_pages_check(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages,
-                     uint32_t rights, int grant);
-long map_pages_checked(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages,
-                       uint32_t rights, int grant);
+long map_pages_check(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
+                     int grant);
+long map_pages_checked(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
+                       int grant);
 #endif

@@ -41,10 +41,10 @@ struct thread {
     uint64_t cr3;        /* the task's PML4, or the kernel's */
     enum thread_state state;
     unsigned id;
-    int prio;                         /* 0..255, higher runs first; -1: idle */
-    int affinity;                     /* CPU index, or -1: any */
-    unsigned cpu;                     /* CPU it runs / last ran / is queued on */
-    int slice;                        /* ticks left in the time slice */
+    int prio;     /* 0..255, higher runs first; -1: idle */
+    int affinity; /* CPU index, or -1: any */
+    unsigned cpu; /* CPU it runs / last ran / is queued on */
+    int slice;    /* ticks left in the time slice */
     /* conditions that keep a thread off the IPC fast path, in one word so
      * the fast path tests them with one load */
     union {
@@ -86,10 +86,10 @@ struct thread {
     struct cap *reply_slot;      /* caller: a saved reply capability naming us */
     uint32_t reply_gen;          /* caller: counts calls, makes reply caps one-shot */
     /* faults at user level (kernel/fault.c) */
-    uint64_t kmsg_tag;           /* the handler's reply tag */
-    uint64_t fault_addr_ipc;     /* where a reply's map item is placed */
+    uint64_t kmsg_tag;       /* the handler's reply tag */
+    uint64_t fault_addr_ipc; /* where a reply's map item is placed */
     uint64_t kmsg_mr[AL_FR_COUNT];
-    struct cap fault_handler;    /* an endpoint capability held for the thread (type 0: none) */
+    struct cap fault_handler; /* an endpoint capability held for the thread (type 0: none) */
     char name[32];
 };
 

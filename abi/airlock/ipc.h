@@ -117,13 +117,30 @@ struct al_utcb {
 #define AL_LABEL_EXCEPTION  0xfff2
 #define AL_FAULT_KILL       0xdead
 enum al_fault_reg {
-    AL_FR_VECTOR, AL_FR_ERROR, AL_FR_ADDR, /* vector, error code, CR2 (page faults) */
-    AL_FR_RIP, AL_FR_RSP, AL_FR_RFLAGS,
-    AL_FR_RAX, AL_FR_RBX, AL_FR_RCX, AL_FR_RDX, AL_FR_RSI, AL_FR_RDI, AL_FR_RBP,
-    AL_FR_R8, AL_FR_R9, AL_FR_R10, AL_FR_R11, AL_FR_R12, AL_FR_R13, AL_FR_R14, AL_FR_R15,
+    AL_FR_VECTOR,
+    AL_FR_ERROR,
+    AL_FR_ADDR, /* vector, error code, CR2 (page faults) */
+    AL_FR_RIP,
+    AL_FR_RSP,
+    AL_FR_RFLAGS,
+    AL_FR_RAX,
+    AL_FR_RBX,
+    AL_FR_RCX,
+    AL_FR_RDX,
+    AL_FR_RSI,
+    AL_FR_RDI,
+    AL_FR_RBP,
+    AL_FR_R8,
+    AL_FR_R9,
+    AL_FR_R10,
+    AL_FR_R11,
+    AL_FR_R12,
+    AL_FR_R13,
+    AL_FR_R14,
+    AL_FR_R15,
     AL_FR_COUNT
 };
-#define AL_TC_SET_HANDLER  6    /* arg: an endpoint slot of the caller (SEND), or -1: none */
+#define AL_TC_SET_HANDLER 6 /* arg: an endpoint slot of the caller (SEND), or -1: none */
 
 /* kernel_control operations (test and benchmark knobs) */
 #define AL_KCTL_IPC_FASTPATH 1 /* value 0/1: disable/enable the IPC fast path; returns the old value */

@@ -44,6 +44,8 @@ void trap_init(void)
  * are bugs and panic without it. Returning to user mode is a preemption
  * point: a pending reschedule switches threads here.
  */
+static unsigned long unexpected_irqs;
+
 void trap_dispatch(struct trap_frame *tf)
 {
     ENTRY_INC(interrupts);
@@ -59,6 +61,11 @@ void trap_dispatch(struct trap_frame *tf)
     trap_handler_fn fn = handlers[tf->vector & 0xff];
     if (fn) {
         fn(tf);
+    } else if (tf->vector >= 32) {
+        /* an interrupt nobody asked for is not the interrupted thread's
+         * doing: note it, acknowledge it, carry on */
+        unexpected_irqs++;
+        lapic_eoi();
     } else if (from_user) {
         if (!fault_ipc(tf, 0))
             thread_fault(tf, 0);

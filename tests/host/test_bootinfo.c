@@ -48,10 +48,10 @@
 #define IMG_E      0x200000ULL
 
 /* where the tests put things */
-#define INFO     0x1000ULL  /* MB1 info or MB2 fixed part */
-#define MMAP     0x2000ULL  /* MB1 memory map */
-#define MODS     0x3000ULL  /* MB1 module array */
-#define STRS     0x8000ULL  /* strings */
+#define INFO     0x1000ULL /* MB1 info or MB2 fixed part */
+#define MMAP     0x2000ULL /* MB1 memory map */
+#define MODS     0x3000ULL /* MB1 module array */
+#define STRS     0x8000ULL /* strings */
 #define MOD_AREA 0x400000ULL
 
 uint8_t *pt_host_arena;
@@ -514,8 +514,8 @@ static void test_mb1_mmap_skips_bad_entries(void **state)
 {
     (void)state;
     mb1_info(F_MMAP);
-    mb1_ent(RAM_HI, 0, 1);                 /* empty */
-    mb1_ent(~0ULL - 0xfff, 0x2000, 1);     /* wraps */
+    mb1_ent(RAM_HI, 0, 1);             /* empty */
+    mb1_ent(~0ULL - 0xfff, 0x2000, 1); /* wraps */
     mb1_ent(RAM_HI, RAM_HI_LEN, 1);
     assert_int_equal(parse1(), 0);
     assert_int_equal(boot_info.nmem, 1);
@@ -712,11 +712,11 @@ static void test_mb1_module_outside_ram(void **state)
     (void)state;
     mb1_info(F_MMAP | F_MODS);
     mb1_std_mmap();
-    mb1_mod(0, (uint32_t)LOW_SIZE, (uint32_t)LOW_SIZE + 0x1000, 0);      /* above RAM */
-    mb1_mod(1, (uint32_t)LOW_SIZE - 0x1000, (uint32_t)LOW_SIZE + 1, 0);  /* one byte over */
-    mb1_mod(2, (uint32_t)RAM_LO_LEN, (uint32_t)RAM_LO_LEN + 0x1000, 0);  /* reserved hole */
+    mb1_mod(0, (uint32_t)LOW_SIZE, (uint32_t)LOW_SIZE + 0x1000, 0);          /* above RAM */
+    mb1_mod(1, (uint32_t)LOW_SIZE - 0x1000, (uint32_t)LOW_SIZE + 1, 0);      /* one byte over */
+    mb1_mod(2, (uint32_t)RAM_LO_LEN, (uint32_t)RAM_LO_LEN + 0x1000, 0);      /* reserved hole */
     mb1_mod(3, (uint32_t)RAM_LO_LEN - 0x1000, (uint32_t)RAM_HI + 0x1000, 0); /* across the hole */
-    mb1_mod(4, (uint32_t)LOW_SIZE - 0x1000, (uint32_t)LOW_SIZE, 0);      /* last page: ok */
+    mb1_mod(4, (uint32_t)LOW_SIZE - 0x1000, (uint32_t)LOW_SIZE, 0);          /* last page: ok */
     mb1_mods(5);
     assert_int_equal(parse1(), 0);
     assert_int_equal(boot_info.mods_refused, 4);
@@ -839,8 +839,8 @@ static void test_mb1_modules_without_memory(void **state)
 static void test_mb2_valid(void **state)
 {
     (void)state;
-    static const uint8_t rsdp[20] = {'R', 'S', 'D', ' ', 'P', 'T', 'R', ' ', 0x42, 'B', 'O', 'C', 'H', 'S', ' ', 0,
-                                     0x00, 0x10, 0x0e, 0x00};
+    static const uint8_t rsdp[20] = {'R', 'S', 'D', ' ', 'P', 'T', 'R',  ' ',  0x42, 'B',
+                                     'O', 'C', 'H', 'S', ' ', 0,   0x00, 0x10, 0x0e, 0x00};
     mb2_begin(INFO);
     mb2_cmdline("ktest=modules foo bar=1");
     mb2_module(MOD_AREA, MOD_AREA + 0x1234, "/boot/root.elf x y");
@@ -1051,12 +1051,12 @@ static void test_mb2_alignment_and_unknown_tags(void **state)
     mb2_begin(INFO);
     uint64_t t = mb2_tag(21, 8 + 4); /* image load base, odd size */
     w32(t + 8, 0xdeadbeef);
-    t = mb2_tag(2, 8 + 3);           /* boot loader name "ab" */
+    t = mb2_tag(2, 8 + 3); /* boot loader name "ab" */
     wstr(t + 8, "ab");
-    mb2_cmdline("x");                /* size 10 */
+    mb2_cmdline("x"); /* size 10 */
     mb2_std_mmap();
     mb2_module(MOD_AREA, MOD_AREA + PAGE, "abc"); /* size 20 */
-    t = mb2_tag(0x7fff, 8);          /* unknown */
+    t = mb2_tag(0x7fff, 8);                       /* unknown */
     mb2_finish();
     assert_int_equal(parse2(), 0);
     assert_string_equal(boot_info.cmdline, "x");
@@ -1180,8 +1180,8 @@ static void mb2_unterminated_module(unsigned strlen_, int guard)
 static void test_mb2_module_cmdline_unterminated(void **state)
 {
     (void)state;
-    static const unsigned lens[] = {1, 7, 100, BOOT_MODLINE_MAX - 2, BOOT_MODLINE_MAX - 1, BOOT_MODLINE_MAX,
-                                    BOOT_MODLINE_MAX + 1, 300};
+    static const unsigned lens[] = {
+        1, 7, 100, BOOT_MODLINE_MAX - 2, BOOT_MODLINE_MAX - 1, BOOT_MODLINE_MAX, BOOT_MODLINE_MAX + 1, 300};
     for (size_t i = 0; i < sizeof lens / sizeof *lens; i++)
         for (int guard = 0; guard < 2; guard++) {
             setup(NULL);

@@ -8,23 +8,23 @@
 #include "user/lib/airlock.h"
 #include "lib/string.h"
 
-#define EP 10
+#define EP         10
 #define PAGER_PAGE 0x50000000UL /* where the pager keeps pages it hands out */
 #define FAULT_AREA 0x60000000UL /* touched unmapped: each access faults once */
-#define RO_PAGE 0x70000000UL
-#define MAGIC 0xfa017ed00d5UL
+#define RO_PAGE    0x70000000UL
+#define MAGIC      0xfa017ed00d5UL
 
 static char stack[16384] __attribute__((aligned(16)));
 static char stack2[16384] __attribute__((aligned(16)));
-static volatile int mode;         /* what the handler does */
+static volatile int mode; /* what the handler does */
 static volatile unsigned long handled, last_addr, last_vector;
 
-enum { H_PAGER = 1, H_SKIP_UD2, H_KILL, H_MAKE_RW, H_BAD_RIP, H_RETRY, H_MAP_P, H_PAGER_POOL };
+enum { H_PAGER = 1, H_SKIP_UD2, H_KILL, H_MAKE_RW, H_BAD_RIP, H_RETRY, H_MAP_P, H_PAGER_POOL, H_BAD_RSP };
 
-#define POOL 0x5c000000UL          /* a 1 MiB block the pager got from sigma0 beforehand */
+#define POOL 0x5c000000UL /* a 1 MiB block the pager got from sigma0 beforehand */
 static unsigned long pool_next = POOL;
 
-#define P_RW 0x58000000UL          /* a page the handler maps out, with map_rights */
+#define P_RW 0x58000000UL /* a page the handler maps out, with map_rights */
 static volatile int map_rights;
 
 /* the handler thread: serves fault messages forever */
@@ -40,7 +40,7 @@ static long handler(void *arg)
             continue;
         }
         if (AL_TAG_LABEL(u->tag) == 0xdead)
-            return 0;                   /* the test is over */
+            return 0; /* the test is over */
         handled++;
         last_addr = u->mr[AL_FR_ADDR];
         last_vector = u->mr[AL_FR_VECTOR];
@@ -61,7 +61,7 @@ static long handler(void *arg)
             reply = AL_TAG(0, 1, 0);
             pool_next += 4096;
         } else if (mode == H_SKIP_UD2) {
-            u->mr[AL_FR_RIP] += 2;      /* ud2 is two bytes */
+            u->mr[AL_FR_RIP] += 2; /* ud2 is two bytes */
             u->mr[AL_FR_RAX] = 42;
             reply = AL_TAG(AL_FR_COUNT, 0, 0);
         } else if (mode == H_KILL) {
@@ -75,6 +75,10 @@ static long handler(void *arg)
             reply = AL_TAG(0, 1, 0);
         } else if (mode == H_BAD_RIP) {
             u->mr[AL_FR_RIP] = AL_KERNEL_BASE;
+            reply = AL_TAG(AL_FR_COUNT, 0, 0);
+        } else if (mode == H_BAD_RSP) {
+            u->mr[AL_FR_RIP] += 2;
+            u->mr[AL_FR_RSP] = 0x8000000000000000UL; /* non-canonical */
             reply = AL_TAG(AL_FR_COUNT, 0, 0);
         }
         r = al_ipc(AL_IPC_REPLY_RECV, 0, reply, EP, AL_TIMEOUT_NEVER);
@@ -142,7 +146,7 @@ static int bench(void)
     mode = H_MAP_P;
     map_rights = AL_MAP_R;
     volatile unsigned long *x = (volatile unsigned long *)(FAULT_AREA + 0x800000);
-    (void)*x;                           /* first touch: mapped read-only */
+    (void)*x; /* first touch: mapped read-only */
     map_rights = AL_MAP_RW;
     for (int i = 0; i < 20; i++) {
         *x = (unsigned long)i;
@@ -151,7 +155,7 @@ static int bench(void)
     al_stats(&a, sizeof a);
     t0 = rdtsc();
     for (int i = 0; i < N; i++) {
-        *x = (unsigned long)i;          /* protection fault, fixed by the handler, retried */
+        *x = (unsigned long)i; /* protection fault, fixed by the handler, retried */
         al_unmap(AL_FPAGE(P_RW, 12), AL_MAP_W);
     }
     t1 = rdtsc();
@@ -171,7 +175,7 @@ int main(int argc, char **argv)
     thread_spawn(handler, 0, stack, sizeof stack, 150, 0);
     if (argc > 1 && !strcmp(argv[1], "bench"))
         return bench();
-    if (argc > 1 && !strcmp(argv[1], "pf-loop")) {      /* for profiling: page faults only */
+    if (argc > 1 && !strcmp(argv[1], "pf-loop")) { /* for profiling: page faults only */
         al_thread_set_handler(0, EP);
         mem_alloc((void *)POOL, 20, AL_MAP_RW);
         mode = H_PAGER_POOL;
@@ -181,7 +185,7 @@ int main(int argc, char **argv)
         al_ipc(AL_IPC_SEND, EP, AL_TAG(0, 0, 0xdead), 0, AL_TIMEOUT_NEVER);
         return 0;
     }
-    if (argc > 1 && !strcmp(argv[1], "exc-loop")) {     /* for profiling: exceptions only */
+    if (argc > 1 && !strcmp(argv[1], "exc-loop")) { /* for profiling: exceptions only */
         al_thread_set_handler(0, EP);
         mode = H_SKIP_UD2;
         for (int i = 0; i < 2000; i++)
@@ -192,7 +196,7 @@ int main(int argc, char **argv)
     }
     struct al_utcb *u = al_utcb();
     long st;
-    ktap_plan(10);
+    ktap_plan(11);
     ktap_result(al_thread_set_handler(0, 99) == -AL_EBADCAP && al_thread_set_handler(999999, EP) == -AL_ESRCH,
                 "thread_set_handler: bad slot EBADCAP, unknown thread ESRCH");
     al_cap_copy(EP, 11, AL_R_RECV, 0);
@@ -236,6 +240,10 @@ int main(int argc, char **argv)
     t = thread_spawn(bad_rip_thread, 0, stack2, sizeof stack2, 100, 0);
     how = al_thread_join(t, &st);
     ktap_result(how == AL_THREAD_FAULTED, "a reply with a kernel RIP: the thread dies, the kernel does not care");
+    mode = H_BAD_RSP;
+    t = thread_spawn(bad_rip_thread, 0, stack2, sizeof stack2, 100, 0);
+    how = al_thread_join(t, &st);
+    ktap_result(how == AL_THREAD_FAULTED, "a reply with a non-canonical RSP: the thread dies");
     al_thread_set_handler(0, -1);
     al_ipc(AL_IPC_SEND, EP, AL_TAG(0, 0, 0xdead), 0, AL_TIMEOUT_NEVER);
     return ktap_failures();
