@@ -16,6 +16,7 @@
 
 static char stack[16384] __attribute__((aligned(16)));
 static char stack2[16384] __attribute__((aligned(16)));
+static char stack3[16384] __attribute__((aligned(16)));
 static volatile int mode; /* what the handler does */
 static volatile unsigned long handled, last_addr, last_vector;
 
@@ -27,16 +28,16 @@ static unsigned long pool_next = POOL;
 #define P_RW 0x58000000UL /* a page the handler maps out, with map_rights */
 static volatile int map_rights;
 
-/* the handler thread: serves fault messages forever */
+/* the handler thread: serves fault messages on endpoint `arg` until told to stop */
 static long handler(void *arg)
 {
-    (void)arg;
+    long ep = (long)arg;
     struct al_utcb *u = al_utcb();
     unsigned long next_page = PAGER_PAGE;
-    long r = al_ipc(AL_IPC_RECV, 0, 0, EP, AL_TIMEOUT_NEVER);
+    long r = al_ipc(AL_IPC_RECV, 0, 0, ep, AL_TIMEOUT_NEVER);
     for (;;) {
         if (r) {
-            r = al_ipc(AL_IPC_RECV, 0, 0, EP, AL_TIMEOUT_NEVER);
+            r = al_ipc(AL_IPC_RECV, 0, 0, ep, AL_TIMEOUT_NEVER);
             continue;
         }
         if (AL_TAG_LABEL(u->tag) == 0xdead)
@@ -81,7 +82,7 @@ static long handler(void *arg)
             u->mr[AL_FR_RSP] = 0x8000000000000000UL; /* non-canonical */
             reply = AL_TAG(AL_FR_COUNT, 0, 0);
         }
-        r = al_ipc(AL_IPC_REPLY_RECV, 0, reply, EP, AL_TIMEOUT_NEVER);
+        r = al_ipc(AL_IPC_REPLY_RECV, 0, reply, ep, AL_TIMEOUT_NEVER);
     }
     return 0;
 }
@@ -172,7 +173,7 @@ int main(int argc, char **argv)
 {
     al_endpoint_create(EP);
     al_thread_set_affinity(0, 0);
-    thread_spawn(handler, 0, stack, sizeof stack, 150, 0);
+    thread_spawn(handler, (void *)EP, stack, sizeof stack, 150, 0);
     if (argc > 1 && !strcmp(argv[1], "bench"))
         return bench();
     if (argc > 1 && !strcmp(argv[1], "pf-loop")) { /* for profiling: page faults only */
@@ -196,7 +197,7 @@ int main(int argc, char **argv)
     }
     struct al_utcb *u = al_utcb();
     long st;
-    ktap_plan(11);
+    ktap_plan(12);
     ktap_result(al_thread_set_handler(0, 99) == -AL_EBADCAP && al_thread_set_handler(999999, EP) == -AL_ESRCH,
                 "thread_set_handler: bad slot EBADCAP, unknown thread ESRCH");
     al_cap_copy(EP, 11, AL_R_RECV, 0);
@@ -244,7 +245,17 @@ int main(int argc, char **argv)
     t = thread_spawn(bad_rip_thread, 0, stack2, sizeof stack2, 100, 0);
     how = al_thread_join(t, &st);
     ktap_result(how == AL_THREAD_FAULTED, "a reply with a non-canonical RSP: the thread dies");
+    /* a handler on another CPU (the general path) */
+    int n = ncpus();
+    al_endpoint_create(EP + 2);
+    long h2 = thread_spawn(handler, (void *)(EP + 2), stack3, sizeof stack3, 150, n - 1);
+    al_thread_set_handler(0, EP + 2);
+    mode = H_SKIP_UD2;
+    long r2 = ud2_with_rax();
+    ktap_result(r2 == 42, "a handler on CPU %d emulates #UD for a thread on CPU 0", n - 1);
     al_thread_set_handler(0, -1);
+    al_ipc(AL_IPC_SEND, EP + 2, AL_TAG(0, 0, 0xdead), 0, AL_TIMEOUT_NEVER);
+    al_thread_join(h2, &st);
     al_ipc(AL_IPC_SEND, EP, AL_TAG(0, 0, 0xdead), 0, AL_TIMEOUT_NEVER);
     return ktap_failures();
 }
