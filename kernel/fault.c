@@ -20,13 +20,9 @@
 
 #define FAULT_RFLAGS_USER 0xdd5ULL /* CF PF AF ZF SF TF DF OF */
 
-int fault_ipc(struct trap_frame *tf, uint64_t addr)
+/* the fault message: vector, error, address, then the registers */
+void fault_fill(uint64_t *m, const struct trap_frame *tf, uint64_t addr)
 {
-    struct thread *self = current();
-    struct cap *h = &self->fault_handler;
-    if (!self->task || h->type != AL_CAP_ENDPOINT)
-        return 0;
-    uint64_t *m = self->kmsg_mr;
     m[AL_FR_VECTOR] = (uint64_t)tf->vector;
     m[AL_FR_ERROR] = tf->error;
     m[AL_FR_ADDR] = addr;
@@ -48,13 +44,27 @@ int fault_ipc(struct trap_frame *tf, uint64_t addr)
     m[AL_FR_R13] = tf->r13;
     m[AL_FR_R14] = tf->r14;
     m[AL_FR_R15] = tf->r15;
+}
+
+int fault_ipc(struct trap_frame *tf, uint64_t addr)
+{
+    struct thread *self = current();
+    struct cap *h = &self->fault_handler;
+    if (!self->task || h->type != AL_CAP_ENDPOINT)
+        return 0;
+    uint64_t *m = self->kmsg_mr;
     uint64_t label = tf->vector == VEC_PF ? AL_LABEL_PAGE_FAULT : AL_LABEL_EXCEPTION;
     self->kmsg = 1;
     self->fault_addr_ipc = addr;
     self->kmsg_tag = 0;
     uint64_t tag = AL_TAG(AL_FR_COUNT, 0, label);
-    long r = fault_fast_call(self, h, tag) ? self->ipc_result
-                                           : ipc_send(self, h->obj, tag, h->badge, 0, 1, AL_TIMEOUT_NEVER);
+    long r;
+    if (fault_fast_call(self, h, tag, tf, addr)) {
+        r = self->ipc_result; /* (the message went straight into the handler's UTCB) */
+    } else {
+        fault_fill(m, tf, addr);
+        r = ipc_send(self, h->obj, tag, h->badge, 0, 1, AL_TIMEOUT_NEVER);
+    }
     self->kmsg = 0;
     if (r)
         return 0; /* the handler went away: the thread dies */

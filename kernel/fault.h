@@ -9,4 +9,6 @@ struct thread;
  * must die (no handler, handler gone, or told to die). */
 int fault_ipc(struct trap_frame *tf, uint64_t addr);
 long fault_set_handler(struct thread *t, int64_t slot);
+/* write the AL_FR_COUNT words of a fault message for frame tf */
+void fault_fill(uint64_t *m, const struct trap_frame *tf, uint64_t addr);
 #endif

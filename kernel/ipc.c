@@ -16,6 +16,7 @@
 #include "kernel/sys_map.h"
 #include "kernel/switch.h"
 #include "kernel/bootinfo.h"
+#include "kernel/fault.h"
 
 int ipc_fastpath_enabled = 1;
 
@@ -514,7 +515,7 @@ static inline long fast_reply_recv(struct cpu *c, struct thread *self, struct en
  * that waits (fault_fast_call, from kernel/fault.c), and the handler answers
  * with untyped words only and waits again (a reply of up to AL_FR_COUNT
  * words into the thread object). Same conditions as above otherwise. */
-int fault_fast_call(struct thread *self, struct cap *h, uint64_t tag)
+int fault_fast_call(struct thread *self, struct cap *h, uint64_t tag, const struct trap_frame *tf, uint64_t addr)
 {
     struct cpu *c = this_cpu();
     struct endpoint *ep = h->obj;
@@ -525,8 +526,7 @@ int fault_fast_call(struct thread *self, struct cap *h, uint64_t tag)
     if (r->ipc_next)
         r->ipc_next->ipc_prev = NULL;
     r->ipc_next = NULL;
-    for (uint64_t i = 0; i < AL_FR_COUNT; i++)
-        r->utcb->mr[i] = self->kmsg_mr[i];
+    fault_fill(r->utcb->mr, tf, addr);
     r->utcb->tag = tag;
     r->utcb->badge = h->badge;
     r->ipc_state = IPC_NONE;
@@ -565,22 +565,30 @@ __attribute__((noinline)) static long ipc_general(uint64_t a0, uint64_t a1, uint
 static long fast_fault_reply_recv(struct cpu *c, struct thread *self, struct endpoint *ep, uint64_t slot, uint64_t tag)
 {
     struct thread *caller = self->reply_to;
+    uint64_t n = AL_TAG_WORDS(tag);
+    long result = 0;
     if (AL_TAG_ITEMS(tag)) {
-        /* the map item: checked, then made, by the general transfer; a bad
-         * one leaves everything as it was and takes the general path,
-         * which fails the same way and tells both sides */
-        if (transfer(self, caller, tag, 0, 1))
+        /* the pager's map (or grant) item, read once and checked before
+         * anything changes; anything unusual takes the general path, which
+         * fails the same way and tells both sides */
+        uint64_t kind = self->utcb->mr[n], pay = self->utcb->mr[n + 1];
+        uint64_t type = kind & 0xff, rights = (kind >> 8) & AL_R_ALL, order = AL_FPAGE_ORDER(pay);
+        uint64_t to = caller->fault_addr_ipc & ~((1ULL << order) - 1);
+        if ((type != AL_ITEM_MAP && type != AL_ITEM_GRANT) || (rights & ~7ULL) || !fpage_ok(pay) ||
+            !fpage_ok(AL_FPAGE(to, order)) ||
+            map_pages_check(self->task, AL_FPAGE_BASE(pay), caller->task, to, (1ULL << order) / 4096, (uint32_t)rights,
+                            type == AL_ITEM_GRANT))
             return ipc_general(AL_IPC_REPLY_RECV, 0, tag, slot, (uint64_t)AL_TIMEOUT_NEVER);
-    } else {
-        uint64_t n = AL_TAG_WORDS(tag);
-        for (uint64_t i = 0; i < n; i++)
-            caller->kmsg_mr[i] = self->utcb->mr[i];
-        caller->kmsg_tag = tag;
+        result = map_pages_checked(self->task, AL_FPAGE_BASE(pay), caller->task, to, (1ULL << order) / 4096,
+                                   (uint32_t)rights, type == AL_ITEM_GRANT);
     }
+    for (uint64_t i = 0; i < n; i++)
+        caller->kmsg_mr[i] = self->utcb->mr[i];
+    caller->kmsg_tag = tag;
     self->reply_to = NULL;
     caller->reply_server = NULL;
     caller->ipc_state = IPC_NONE;
-    caller->ipc_result = 0;
+    caller->ipc_result = result; /* (only running out of memory can fail the map now) */
     ep->recvq = self;
     self->ipc_ep = ep;
     self->ipc_state = IPC_RECV;

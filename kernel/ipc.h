@@ -47,7 +47,8 @@ void ipc_thread_dies(struct thread *t); /* cancel everything that involves t */
 /* send (call: and wait for the reply) on ep as `self`; kernel/fault.c uses it
  * for fault messages */
 /* the fault fast path: call a waiting handler directly (1), or 0 */
-int fault_fast_call(struct thread *self, struct cap *h, uint64_t tag);
+struct trap_frame;
+int fault_fast_call(struct thread *self, struct cap *h, uint64_t tag, const struct trap_frame *tf, uint64_t addr);
 long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t badge, int grant, int call,
               int64_t timeout);
 extern int ipc_fastpath_enabled;

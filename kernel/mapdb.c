@@ -44,7 +44,11 @@ static struct mapnode *node_alloc(void)
     }
     struct mapnode *n = free_nodes;
     free_nodes = n->hnext;
-    memset(n, 0, sizeof *n);
+    /* (field by field: cheaper than a byte-wise clear on this path) */
+    n->task = NULL;
+    n->va = n->pa = 0;
+    n->rights = n->device = 0;
+    n->parent = n->child = n->next = n->prev = n->hnext = NULL;
     live_nodes++;
     return n;
 }
@@ -248,8 +252,8 @@ long mapdb_map(struct mapnode *src, struct task *dst, uint64_t dva, uint32_t mas
         return grant ? 0 : -AL_EINVAL;
     if (old && is_ancestor(old, src))
         return -AL_EINVAL; /* would unmap the source itself */
-    if (!old && pt_lookup(dst->pml4, dva, NULL))
-        return -AL_EEXIST; /* a kernel-made mapping (image, stack, UTCB) */
+    /* (a kernel-made mapping there was refused by mapdb_map_check, and no
+     * map creates one) */
     if (old)
         destroy_subtree(old, flush);
     if (grant) {

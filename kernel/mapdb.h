@@ -39,7 +39,8 @@ void mapdb_init(void);
 struct mapnode *mapdb_lookup(struct task *t, uint64_t va);
 /* a root mapping (sigma0 owns pa at va); returns 0 or -AL_E* */
 long mapdb_root(struct task *t, uint64_t va, uint64_t pa, uint32_t rights, int device);
-/* map (or grant) the page src to task dst at dva with rights & mask.
+/* map (or grant) the page src to task dst at dva with rights & mask, after
+ * mapdb_map_check passed for it (callers: kernel/sys_map.c map_pages).
  * An existing mapping at dva is replaced (and its derivations revoked).
  * Collects the CPUs to shoot down in *flush. */
 long mapdb_map(struct mapnode *src, struct task *dst, uint64_t dva, uint32_t mask, int grant, uint64_t *flush);
