@@ -29,12 +29,32 @@ const char *trap_name(int vector)
     return vector == -1 ? "syscall" : "IRQ";
 }
 
+static unsigned long unexpected_irqs;
+
+/* An interrupt vector nobody registered: not the interrupted thread's doing,
+ * so note it, acknowledge it and carry on. Installed for every vector >= 32
+ * without a handler, which keeps that test off trap_dispatch's hot path. */
+static void unexpected_interrupt(struct trap_frame *tf)
+{
+    (void)tf;
+    unexpected_irqs++;
+    lapic_eoi();
+}
+
+unsigned long trap_unexpected_count(void)
+{
+    return unexpected_irqs;
+}
+
 void trap_init(void)
 {
     for (const struct trap_desc *d = __trap_table_start; d < __trap_table_end; d++) {
         assert(d->vector >= 0 && d->vector < 256 && !handlers[d->vector]);
         handlers[d->vector] = d->fn;
     }
+    for (int v = 32; v < 256; v++)
+        if (!handlers[v])
+            handlers[v] = unexpected_interrupt;
 }
 
 /*
@@ -44,8 +64,6 @@ void trap_init(void)
  * are bugs and panic without it. Returning to user mode is a preemption
  * point: a pending reschedule switches threads here.
  */
-static unsigned long unexpected_irqs;
-
 void trap_dispatch(struct trap_frame *tf)
 {
     ENTRY_INC(interrupts);
@@ -61,16 +79,11 @@ void trap_dispatch(struct trap_frame *tf)
     trap_handler_fn fn = handlers[tf->vector & 0xff];
     if (fn) {
         fn(tf);
-    } else if (tf->vector >= 32) {
-        /* an interrupt nobody asked for is not the interrupted thread's
-         * doing: note it, acknowledge it, carry on */
-        unexpected_irqs++;
-        lapic_eoi();
     } else if (from_user) {
         if (!fault_ipc(tf, 0))
             thread_fault(tf, 0);
     } else {
-        panic_trap(tf, tf->vector < 32 ? "unhandled exception in kernel" : "unexpected interrupt in kernel");
+        panic_trap(tf, "unhandled exception in kernel");
     }
     if (from_user && (this_entry()->pending & PENDING_RESCHED))
         schedule();

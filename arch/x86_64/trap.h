@@ -54,6 +54,7 @@ enum {
 
 const char *trap_name(int vector); /* "#PF", "#GP", ... or "IRQ" */
 void trap_init(void);
+unsigned long trap_unexpected_count(void); /* interrupts that arrived on a vector without a handler */
 void arch_nmi(struct trap_frame *tf);
 uint64_t tramp_alias(const void *sym);
 /* kernel-mode entry points of the trampoline, as aliases */
