@@ -562,7 +562,8 @@ static struct endpoint *fast_fault_rr_target(struct cpu *c, struct thread *self,
 
 __attribute__((noinline)) static long ipc_general(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
 
-static long fast_fault_reply_recv(struct cpu *c, struct thread *self, struct endpoint *ep, uint64_t slot, uint64_t tag)
+__attribute__((noinline)) static long fast_fault_reply_recv(struct cpu *c, struct thread *self, struct endpoint *ep,
+                                                            uint64_t slot, uint64_t tag)
 {
     struct thread *caller = self->reply_to;
     uint64_t n = AL_TAG_WORDS(tag);

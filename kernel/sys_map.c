@@ -24,18 +24,6 @@
 #include "kernel/audit.h"
 #include "kernel/panic.h"
 
-/* a flexpage within the user window and outside the UTCB area */
-int fpage_ok(uint64_t fpage)
-{
-    uint64_t order = AL_FPAGE_ORDER(fpage), base = AL_FPAGE_BASE(fpage);
-    if (order < AL_FPAGE_MIN_ORDER || order > AL_FPAGE_MAX_ORDER)
-        return 0;
-    uint64_t size = 1ULL << order;
-    if (base & (size - 1) || !user_range_ok(base, size))
-        return 0;
-    return base + size <= AL_UTCB_BASE || base >= AL_UTCB_END;
-}
-
 static void flush(uint64_t mask)
 {
     if (mask)

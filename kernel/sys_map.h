@@ -1,9 +1,22 @@
 #ifndef KERNEL_SYS_MAP_H
 #define KERNEL_SYS_MAP_H
 #include <stdint.h>
+#include "abi/airlock/ipc.h"
+#include "abi/airlock/layout.h"
+#include "kernel/usercopy.h"
 struct task;
-/* a flexpage inside the user window, outside the UTCB area, order 12..22 */
-int fpage_ok(uint64_t fpage);
+/* a flexpage inside the user window, outside the UTCB area, order 12..22;
+ * inline: the IPC and fault fast paths check two per map item */
+static inline int fpage_ok(uint64_t fpage)
+{
+    uint64_t order = AL_FPAGE_ORDER(fpage), base = AL_FPAGE_BASE(fpage);
+    if (order < AL_FPAGE_MIN_ORDER || order > AL_FPAGE_MAX_ORDER)
+        return 0;
+    uint64_t size = 1ULL << order;
+    if (base & (size - 1) || !user_range_ok(base, size))
+        return 0;
+    return base + size <= AL_UTCB_BASE || base >= AL_UTCB_END;
+}
 /* map or grant npages from src (sva) to dst (dva) with rights & each source's */
 long map_pages(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
                int grant);

@@ -5,11 +5,6 @@
 #include "arch/x86_64/paging.h"
 #include "lib/string.h"
 
-int user_range_ok(uint64_t uaddr, uint64_t len)
-{
-    return uaddr >= AL_USER_LO && uaddr <= AL_USER_HI && len <= AL_USER_HI - uaddr;
-}
-
 /* check every page of [ua, ua+len) for the access; returns 0 or -EFAULT */
 static int check_pages(struct task *t, uint64_t ua, uint64_t len, uint64_t need)
 {

@@ -12,9 +12,15 @@
 #define KERNEL_USERCOPY_H
 #include <stddef.h>
 #include <stdint.h>
+#include "abi/airlock/layout.h"
 struct task;
 
-int user_range_ok(uint64_t uaddr, uint64_t len);
+/* [uaddr, uaddr+len) lies in the user window without wrapping; inline
+ * because every system call with a user pointer or flexpage asks */
+static inline int user_range_ok(uint64_t uaddr, uint64_t len)
+{
+    return uaddr >= AL_USER_LO && uaddr <= AL_USER_HI && len <= AL_USER_HI - uaddr;
+}
 int copy_from_user(struct task *t, void *dst, uint64_t usrc, size_t len);
 int copy_to_user(struct task *t, uint64_t udst, const void *src, size_t len);
 #endif
