@@ -27,7 +27,7 @@
 static void flush(uint64_t mask)
 {
     if (mask)
-        tlb_shootdown(mask, 0, 0);
+        tlb_shootdown_user(mask, 0, 0);
 }
 
 /* map (or grant) npages of src's pages at sva to dst at dva; every source

@@ -91,7 +91,7 @@ void task_destroy(struct task *t)
     uint64_t mask = 0;
     mapdb_task_gone(t, &mask); /* derived mappings everywhere; frames stay sigma0's */
     if (mask)
-        tlb_shootdown(mask, 0, 0);
+        tlb_shootdown_user(mask, 0, 0);
     cspace_destroy(t);
     while (t->threads)
         thread_free(t->threads);

@@ -161,7 +161,7 @@ static void utcb_free(struct thread *t)
     for (unsigned i = 0; i < ncpus; i++)
         if (cpus[i].current && cpus[i].current->task == task)
             mask |= 1ULL << i;
-    tlb_shootdown(mask, t->utcb_va, 1);
+    tlb_shootdown_user(mask, t->utcb_va, 1);
     if (pte & PTE_P)
         frame_free(pte & PTE_ADDR);
     task->utcb_used[t->utcb_slot / 64] &= ~(1ULL << (t->utcb_slot % 64));

@@ -37,11 +37,17 @@ uint64_t tlb_all_cpus(void)
     return m;
 }
 
-void tlb_shootdown(uint64_t cpumask, uint64_t va, uint64_t npages)
+static void shootdown(uint64_t cpumask, uint64_t va, uint64_t npages, int user_only)
 {
     unsigned self = (unsigned)this_entry()->cpu_index;
     uint64_t others = cpumask & ~(1ULL << self) & tlb_all_cpus();
-    if (cpumask & (1ULL << self))
+    /* For user mappings: without PCID (Airlock never sets CR4.PCIDE), a CPU
+     * running on the kernel's CR3 holds no user translations. The entry's
+     * CR3 write dropped every non-global entry, and the exit to user mode
+     * writes CR3 again before any user address is used. So the local flush
+     * is needed only when a user CR3 is loaded. Kernel mappings (kernel
+     * stacks) always need it. */
+    if ((cpumask & (1ULL << self)) && !(user_only && read_cr3() == kernel_pml4))
         flush_local(va, npages);
     if (!others)
         return;
@@ -53,4 +59,14 @@ void tlb_shootdown(uint64_t cpumask, uint64_t va, uint64_t npages)
             lapic_send_ipi(cpus[i].apic_id, VEC_TLB);
     while (__atomic_load_n(&pending_mask, __ATOMIC_ACQUIRE))
         cpu_relax();
+}
+
+void tlb_shootdown(uint64_t cpumask, uint64_t va, uint64_t npages)
+{
+    shootdown(cpumask, va, npages, 0);
+}
+
+void tlb_shootdown_user(uint64_t cpumask, uint64_t va, uint64_t npages)
+{
+    shootdown(cpumask, va, npages, 1);
 }

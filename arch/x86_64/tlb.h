@@ -15,6 +15,9 @@
  * every CPU in cpumask (bit i = CPU i), including this one, and return when
  * all are done. BKL held. */
 void tlb_shootdown(uint64_t cpumask, uint64_t va, uint64_t npages);
+/* The same for user mappings only: this CPU skips its flush while it runs
+ * on the kernel's CR3, which holds no user translations (no PCID). */
+void tlb_shootdown_user(uint64_t cpumask, uint64_t va, uint64_t npages);
 /* this CPU: serve a pending shootdown request, if any */
 void tlb_poll(void);
 uint64_t tlb_all_cpus(void);
