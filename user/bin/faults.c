@@ -204,7 +204,7 @@ int main(int argc, char **argv)
     }
     struct al_utcb *u = al_utcb();
     long st;
-    ktap_plan(12);
+    ktap_plan(13);
     ktap_result(al_thread_set_handler(0, 99) == -AL_EBADCAP && al_thread_set_handler(999999, EP) == -AL_ESRCH,
                 "thread_set_handler: bad slot EBADCAP, unknown thread ESRCH");
     al_cap_copy(EP, 11, AL_R_RECV, 0);
@@ -236,6 +236,23 @@ int main(int argc, char **argv)
     ktap_result(handled == before + 1 && *(volatile unsigned long *)RO_PAGE == 7 &&
                     al_map_info(RO_PAGE) == (AL_MAP_RW | AL_MAP_MANAGED),
                 "write to a read-only page: the handler remaps it writable, the write is retried");
+
+    /* rights taken away take effect at once on this CPU too (the kernel
+     * skips its own flush on the kernel CR3 and relies on the exit's CR3
+     * write): W removed from a page this thread has just written, the next
+     * write faults again */
+    mem_alloc((void *)P_RW, 12, AL_MAP_RW);
+    mode = H_MAP_P;
+    map_rights = AL_MAP_RW;
+    volatile unsigned long *y = (volatile unsigned long *)(FAULT_AREA + 0x900000);
+    before = handled;
+    *y = 1; /* not present: the handler maps P_RW here, writable */
+    long uw = al_unmap(AL_FPAGE(P_RW, 12), AL_MAP_W);
+    int ro = al_map_info((unsigned long)y) == (AL_MAP_R | AL_MAP_MANAGED);
+    *y = 2; /* read-only now: must fault, the handler maps it RW again */
+    ktap_result(uw >= 0 && ro && handled == before + 2 && *y == 2 && *(volatile unsigned long *)P_RW == 2,
+                "W taken away by unmap: the thread's next write faults at once (%lu faults, unmap %ld)",
+                handled - before, uw);
 
     /* the handler kills */
     mode = H_KILL;
