@@ -148,6 +148,13 @@ void ipc_thread_dies(struct thread *t)
 
 /* ---- message transfer ---- */
 
+/* Where a map item answering a fault lands: the aligned block of the
+ * flexpage's size (2^order) around the thread's fault address. */
+static inline uint64_t fault_block(const struct thread *t, uint64_t order)
+{
+    return t->fault_addr_ipc & ~((1ULL << order) - 1);
+}
+
 /* Copy the message of `s` (tag, badge) into r's UTCB. Typed items are
  * validated first, so a bad item changes nothing: at most one capability
  * item (needs the GRANT right on the endpoint used; lands in the
@@ -169,7 +176,7 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
     int have_win = 0;
     /* the items are read once: the sender's other threads may change its
      * UTCB while we work, so what was checked is what is carried out */
-    uint64_t item[AL_MR_COUNT];
+    uint64_t item[AL_MR_COUNT], dest[AL_MR_COUNT / 2]; /* dest: where map item k lands */
     for (uint64_t k = 0; k < 2 * items; k++)
         item[k] = from[AL_TAG_WORDS(tag) + k];
     for (uint64_t k = 0; k < items; k++) {
@@ -206,7 +213,7 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
             if (r->kmsg) {
                 /* a faulting thread: the aligned block of the flexpage's size
                  * around its fault address */
-                to = r->fault_addr_ipc & ~((1ULL << AL_FPAGE_ORDER(pay)) - 1);
+                to = fault_block(r, AL_FPAGE_ORDER(pay));
                 if (!fpage_ok(AL_FPAGE(to, AL_FPAGE_ORDER(pay))))
                     return -AL_EINVAL;
             } else {
@@ -217,6 +224,7 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
             long e = map_pages_check(s->task, base, r->task, to, n, (uint32_t)(rights & 7), type == AL_ITEM_GRANT);
             if (e)
                 return e;
+            dest[k] = to;
         } else {
             return -AL_EINVAL;
         }
@@ -225,11 +233,8 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
         uint64_t kind = item[2 * k], pay = item[2 * k + 1];
         if ((kind & 0xff) == AL_ITEM_CAP)
             continue;
-        uint64_t base = AL_FPAGE_BASE(pay), order = AL_FPAGE_ORDER(pay);
-        uint64_t to = r->kmsg ? r->fault_addr_ipc & ~((1ULL << order) - 1)
-                              : AL_FPAGE_BASE(win) + (base & ((1ULL << AL_FPAGE_ORDER(win)) - 1));
-        long e = map_pages_checked(s->task, base, r->task, to, (1ULL << order) / 4096, (uint32_t)((kind >> 8) & 7),
-                                   (kind & 0xff) == AL_ITEM_GRANT);
+        long e = map_pages_checked(s->task, AL_FPAGE_BASE(pay), r->task, dest[k], (1ULL << AL_FPAGE_ORDER(pay)) / 4096,
+                                   (uint32_t)((kind >> 8) & 7), (kind & 0xff) == AL_ITEM_GRANT);
         if (e)
             return e;
     }
@@ -402,9 +407,8 @@ static struct thread *reply_target(struct thread *self, int64_t slot, long *err)
 /* The partner may run here at once: the fast paths block the caller, and
  * with nothing queued on this CPU the partner is the best choice whatever
  * its priority. */
-static inline int fast_partner_ok(struct cpu *c, struct thread *self, struct thread *t)
+static inline int fast_partner_ok(struct cpu *c, struct thread *t)
 {
-    (void)self;
     return ipc_fastpath_enabled && !c->rq.nr && (t->affinity < 0 || (unsigned)t->affinity == c->index) &&
            !t->fast_blockers;
 }
@@ -449,7 +453,7 @@ static inline struct thread *fast_call_target(struct cpu *c, struct thread *self
     if (cap->type != AL_CAP_ENDPOINT || !(cap->rights & AL_R_SEND))
         return NULL;
     struct thread *r = ((struct endpoint *)cap->obj)->recvq;
-    if (!r || r->reply_to || !fast_partner_ok(c, self, r))
+    if (!r || r->reply_to || !fast_partner_ok(c, r))
         return NULL;
     *capp = cap;
     return r;
@@ -487,8 +491,7 @@ static inline struct endpoint *fast_rr_target(struct cpu *c, struct thread *self
     if (cap->type != AL_CAP_ENDPOINT || !(cap->rights & AL_R_RECV))
         return NULL;
     struct endpoint *ep = cap->obj;
-    if (ep->sendq || ep->recvq || caller->ipc_state != IPC_REPLY || caller->reply_slot ||
-        !fast_partner_ok(c, self, caller))
+    if (ep->sendq || ep->recvq || caller->ipc_state != IPC_REPLY || caller->reply_slot || !fast_partner_ok(c, caller))
         return NULL;
     return ep;
 }
@@ -520,7 +523,7 @@ int fault_fast_call(struct thread *self, struct cap *h, uint64_t tag, const stru
     struct cpu *c = this_cpu();
     struct endpoint *ep = h->obj;
     struct thread *r = ep->recvq;
-    if (!r || r->reply_to || !fast_partner_ok(c, self, r))
+    if (!r || r->reply_to || !fast_partner_ok(c, r))
         return 0;
     ep->recvq = r->ipc_next;
     if (r->ipc_next)
@@ -574,7 +577,7 @@ __attribute__((noinline)) static long fast_fault_reply_recv(struct cpu *c, struc
          * fails the same way and tells both sides */
         uint64_t kind = self->utcb->mr[n], pay = self->utcb->mr[n + 1];
         uint64_t type = kind & 0xff, rights = (kind >> 8) & AL_R_ALL, order = AL_FPAGE_ORDER(pay);
-        uint64_t to = caller->fault_addr_ipc & ~((1ULL << order) - 1);
+        uint64_t to = fault_block(caller, order);
         if ((type != AL_ITEM_MAP && type != AL_ITEM_GRANT) || (rights & ~7ULL) || !fpage_ok(pay) ||
             !fpage_ok(AL_FPAGE(to, order)) ||
             map_pages_check(self->task, AL_FPAGE_BASE(pay), caller->task, to, (1ULL << order) / 4096, (uint32_t)rights,

@@ -44,7 +44,9 @@ static struct mapnode *node_alloc(void)
     }
     struct mapnode *n = free_nodes;
     free_nodes = n->hnext;
-    /* (field by field: cheaper than a byte-wise clear on this path) */
+    /* field by field: plain stores, cheaper than a memset call or REP STOS
+     * on this path; the assertion catches a field added later */
+    _Static_assert(sizeof *n == 3 * 8 + 2 * 4 + 5 * 8, "clear every field of struct mapnode here");
     n->task = NULL;
     n->va = n->pa = 0;
     n->rights = n->device = 0;
