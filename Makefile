@@ -10,6 +10,7 @@
 #        schedule, the address-space audit after every map), B=dir (build
 #        directory, e.g. B=build/debug with DEBUG=1), V=1 (verbose)
 
+ARCH   ?= x86_64
 SMP    ?= 1
 TEST_SMP ?= $(if $(filter command line,$(origin SMP)),$(SMP),1,4)
 DEBUG  ?= 0
@@ -23,14 +24,15 @@ OBJCOPY := objcopy
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 OPT     := $(if $(filter 1,$(DEBUG)),-Og -DDEBUG=1,-O2)
 COMMON  := -std=c11 -ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie -fno-stack-protector \
-           -fno-asynchronous-unwind-tables -g $(OPT) $(WARN) -I. -MMD -MP
+           -fno-asynchronous-unwind-tables -g $(OPT) $(WARN) -I. -Iarch/$(ARCH)/include -MMD -MP
 KCFLAGS := $(COMMON) -mcmodel=kernel -mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer \
            -mno-omit-leaf-frame-pointer
 UCFLAGS := $(COMMON) -mno-red-zone -fno-omit-frame-pointer
-ASFLAGS := -I. -MMD -MP -D__ASSEMBLER__ -g
+ASFLAGS := -I. -Iarch/$(ARCH)/include -MMD -MP -D__ASSEMBLER__ -g
 
-KSRC_C  := $(wildcard kernel/*.c) $(wildcard arch/x86_64/*.c) $(wildcard lib/*.c) $(wildcard tests/kernel/*.c)
-KSRC_S  := $(wildcard arch/x86_64/*.S)
+KSRC_C  := $(wildcard kernel/*.c) $(wildcard arch/$(ARCH)/*.c) $(wildcard lib/*.c) $(wildcard tests/kernel/*.c) \
+           $(wildcard tests/kernel/$(ARCH)/*.c)
+KSRC_S  := $(wildcard arch/$(ARCH)/*.S)
 KOBJ    := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(B)/k/%.o,$(KSRC_S))
 
 ULIB_C  := $(wildcard user/lib/*.c) lib/format.c lib/string.c lib/elf.c lib/argv.c
@@ -59,9 +61,9 @@ $(B)/k/ksyms0.S:
 $(B)/k/ksyms0.o: $(B)/k/ksyms0.S
 	$(Q)$(CC) -c $< -o $@
 
-LDFLAGS := -nostdlib -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments -T arch/x86_64/linker.ld
+LDFLAGS := -nostdlib -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments -T arch/$(ARCH)/linker.ld
 
-$(B)/kernel.pass1.elf: $(KOBJ) $(B)/k/ksyms0.o arch/x86_64/linker.ld
+$(B)/kernel.pass1.elf: $(KOBJ) $(B)/k/ksyms0.o arch/$(ARCH)/linker.ld
 	$(Q)$(LD) $(LDFLAGS) -o $@ $(KOBJ) $(B)/k/ksyms0.o
 
 $(B)/k/ksyms.S: $(B)/kernel.pass1.elf tools/gensyms.sh

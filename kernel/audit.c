@@ -1,6 +1,6 @@
 #include "kernel/audit.h"
 #include "kernel/console.h"
-#include "arch/x86_64/paging.h"
+#include <arch/paging.h>
 
 extern char __image_phys_start[], __image_phys_end[];
 

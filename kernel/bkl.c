@@ -1,6 +1,6 @@
 #include "kernel/bkl.h"
 #include "kernel/cpu.h"
-#include "arch/x86_64/tlb.h"
+#include <arch/tlb.h>
 
 volatile uint32_t bkl_word;
 

@@ -8,7 +8,7 @@
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
 #include "lib/string.h"
-#include "arch/x86_64/pagetable.h"
+#include <arch/pagetable.h>
 
 #define MB1_BOOT_MAGIC 0x2BADB002u
 #define MB2_BOOT_MAGIC 0x36d76289u

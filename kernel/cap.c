@@ -5,7 +5,7 @@
 #include "kernel/frame.h"
 #include "kernel/panic.h"
 #include "abi/airlock/errno.h"
-#include "arch/x86_64/paging.h"
+#include <arch/paging.h>
 #include "lib/string.h"
 
 #define CSPACE_FRAMES ((sizeof(struct cspace) + 4095) / 4096)

@@ -4,8 +4,7 @@
  * within one kprintf call.
  */
 #include "kernel/console.h"
-#include "arch/x86_64/serial.h"
-#include "arch/x86_64/vga.h"
+#include <arch/console.h>
 #include "kernel/spinlock.h"
 #include "lib/format.h"
 
@@ -13,8 +12,7 @@ static spinlock_t console_lock = SPINLOCK_INIT;
 
 void console_init(void)
 {
-    serial_init();
-    vga_init();
+    arch_console_init();
 }
 
 static void put(char c, void *arg)
@@ -22,10 +20,7 @@ static void put(char c, void *arg)
     (void)arg;
     if (!c)
         return; /* keep the log text: NULs from user buffers are dropped */
-    if (c == '\n')
-        serial_putc('\r');
-    serial_putc(c);
-    vga_putc(c);
+    arch_console_putc(c);
 }
 
 void console_write(const char *s, size_t n)

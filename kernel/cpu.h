@@ -2,7 +2,7 @@
 #ifndef KERNEL_CPU_H
 #define KERNEL_CPU_H
 #include <stdint.h>
-#include "arch/x86_64/entry_area.h"
+#include <arch/percpu.h>
 
 #define MAX_CPUS 64
 
@@ -34,9 +34,7 @@ extern unsigned ncpus;
 
 static inline struct cpu *this_cpu(void)
 {
-    struct cpu *c;
-    __asm__ volatile("movq %%gs:%c1, %0" : "=r"(c) : "i"(CE_KCPU));
-    return c;
+    return arch_cpu_local();
 }
 
 static inline struct thread *current(void)

@@ -15,8 +15,8 @@
 #include "kernel/syscall.h"
 #include "abi/airlock/errno.h"
 #include "abi/airlock/layout.h"
-#include "arch/x86_64/trap.h"
-#include "arch/x86_64/cpu.h"
+#include <arch/trap.h>
+#include <arch/cpu.h>
 
 #define FAULT_RFLAGS_USER 0xdd5ULL /* CF PF AF ZF SF TF DF OF */
 

@@ -9,8 +9,8 @@
 #include "kernel/syscall.h"
 #include "abi/airlock/errno.h"
 #include "abi/airlock/ipc.h"
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/lapic.h"
+#include <arch/paging.h>
+#include <arch/timer.h>
 #include "lib/string.h"
 #include "kernel/mapdb.h"
 #include "kernel/sys_map.h"

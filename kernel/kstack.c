@@ -1,9 +1,9 @@
 #include "kernel/kstack.h"
 #include "abi/airlock/layout.h"
-#include "arch/x86_64/paging.h"
+#include <arch/paging.h>
 #include "kernel/frame.h"
 #include "kernel/panic.h"
-#include "arch/x86_64/tlb.h"
+#include <arch/tlb.h>
 
 static uint8_t used[KSTACK_SLOTS];
 static unsigned hint;

@@ -5,7 +5,7 @@
 #include "kernel/audit.h"
 #include "kernel/usercopy.h"
 #include "abi/airlock/layout.h"
-#include "arch/x86_64/paging.h"
+#include <arch/paging.h>
 #include "lib/string.h"
 #include "lib/argv.h"
 #include "kernel/cap.h"

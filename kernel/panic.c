@@ -10,10 +10,10 @@
 #include <stdint.h>
 #include "kernel/panic.h"
 #include "kernel/console.h"
-#include "kernel/arch.h"
+#include <arch/system.h>
 #include "abi/airlock/layout.h"
-#include "arch/x86_64/cpu.h"
-#include "arch/x86_64/entry_area.h"
+#include <arch/cpu.h>
+#include <arch/trap.h>
 
 struct ksym {
     unsigned long addr;

@@ -15,10 +15,11 @@
 #include "kernel/cpu.h"
 #include "kernel/panic.h"
 #include "kernel/console.h"
-#include "arch/x86_64/fpu.h"
-#include "arch/x86_64/lapic.h"
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/cpu.h"
+#include <arch/fpu.h>
+#include <arch/timer.h>
+#include <arch/smp.h>
+#include <arch/paging.h>
+#include <arch/cpu.h>
 #include "kernel/bkl.h"
 #include "kernel/ipc.h"
 #include "kernel/switch.h"
@@ -81,7 +82,7 @@ void sched_kick(unsigned cpu)
     if (cpu == this_entry()->cpu_index)
         this_entry()->pending |= PENDING_RESCHED;
     else
-        lapic_send_ipi(cpus[cpu].apic_id, VEC_RESCHED);
+        arch_send_resched(cpu);
 }
 
 static int running_prio(unsigned cpu)
@@ -268,9 +269,7 @@ long sched_yield(void)
     struct thread *next = rq->head[p]; /* (only user threads yield: p >= 0) */
     /* (a suspension or affinity change of a running thread always sets
      * PENDING_RESCHED, so those take the general path too) */
-    uint64_t pending;
-    __asm__ volatile("movq %%gs:%c1, %0" : "=r"(pending) : "i"(CE_PENDING));
-    if (!next || (pending & PENDING_RESCHED) || higher_queued(rq, p)) {
+    if (!next || (arch_pending() & PENDING_RESCHED) || higher_queued(rq, p)) {
         schedule();
         return 0;
     }

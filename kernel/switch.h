@@ -8,23 +8,21 @@
 #include "kernel/thread.h"
 #include "kernel/task.h"
 #include "kernel/cpu.h"
-#include "arch/x86_64/fpu.h"
-#include "arch/x86_64/cpu.h"
+#include <arch/fpu.h>
+#include <arch/context.h>
+#include <arch/percpu.h>
 
-void switch_context(uint64_t *save, uint64_t next);
 void sched_switch_tail(void);
 
 static inline void switch_finish_to(struct cpu *c, struct thread *prev, struct thread *next, int user)
 {
-    /* the entry area through GS: no pointer chase on this path */
-    __asm__ volatile("movq %0, %%gs:%c1" ::"r"(next->kstack_top), "i"(CE_KSTACK_TOP) : "memory");
-    __asm__ volatile("movq %0, %%gs:%c1" ::"r"(next->cr3), "i"(CE_UCR3) : "memory");
+    arch_set_entry_thread(next->kstack_top, next->cr3);
     c->current = next;
     next->switches++;
     next->state = T_RUNNING;
     next->cpu = c->index;
     if (user || next->utcb_va)
-        wrmsr(MSR_FS_BASE, next->utcb_va); /* the UTCB at %fs:0 */
+        arch_set_tls_base(next->utcb_va); /* the UTCB at %fs:0 */
     switch_context(&prev->ksp, next->ksp);
     if (this_cpu()->reap)
         sched_switch_tail();

@@ -7,7 +7,7 @@
 #include "kernel/usercopy.h"
 #include "abi/airlock/errno.h"
 #include "lib/string.h"
-#include "arch/x86_64/cpu.h"
+#include <arch/cpu.h>
 
 static struct cap *full_slot(uint64_t idx, long *err)
 {

@@ -16,10 +16,9 @@
 #include "kernel/usercopy.h"
 #include "abi/airlock/errno.h"
 #include "abi/airlock/layout.h"
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/tlb.h"
-#include "arch/x86_64/smp.h"
-#include "arch/x86_64/lapic.h"
+#include <arch/paging.h>
+#include <arch/tlb.h>
+#include <arch/smp.h>
 #include "kernel/sys_map.h"
 #include "kernel/audit.h"
 #include "kernel/panic.h"
@@ -139,14 +138,7 @@ static int is_device(uint64_t pa)
     for (unsigned i = 0; i < boot_info.nmem; i++)
         if (pa + 4096 > boot_info.mem[i].base && pa < boot_info.mem[i].base + boot_info.mem[i].len)
             return 0;      /* RAM */
-    if ((pa >> 12) == 0x8) /* AP start-up page */
-        return 0;
-    if ((pa & ~0xfffULL) == 0xfee00000ULL || (pa & ~0xfffULL) == lapic_phys)
-        return 0; /* local APIC (default and actual address): the kernel's */
-    for (unsigned i = 0; i < smp_madt.nioapics; i++)
-        if ((pa & ~0xfffULL) == (smp_madt.ioapic_addr[i] & ~0xfffULL))
-            return 0; /* IOAPICs: the kernel's */
-    return 1;
+    return !arch_device_page_reserved(pa); /* interrupt controllers, AP start-up page */
 }
 
 /* device_map(pa, npages): sigma0 only. Device pages (not RAM, not the

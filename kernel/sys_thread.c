@@ -12,8 +12,8 @@
 #include "kernel/usercopy.h"
 #include "abi/airlock/errno.h"
 #include "abi/airlock/layout.h"
-#include "arch/x86_64/lapic.h"
-#include "arch/x86_64/smp.h"
+#include <arch/timer.h>
+#include <arch/smp.h>
 #include "lib/string.h"
 #include "kernel/audit.h"
 #include "kernel/panic.h"
@@ -248,7 +248,7 @@ SYSCALL_DEFINE(cpu_self)
     struct al_cpu_info c;
     unsigned i = this_cpu()->index;
     fill_cpu(i, &c);
-    c.apic_id = lapic_id();
+    c.apic_id = arch_cpu_hw_id();
     if (copy_to_user(current()->task, a0, &c, sizeof c))
         return -AL_EFAULT;
     return i;

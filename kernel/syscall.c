@@ -9,8 +9,8 @@
 #include "kernel/mapdb.h"
 #include "kernel/panic.h"
 #include "abi/airlock/errno.h"
-#include "arch/x86_64/trap.h"
-#include "arch/x86_64/cpu.h"
+#include <arch/trap.h>
+#include <arch/cpu.h>
 #include "lib/string.h"
 
 const syscall_fn syscall_table[AL_SYS_COUNT] = {

@@ -23,7 +23,7 @@
 #include "kernel/cpu.h"
 #include "abi/airlock/boot.h"
 #include "abi/airlock/layout.h"
-#include "arch/x86_64/paging.h"
+#include <arch/paging.h>
 #include "lib/string.h"
 
 static const char *base_name(const char *cmdline)

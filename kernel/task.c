@@ -5,9 +5,9 @@
 #include "kernel/cpu.h"
 #include "kernel/cap.h"
 #include "kernel/mapdb.h"
-#include "arch/x86_64/tlb.h"
+#include <arch/tlb.h>
 #include "kernel/panic.h"
-#include "arch/x86_64/paging.h"
+#include <arch/paging.h>
 #include "lib/string.h"
 
 static unsigned next_id = 1;

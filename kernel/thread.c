@@ -7,18 +7,16 @@
 #include "kernel/frame.h"
 #include "kernel/panic.h"
 #include "kernel/console.h"
-#include "kernel/arch.h"
-#include "arch/x86_64/fpu.h"
-#include "arch/x86_64/trap.h"
-#include "arch/x86_64/paging.h"
+#include <arch/system.h>
+#include <arch/fpu.h>
+#include <arch/trap.h>
+#include <arch/context.h>
+#include <arch/paging.h>
 #include "lib/string.h"
 #include "kernel/ipc.h"
-#include "arch/x86_64/tlb.h"
+#include <arch/tlb.h>
 #include "abi/airlock/layout.h"
 
-extern char thread_first_user[], thread_first_kernel[];
-extern char kernel_boot_stack[], kernel_boot_stack_top[];
-void switch_context(uint64_t *save, uint64_t next);
 
 static void utcb_free(struct thread *t);
 static unsigned next_id = 1;
@@ -32,7 +30,7 @@ unsigned long thread_live_count(void)
 
 struct trap_frame *thread_frame(struct thread *t)
 {
-    return (struct trap_frame *)(t->kstack_top - TF_SIZE);
+    return (struct trap_frame *)(t->kstack_top - sizeof(struct trap_frame));
 }
 
 static struct thread *thread_alloc(const char *name)
@@ -117,19 +115,6 @@ void thread_put(struct thread *t)
 }
 
 /* Prepare the switch frame below `sp`: six callee-saved slots + ret. */
-static uint64_t push_switch_frame(uint64_t sp, void *ret, uint64_t r12, uint64_t r13)
-{
-    uint64_t *s = (uint64_t *)sp;
-    *--s = (uint64_t)ret;
-    *--s = 0; /* rbp */
-    *--s = 0; /* rbx */
-    *--s = r12;
-    *--s = r13;
-    *--s = 0; /* r14 */
-    *--s = 0; /* r15 */
-    return (uint64_t)s;
-}
-
 /* the thread's UTCB page: a free slot of the task's UTCB area */
 static int utcb_alloc(struct task *task, struct thread *t)
 {
@@ -180,16 +165,7 @@ struct thread *thread_create_user(struct task *task, uint64_t rip, uint64_t rsp,
     }
     t->task = task;
     t->cr3 = task->pml4;
-    struct trap_frame *tf = thread_frame(t);
-    memset(tf, 0, sizeof *tf);
-    tf->rip = rip;
-    tf->cs = SEL_UCODE;
-    tf->rflags = 0x202; /* IF */
-    tf->rsp = rsp;
-    tf->ss = SEL_UDATA;
-    tf->rdi = rdi;
-    tf->rsi = rsi;
-    t->ksp = push_switch_frame((uint64_t)tf, thread_first_user, 0, 0);
+    t->ksp = arch_context_user(thread_frame(t), rip, rsp, rdi, rsi);
     t->task_next = task->threads;
     task->threads = t;
     task->nthreads++;
@@ -204,7 +180,7 @@ struct thread *thread_create_kernel(void (*fn)(void *), void *arg, const char *n
     struct thread *t = thread_alloc(name);
     if (!t)
         return NULL;
-    t->ksp = push_switch_frame(t->kstack_top, thread_first_kernel, (uint64_t)fn, (uint64_t)arg);
+    t->ksp = arch_context_kernel(t->kstack_top, fn, arg);
     return t;
 }
 
@@ -356,17 +332,4 @@ _Noreturn void thread_boot(void (*fn)(void))
 _Noreturn void thread_enter_idle(void)
 {
     enter(this_cpu()->idle);
-}
-
-void arch_stack_bounds(unsigned long *lo, unsigned long *hi)
-{
-    extern int percpu_ready;
-    struct thread *t = percpu_ready ? current() : NULL;
-    if (t && t->kstack_top && t->kstack_slot >= 0) {
-        *lo = t->kstack_top - KSTACK_SIZE;
-        *hi = t->kstack_top;
-    } else {
-        *lo = (unsigned long)kernel_boot_stack;
-        *hi = (unsigned long)kernel_boot_stack_top;
-    }
 }

@@ -14,7 +14,7 @@
 #ifndef KERNEL_THREAD_H
 #define KERNEL_THREAD_H
 #include <stdint.h>
-#include "arch/x86_64/entry_area.h"
+#include <arch/trap.h>
 #include "abi/airlock/ipc.h"
 #include "kernel/cap.h"
 

@@ -2,7 +2,7 @@
 #include "kernel/task.h"
 #include "abi/airlock/errno.h"
 #include "abi/airlock/layout.h"
-#include "arch/x86_64/paging.h"
+#include <arch/paging.h>
 #include "lib/string.h"
 
 /* check every page of [ua, ua+len) for the access; returns 0 or -EFAULT */

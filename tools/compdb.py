@@ -20,7 +20,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-KERNEL_GLOBS = ["kernel/*.c", "arch/x86_64/*.c", "lib/*.c", "tests/kernel/*.c"]
+KERNEL_GLOBS = ["kernel/*.c", "arch/x86_64/*.c", "lib/*.c", "tests/kernel/*.c", "tests/kernel/x86_64/*.c"]
 USER_GLOBS = ["user/lib/*.c", "user/bin/*.c"]
 DROP = {"-MMD", "-MP"}
 

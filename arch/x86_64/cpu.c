@@ -3,14 +3,14 @@
  * (GDT, TSS with I/O bitmap, IDT, entry and IST stacks), SYSCALL MSRs,
  * control-register hardening and FPU/SSE enablement.
  */
-#include "arch/x86_64/cpu.h"
-#include "arch/x86_64/paging.h"
+#include <arch/cpu.h>
+#include <arch/paging.h>
 #include "arch/x86_64/entry_area.h"
 #include "kernel/cpu.h"
 #include "kernel/frame.h"
 #include "kernel/panic.h"
 #include "kernel/console.h"
-#include "kernel/arch.h"
+#include <arch/system.h>
 #include "arch/x86_64/lapic.h"
 #include "lib/string.h"
 

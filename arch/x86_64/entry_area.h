@@ -95,55 +95,8 @@
 #define TF_SS     168
 #define TF_SIZE   176
 
-#define TF_VECTOR_SYSCALL (-1)
 
-/* bits in cpu_entry.pending: work to do before returning to user mode */
-#define PENDING_RESCHED 1
-
-#ifndef __ASSEMBLER__
-#include <stdint.h>
-
-struct cpu;
-
-struct cpu_entry {
-    struct cpu_entry *self;
-    uint64_t kernel_cr3;
-    uint64_t user_cr3;   /* CR3 of the current thread's task */
-    uint64_t kstack_top; /* current thread's kernel stack top */
-    uint64_t entry_top;
-    uint64_t scratch;
-    uint64_t cr3_writes;
-    uint64_t syscalls;
-    uint64_t interrupts;
-    struct cpu *kcpu; /* kernel-private per-CPU data */
-    uint64_t cpu_index;
-    uint64_t pending;
-    uint64_t tlb_flushes;
-    uint64_t invlpg;
-    uint64_t fpu_saves;
-    uint64_t nmis;
-    uint64_t fpu_restores;
-    uint64_t ipc_fast, ipc_slow;
-};
-
-struct trap_frame {
-    uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
-    uint64_t rdi, rsi, rdx, rcx, rax;
-    int64_t vector;
-    uint64_t error;
-    uint64_t rip, cs, rflags, rsp, ss;
-};
-
-#define ENTRY_AREA(cpu) ((struct cpu_entry *)(AL_TRAMP_CPU_AREAS + (uint64_t)(cpu)*AL_TRAMP_CPU_SIZE))
-
-/* this CPU's entry area, through GS (valid whenever the kernel runs) */
-static inline struct cpu_entry *this_entry(void)
-{
-    struct cpu_entry *e;
-    __asm__ volatile("movq %%gs:0, %0" : "=r"(e));
-    return e;
-}
-#define ENTRY_INC(field) __asm__ volatile("incq %%gs:%c0" ::"i"(__builtin_offsetof(struct cpu_entry, field)) : "memory")
-#endif
+#include <arch/percpu.h>
+#include <arch/trap.h>
 
 #endif

@@ -1,6 +1,6 @@
 #include <stdint.h>
-#include "arch/x86_64/fpu.h"
-#include "arch/x86_64/cpu.h"
+#include <arch/fpu.h>
+#include <arch/cpu.h>
 #include "arch/x86_64/entry_area.h"
 #include "lib/string.h"
 

@@ -1,7 +1,7 @@
 /* Local APIC, LAPIC timer and the TSC clock, calibrated against the PIT. */
 #include "arch/x86_64/lapic.h"
-#include "arch/x86_64/cpu.h"
-#include "arch/x86_64/paging.h"
+#include <arch/cpu.h>
+#include <arch/paging.h>
 #include "kernel/panic.h"
 #include "kernel/console.h"
 

@@ -7,13 +7,13 @@
 #ifndef ARCH_X86_64_LAPIC_H
 #define ARCH_X86_64_LAPIC_H
 #include <stdint.h>
+#include <arch/timer.h>
 
 #define VEC_TIMER    0xEF
 #define VEC_RESCHED  0xF0
 #define VEC_TLB      0xF1
 #define VEC_SPURIOUS 0xFF
 
-#define TIMER_HZ 100 /* scheduler tick */
 
 extern uint64_t lapic_phys;     /* the local APIC's page (the MADT's or the MSR's) */
 void lapic_init(uint64_t phys); /* BSP: map the page; every CPU: lapic_enable */
@@ -26,9 +26,4 @@ void lapic_send_init_sipi(uint32_t apic_id, uint8_t page);
 void lapic_timer_calibrate(void); /* BSP, against the PIT */
 uint64_t lapic_timer_ticks_per_sec(void);
 
-/* time */
-uint64_t clock_ns(void); /* monotonic, from the TSC calibrated against the PIT */
-void udelay(uint64_t us);
-uint64_t tsc_hz(void);
-uint64_t tsc_to_ns(uint64_t ticks);
 #endif

@@ -1,5 +1,5 @@
 /* x86_64 page-table helpers; see pagetable.h for the contracts. */
-#include "arch/x86_64/pagetable.h"
+#include <arch/pagetable.h>
 #include "kernel/frame.h"
 #include "lib/string.h"
 

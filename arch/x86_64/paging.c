@@ -9,8 +9,8 @@
  * Nothing in the kernel space is global except the trampoline region,
  * because global entries survive the CR3 switch to a user space.
  */
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/cpu.h"
+#include <arch/paging.h>
+#include <arch/cpu.h>
 #include "arch/x86_64/entry_area.h"
 #include "kernel/frame.h"
 #include "kernel/panic.h"

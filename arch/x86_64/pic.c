@@ -1,7 +1,7 @@
 /* Legacy 8259 PICs: remapped to vectors 0x20..0x2f (so a stray IRQ is never
  * mistaken for an exception) and fully masked. */
-#include "arch/x86_64/cpu.h"
-#include "arch/x86_64/pic.h"
+#include <arch/cpu.h>
+#include <arch/init.h>
 
 void pic_disable(void)
 {

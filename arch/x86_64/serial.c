@@ -3,7 +3,7 @@
  * interrupt-driven UART driver of a later issue takes over input; kernel
  * output stays polled so that panics always get out.)
  */
-#include "arch/x86_64/cpu.h"
+#include <arch/cpu.h>
 #include "arch/x86_64/serial.h"
 
 #define COM1 0x3F8

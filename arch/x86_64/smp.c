@@ -5,13 +5,13 @@
  * IDT, entry and IST stacks in the trampoline region), GS-based per-CPU
  * data, LAPIC timer and idle thread.
  */
-#include "arch/x86_64/smp.h"
-#include "arch/x86_64/arch_init.h"
-#include "arch/x86_64/cpu.h"
+#include <arch/smp.h>
+#include <arch/init.h>
+#include <arch/cpu.h>
 #include "arch/x86_64/lapic.h"
-#include "arch/x86_64/paging.h"
-#include "kernel/acpi.h"
-#include "kernel/topology.h"
+#include <arch/paging.h>
+#include "arch/x86_64/acpi.h"
+#include "arch/x86_64/topology.h"
 #include "kernel/bootinfo.h"
 #include "kernel/bkl.h"
 #include "kernel/cpu.h"
@@ -26,6 +26,29 @@
 extern char apboot_start[], apboot_end[], apboot_data[], ap_entry64[];
 
 struct madt_summary smp_madt;
+
+void arch_send_resched(unsigned cpu)
+{
+    lapic_send_ipi(cpus[cpu].apic_id, VEC_RESCHED);
+}
+
+uint32_t arch_cpu_hw_id(void)
+{
+    return lapic_id();
+}
+
+int arch_device_page_reserved(uint64_t pa)
+{
+    pa &= ~0xfffULL;
+    if (pa == AP_BOOT_PAGE)
+        return 1;
+    if (pa == 0xfee00000ULL || pa == lapic_phys)
+        return 1; /* local APIC (default and actual address) */
+    for (unsigned i = 0; i < smp_madt.nioapics; i++)
+        if (pa == (smp_madt.ioapic_addr[i] & ~0xfffULL))
+            return 1;
+    return 0;
+}
 static struct topo_shifts shifts;
 static volatile int ap_ready;
 

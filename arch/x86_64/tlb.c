@@ -1,8 +1,8 @@
-#include "arch/x86_64/tlb.h"
+#include <arch/tlb.h>
 #include "arch/x86_64/lapic.h"
-#include "arch/x86_64/cpu.h"
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/trap.h"
+#include <arch/cpu.h>
+#include <arch/paging.h>
+#include <arch/trap.h>
 #include "kernel/cpu.h"
 
 static volatile uint64_t req_va, req_npages;

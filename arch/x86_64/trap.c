@@ -4,15 +4,16 @@
  * TRAP_HANDLER; an exception from user mode without a handler terminates
  * the faulting thread (thread_fault), one from kernel mode panics.
  */
-#include "arch/x86_64/trap.h"
-#include "arch/x86_64/cpu.h"
+#include <arch/trap.h>
+#include <arch/percpu.h>
+#include <arch/cpu.h>
 #include "kernel/panic.h"
 #include "kernel/thread.h"
 #include "kernel/console.h"
 #include "kernel/fault.h"
 #include "kernel/bkl.h"
 #include "arch/x86_64/lapic.h"
-#include "arch/x86_64/tlb.h"
+#include <arch/tlb.h>
 
 extern const struct trap_desc __trap_table_start[], __trap_table_end[];
 static trap_handler_fn handlers[256];

@@ -1,7 +1,7 @@
 /* VGA text-mode mirror of the console (80x25 at physical 0xB8000). */
 #include <stdint.h>
 #include "abi/airlock/layout.h"
-#include "arch/x86_64/cpu.h"
+#include <arch/cpu.h>
 #include "arch/x86_64/vga.h"
 
 #define COLS 80

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "kernel/acpi.h"
-#include "kernel/topology.h"
+#include "arch/x86_64/acpi.h"
+#include "arch/x86_64/topology.h"
 #include "lib/string.h"
 
 /* ------------------------------------------------------------------ */

@@ -27,7 +27,7 @@
 
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
-#include "arch/x86_64/pagetable.h"
+#include <arch/pagetable.h>
 #include "lib/string.h"
 
 #define MB1_MAGIC 0x2BADB002u

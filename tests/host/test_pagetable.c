@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "arch/x86_64/pagetable.h"
+#include <arch/pagetable.h>
 #include "kernel/frame.h"
 #include "lib/string.h"
 

@@ -6,10 +6,10 @@
  * tramp_pdpt: the PDPT behind slot 510, shared by the kernel PML4 and every
  * user PML4; everything under it is supervisor-only.
  */
-#ifndef ARCH_X86_64_PAGING_H
-#define ARCH_X86_64_PAGING_H
+#ifndef ARCH_PAGING_H
+#define ARCH_PAGING_H
 #include <stdint.h>
-#include "arch/x86_64/pagetable.h"
+#include <arch/pagetable.h>
 
 #define TRAMP_PML4_SLOT  510
 #define KSTACK_PML4_SLOT 508

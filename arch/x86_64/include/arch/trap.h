@@ -9,9 +9,23 @@
  * Handlers run with interrupts disabled and the big kernel lock held (except
  * the TLB-shootdown IPI), on the current thread's kernel stack, CR3 = kernel.
  */
-#ifndef ARCH_X86_64_TRAP_H
-#define ARCH_X86_64_TRAP_H
-#include "arch/x86_64/entry_area.h"
+#ifndef ARCH_TRAP_H
+#define ARCH_TRAP_H
+
+/* trap_frame.vector of a SYSCALL entry */
+#define TF_VECTOR_SYSCALL (-1)
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+/* the register frame of an entry (layout diagram: arch/x86_64/entry.S) */
+struct trap_frame {
+    uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
+    uint64_t rdi, rsi, rdx, rcx, rax;
+    int64_t vector;
+    uint64_t error;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
 
 typedef void (*trap_handler_fn)(struct trap_frame *tf);
 
@@ -53,10 +67,10 @@ enum {
 };
 
 const char *trap_name(int vector); /* "#PF", "#GP", ... or "IRQ" */
-void trap_init(void);
 unsigned long trap_unexpected_count(void); /* interrupts that arrived on a vector without a handler */
 void arch_nmi(struct trap_frame *tf);
 uint64_t tramp_alias(const void *sym);
 /* kernel-mode entry points of the trampoline, as aliases */
 extern char exit_user_iret[];
+#endif /* !__ASSEMBLER__ */
 #endif

@@ -7,7 +7,7 @@
  * sum can overflow. Lengths found in tables are only trusted after they
  * have been checked against what the caller (or the map callback) provided.
  */
-#include "kernel/acpi.h"
+#include "arch/x86_64/acpi.h"
 
 #include "lib/string.h"
 

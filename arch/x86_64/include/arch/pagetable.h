@@ -6,8 +6,8 @@
  *
  * Locking: callers hold the big kernel lock (or own the table exclusively).
  */
-#ifndef ARCH_X86_64_PAGETABLE_H
-#define ARCH_X86_64_PAGETABLE_H
+#ifndef ARCH_PAGETABLE_H
+#define ARCH_PAGETABLE_H
 #include <stdbool.h>
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
-/* What generic kernel code needs from the architecture layer. */
-#ifndef KERNEL_ARCH_H
-#define KERNEL_ARCH_H
+/* System-wide services of the architecture layer that generic code calls. */
+#ifndef ARCH_SYSTEM_H
+#define ARCH_SYSTEM_H
 #include <stdint.h>
 
 unsigned arch_cpu_index(void);

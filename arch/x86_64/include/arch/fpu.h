@@ -6,11 +6,11 @@
  * the CPU has it, FXSAVE/FXRSTOR otherwise). The area is in the thread
  * object, so the state follows a thread that migrates to another CPU.
  */
-#ifndef ARCH_X86_64_FPU_H
-#define ARCH_X86_64_FPU_H
+#ifndef ARCH_FPU_H
+#define ARCH_FPU_H
 #include <stdint.h>
-#include "arch/x86_64/cpu.h"
-#include "arch/x86_64/entry_area.h"
+#include <arch/cpu.h>
+#include <arch/percpu.h>
 
 void fpu_init_area(void *area); /* clean initial state (FCW 0x37f, MXCSR 0x1f80) */
 unsigned fpu_area_size(void);

@@ -2,7 +2,7 @@
  * kernel/topology.c - CPU topology from CPUID register values.
  * Contract in kernel/topology.h.
  */
-#include "kernel/topology.h"
+#include "arch/x86_64/topology.h"
 
 #include <stddef.h>
 

@@ -7,8 +7,8 @@
  * acknowledgement; targets acknowledge from the IPI handler or while
  * spinning for the BKL (tlb_poll), so the wait cannot deadlock.
  */
-#ifndef ARCH_X86_64_TLB_H
-#define ARCH_X86_64_TLB_H
+#ifndef ARCH_TLB_H
+#define ARCH_TLB_H
 #include <stdint.h>
 
 /* Invalidate [va, va + npages*4K) (npages 0: everything non-global) on

@@ -1,6 +1,6 @@
 /* Thin inline wrappers around x86_64 instructions the kernel uses. */
-#ifndef ARCH_X86_64_CPU_H
-#define ARCH_X86_64_CPU_H
+#ifndef ARCH_CPU_H
+#define ARCH_CPU_H
 #include <stdint.h>
 
 #define MSR_EFER           0xC0000080

@@ -12,10 +12,10 @@
 #include "kernel/panic.h"
 #include "lib/elf.h"
 #include "abi/airlock/errno.h"
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/cpu.h"
+#include <arch/paging.h>
+#include <arch/cpu.h>
 #include "arch/x86_64/entry_area.h"
-#include "arch/x86_64/trap.h"
+#include <arch/trap.h>
 #include "arch/x86_64/lapic.h"
 #include "kernel/thread.h"
 #include "lib/string.h"

@@ -1,0 +1,80 @@
+/*
+ * Per-CPU data that the entry code needs before CR3 points to the kernel:
+ * struct cpu_entry, at the start of each CPU's entry area in the trampoline
+ * region (GS.base while the kernel runs). Generic code reaches it through
+ * this_entry() and ENTRY_INC(); the kernel-private per-CPU data (struct cpu,
+ * kernel/cpu.h) is reached through arch_cpu_local().
+ *
+ * Nothing secret may live here: the entry area is mapped (supervisor-only)
+ * in every user address space.
+ */
+#ifndef ARCH_PERCPU_H
+#define ARCH_PERCPU_H
+
+/* bits in cpu_entry.pending: work to do before returning to user mode */
+#define PENDING_RESCHED 1
+
+#ifndef __ASSEMBLER__
+#include <stddef.h>
+#include <stdint.h>
+#include "abi/airlock/layout.h"
+
+struct cpu;
+
+struct cpu_entry {
+    struct cpu_entry *self;
+    uint64_t kernel_cr3;
+    uint64_t user_cr3;   /* CR3 of the current thread's task */
+    uint64_t kstack_top; /* current thread's kernel stack top */
+    uint64_t entry_top;
+    uint64_t scratch;
+    uint64_t cr3_writes;
+    uint64_t syscalls;
+    uint64_t interrupts;
+    struct cpu *kcpu; /* kernel-private per-CPU data */
+    uint64_t cpu_index;
+    uint64_t pending;
+    uint64_t tlb_flushes;
+    uint64_t invlpg;
+    uint64_t fpu_saves;
+    uint64_t nmis;
+    uint64_t fpu_restores;
+    uint64_t ipc_fast, ipc_slow;
+};
+
+#define ENTRY_AREA(cpu) ((struct cpu_entry *)(AL_TRAMP_CPU_AREAS + (uint64_t)(cpu)*AL_TRAMP_CPU_SIZE))
+
+/* this CPU's entry area, through GS (valid whenever the kernel runs) */
+static inline struct cpu_entry *this_entry(void)
+{
+    struct cpu_entry *e;
+    __asm__ volatile("movq %%gs:0, %0" : "=r"(e));
+    return e;
+}
+#define ENTRY_INC(field) __asm__ volatile("incq %%gs:%c0" ::"i"(__builtin_offsetof(struct cpu_entry, field)) : "memory")
+
+/* the kernel-private per-CPU data of this CPU (struct cpu) */
+static inline struct cpu *arch_cpu_local(void)
+{
+    struct cpu *c;
+    __asm__ volatile("movq %%gs:%c1, %0" : "=r"(c) : "i"(offsetof(struct cpu_entry, kcpu)));
+    return c;
+}
+
+/* the pending-work word of this CPU */
+static inline uint64_t arch_pending(void)
+{
+    uint64_t p;
+    __asm__ volatile("movq %%gs:%c1, %0" : "=r"(p) : "i"(offsetof(struct cpu_entry, pending)));
+    return p;
+}
+
+/* what the entry code loads for the thread about to run: its kernel stack
+ * top and its address space (written through GS: no pointer chase) */
+static inline void arch_set_entry_thread(uint64_t kstack_top, uint64_t user_cr3)
+{
+    __asm__ volatile("movq %0, %%gs:%c1" ::"r"(kstack_top), "i"(offsetof(struct cpu_entry, kstack_top)) : "memory");
+    __asm__ volatile("movq %0, %%gs:%c1" ::"r"(user_cr3), "i"(offsetof(struct cpu_entry, user_cr3)) : "memory");
+}
+#endif /* !__ASSEMBLER__ */
+#endif
