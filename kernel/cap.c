@@ -1,7 +1,7 @@
+/* Capability spaces and the derivation tree; see cap.h. BKL held. */
 #include "kernel/cap.h"
+#include "kernel/object.h"
 #include "kernel/task.h"
-#include "kernel/thread.h"
-#include "kernel/ipc.h"
 #include "kernel/frame.h"
 #include "kernel/panic.h"
 #include "abi/airlock/errno.h"
@@ -54,14 +54,28 @@ struct cap *cap_lookup(struct task *t, uint64_t idx, int type, int rights, long 
     return c;
 }
 
+static const struct obj_ops *ops_of(int type)
+{
+    assert(type > AL_CAP_NONE && type < AL_CAP_TYPES && obj_types[type]);
+    return obj_types[type];
+}
+
 static void obj_get(struct cap *c)
 {
-    if (c->type == AL_CAP_ENDPOINT)
-        ((struct endpoint *)c->obj)->refs++;
-    else if (c->type == AL_CAP_TASK)
-        ((struct task *)c->obj)->refs++;
-    else if (c->type == AL_CAP_THREAD)
-        ((struct thread *)c->obj)->refs++;
+    const struct obj_ops *ops = ops_of(c->type);
+    if (ops->ref)
+        ops->ref(c->obj);
+}
+
+void cap_describe(const struct cap *c, struct al_cap_info *info)
+{
+    const struct obj_ops *ops = ops_of(c->type);
+    info->type = c->type;
+    info->rights = c->rights;
+    info->badge = c->badge;
+    info->id = 0;
+    if (ops->describe)
+        ops->describe(c, info);
 }
 
 void cap_install(struct cap *dst, int type, int rights, void *obj, uint64_t badge)
@@ -108,17 +122,12 @@ static void delete_leaf(struct cap *c)
         c->parent->child = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    if (c->type == AL_CAP_REPLY)
-        reply_cap_dropped(c);
-    int type = c->type;
+    const struct obj_ops *ops = ops_of(c->type);
     void *obj = c->obj;
+    /* the slot is empty before the object may be destroyed: destroying a
+     * task deletes its capabilities, which may lead back here */
     memset(c, 0, sizeof *c);
-    if (type == AL_CAP_ENDPOINT)
-        endpoint_put(obj);
-    else if (type == AL_CAP_TASK)
-        task_put(obj);
-    else if (type == AL_CAP_THREAD)
-        thread_put(obj);
+    ops->release(c, obj);
 }
 
 /* Iterative, deepest first: derivation chains can be as long as there are

@@ -46,5 +46,7 @@ int cap_derive(struct cap *src, struct cap *dst, int rights_mask, uint64_t badge
 /* install a new root capability for obj (dst must be empty) */
 void cap_install(struct cap *dst, int type, int rights, void *obj, uint64_t badge);
 void cap_delete(struct cap *c); /* revokes its descendants too */
+/* type, rights, badge and the object's id for cap_info (not `object`) */
+void cap_describe(const struct cap *c, struct al_cap_info *info);
 void cap_revoke(struct cap *c); /* deletes all descendants, keeps c */
 #endif

@@ -12,7 +12,6 @@
 #include "kernel/thread.h"
 #include "kernel/task.h"
 #include "kernel/cpu.h"
-#include "kernel/syscall.h"
 #include "abi/airlock/errno.h"
 #include "abi/airlock/layout.h"
 #include <arch/trap.h>
@@ -103,24 +102,18 @@ int fault_ipc(struct trap_frame *tf, uint64_t addr)
  * endpoint capability `slot` (SEND needed), or none (slot -1) */
 long fault_set_handler(struct thread *t, int64_t slot)
 {
-    cap_delete(&t->fault_handler);
-    if (slot == -1)
+    if (slot == -1) {
+        cap_delete(&t->fault_handler);
         return 0;
+    }
+    /* the new handler is checked before the old one goes: a mistyped slot
+     * must not leave the thread without its pager */
     long err = 0;
     struct cap *c = cap_lookup(current()->task, (uint64_t)slot, AL_CAP_ENDPOINT, AL_R_SEND, &err);
     if (!c)
         return err;
+    /* (c lies in a capability space; nothing is derived from a thread's
+     * handler capability, so deleting it cannot touch c) */
+    cap_delete(&t->fault_handler);
     return cap_derive(c, &t->fault_handler, AL_R_SEND, 0);
-}
-
-/* thread_set_handler(tid, slot): for a thread of our own task (0: us) */
-SYSCALL_DEFINE(thread_set_handler)
-{
-    struct thread *self = current();
-    struct thread *t = a0 == 0 || a0 == self->id ? self
-                       : a0 > 0xffffffffULL      ? NULL
-                                                 : thread_by_id(self->task, (unsigned)a0);
-    if (!t || t->state == T_DEAD)
-        return -AL_ESRCH;
-    return fault_set_handler(t, (int64_t)a1);
 }

@@ -21,6 +21,12 @@
  * touching the run queue. It produces exactly what the general path does
  * (tested with the fast path disabled through kernel_control).
  *
+ * Files: kernel/endpoint.c (endpoints, wait queues, reply bookkeeping),
+ * kernel/ipc.c (transfer and the general path), kernel/ipc_fast.c (fast
+ * paths and the ipc system call), kernel/sys_ipc.c (endpoint_create,
+ * reply_save), kernel/fault.c (fault messages); kernel/ipc_impl.h is
+ * their shared internal interface.
+ *
  * Locking: BKL.
  */
 #ifndef KERNEL_IPC_H
@@ -39,17 +45,17 @@ struct endpoint {
     struct thread *sendq, *recvq;
 };
 
+/* a new endpoint, no capability yet (cap_install it: endpoint_ops) */
 struct endpoint *endpoint_create(void);
-void endpoint_put(struct endpoint *ep); /* a capability to it was deleted */
-void reply_cap_dropped(struct cap *c);  /* a saved reply capability was deleted */
 void ipc_timeout(struct thread *t);     /* from the sleep list */
 void ipc_thread_dies(struct thread *t); /* cancel everything that involves t */
 /* send (call: and wait for the reply) on ep as `self`; kernel/fault.c uses it
  * for fault messages */
+long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t badge, int grant, int call,
+              int64_t timeout);
 /* the fault fast path: call a waiting handler directly (1), or 0 */
 struct trap_frame;
 int fault_fast_call(struct thread *self, struct cap *h, uint64_t tag, const struct trap_frame *tf, uint64_t addr);
-long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t badge, int grant, int call,
-              int64_t timeout);
+/* kernel_control(AL_KCTL_IPC_FASTPATH): 0 sends everything the general way */
 extern int ipc_fastpath_enabled;
 #endif

@@ -61,9 +61,7 @@ SYSCALL_DEFINE(cap_info)
         return err;
     struct al_cap_info info;
     memset(&info, 0, sizeof info);
-    info.type = c->type;
-    info.rights = c->rights;
-    info.badge = c->badge;
+    cap_describe(c, &info);
     /* an identity that does not reveal the kernel address: keyed with a
      * secret taken at boot */
     static uint64_t secret;

@@ -3,7 +3,7 @@
  * grant own pages into a task one holds a capability to), unmap (revoke
  * what was derived from own pages, recursively), map_info, and device_map
  * (sigma0 only: device memory becomes sigma0's, as RAM did at boot).
- * Map and grant items in IPC use the same mapping database (kernel/ipc.c).
+ * Map and grant items in IPC use the same helpers (kernel/map.c).
  * BKL held.
  */
 #include "kernel/syscall.h"
@@ -19,59 +19,9 @@
 #include <arch/paging.h>
 #include <arch/tlb.h>
 #include <arch/smp.h>
-#include "kernel/sys_map.h"
+#include "kernel/map.h"
 #include "kernel/audit.h"
 #include "kernel/panic.h"
-
-static void flush(uint64_t mask)
-{
-    if (mask)
-        tlb_shootdown_user(mask, 0, 0);
-}
-
-/* map (or grant) npages of src's pages at sva to dst at dva; every source
- * page must be in the mapping database (checked first) */
-long map_pages(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
-               int grant)
-{
-    /* everything is checked before anything changes: only running out of
-     * memory can stop a map half-way */
-    long e = map_pages_check(src, sva, dst, dva, npages, rights, grant);
-    return e ? e : map_pages_checked(src, sva, dst, dva, npages, rights, grant);
-}
-
-long map_pages_check(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
-                     int grant)
-{
-    for (uint64_t i = 0; i < npages; i++) {
-        struct mapnode *n = mapdb_lookup(src, sva + i * 4096);
-        if (!n)
-            return -AL_EPERM; /* not memory the sender may pass on */
-        long e = mapdb_map_check(n, dst, dva + i * 4096, rights, grant);
-        if (e)
-            return e;
-    }
-    return 0;
-}
-
-long map_pages_checked(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
-                       int grant)
-{
-    uint64_t mask = 0;
-    long err = 0;
-    for (uint64_t i = 0; i < npages && !err; i++) {
-        /* an earlier page's replacement may have revoked this source page
-         * (overlapping ranges): then the map stops here */
-        struct mapnode *n = mapdb_lookup(src, sva + i * 4096);
-        err = n ? mapdb_map(n, dst, dva + i * 4096, rights, grant, &mask) : -AL_EPERM;
-    }
-    flush(mask);
-#ifdef DEBUG
-    if (audit_user_space(dst->pml4, dst->name))
-        panic("audit failed after a map into task %u", dst->id);
-#endif
-    return err;
-}
 
 /* task_map(task, fpage, dst, rights): rights R/W/X, plus AL_MAP_GRANT */
 SYSCALL_DEFINE(task_map)
@@ -109,7 +59,7 @@ SYSCALL_DEFINE(unmap)
         count++;
         mapdb_unmap(node, !!(a1 & AL_UNMAP_SELF), off, &mask);
     }
-    flush(mask);
+    map_flush(mask);
     return count;
 }
 

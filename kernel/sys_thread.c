@@ -1,7 +1,8 @@
 /*
  * Thread, scheduling, time and CPU system calls. These name the caller's
- * own threads by thread id (0 = the caller); threads of other tasks are
- * reached through thread capabilities (kernel/sys_task.c). Every argument
+ * own threads by thread id (0 = the caller); threads of any task are
+ * reached through thread capabilities (thread_control here, thread_cap in
+ * kernel/sys_task.c). Every argument
  * is checked; see docs/ABI.md for the errors.
  * BKL held, interrupts disabled.
  */
@@ -10,6 +11,8 @@
 #include "kernel/task.h"
 #include "kernel/cpu.h"
 #include "kernel/usercopy.h"
+#include "kernel/cap.h"
+#include "kernel/fault.h"
 #include "abi/airlock/errno.h"
 #include "abi/airlock/layout.h"
 #include <arch/timer.h>
@@ -41,6 +44,56 @@ static int prio_ok(uint64_t prio, long *err)
 static int cpu_ok(uint64_t cpu)
 {
     return (int64_t)cpu == -1 || (cpu < ncpus && cpus[cpu].online);
+}
+
+static int state_abi(enum thread_state s)
+{
+    switch (s) {
+    case T_NEW:
+        return AL_TS_NEW;
+    case T_RUNNABLE:
+        return AL_TS_RUNNABLE;
+    case T_RUNNING:
+        return AL_TS_RUNNING;
+    case T_BLOCKED:
+        return AL_TS_BLOCKED;
+    case T_SUSPENDED:
+        return AL_TS_SUSPENDED;
+    default:
+        return AL_TS_DEAD;
+    }
+}
+
+/* The operations on a live thread t that both the thread-id calls and
+ * thread_control offer, with every argument check in one place (the
+ * caller has found t and checked that it may name it). */
+static long thread_op(struct thread *t, uint64_t op, uint64_t arg)
+{
+    long err = 0;
+    switch (op) {
+    case AL_TC_STATE:
+        return state_abi(t->state);
+    case AL_TC_SUSPEND:
+        thread_suspend(t);
+        return 0;
+    case AL_TC_RESUME:
+        thread_resume(t);
+        return 0;
+    case AL_TC_SET_PRIO:
+        if (!prio_ok(arg, &err))
+            return err;
+        sched_set_prio(t, (int)arg);
+        return 0;
+    case AL_TC_SET_AFFINITY:
+        if (!cpu_ok(arg))
+            return -AL_EINVAL;
+        sched_set_affinity(t, (int)(int64_t)arg);
+        return 0;
+    case AL_TC_SET_HANDLER:
+        return fault_set_handler(t, (int64_t)arg);
+    default:
+        return -AL_EINVAL;
+    }
 }
 
 /* Checks and creation shared by thread_create and thread_create_in: a
@@ -94,45 +147,51 @@ SYSCALL_DEFINE(thread_join)
     return e == END_EXIT ? AL_THREAD_EXITED : AL_THREAD_FAULTED;
 }
 
+/* thread_suspend(tid), thread_resume, thread_set_prio(tid, prio),
+ * thread_set_affinity(tid, cpu), thread_set_handler(tid, slot): one of our
+ * own task's threads by id, then thread_op */
 SYSCALL_DEFINE(thread_suspend)
 {
     struct thread *t = lookup(a0);
-    if (!t)
-        return -AL_ESRCH;
-    thread_suspend(t);
-    return 0;
+    return t ? thread_op(t, AL_TC_SUSPEND, 0) : -AL_ESRCH;
 }
 
 SYSCALL_DEFINE(thread_resume)
 {
     struct thread *t = lookup(a0);
-    if (!t)
-        return -AL_ESRCH;
-    thread_resume(t);
-    return 0;
+    return t ? thread_op(t, AL_TC_RESUME, 0) : -AL_ESRCH;
 }
 
 SYSCALL_DEFINE(thread_set_prio)
 {
     struct thread *t = lookup(a0);
-    long err = 0;
-    if (!t)
-        return -AL_ESRCH;
-    if (!prio_ok(a1, &err))
-        return err;
-    sched_set_prio(t, (int)a1);
-    return 0;
+    return t ? thread_op(t, AL_TC_SET_PRIO, a1) : -AL_ESRCH;
 }
 
 SYSCALL_DEFINE(thread_set_affinity)
 {
     struct thread *t = lookup(a0);
-    if (!t)
+    return t ? thread_op(t, AL_TC_SET_AFFINITY, a1) : -AL_ESRCH;
+}
+
+SYSCALL_DEFINE(thread_set_handler)
+{
+    struct thread *t = lookup(a0);
+    return t ? thread_op(t, AL_TC_SET_HANDLER, a1) : -AL_ESRCH;
+}
+
+/* thread_control(cap, op, arg): the same operations on any thread a
+ * capability (CONTROL) names */
+SYSCALL_DEFINE(thread_control)
+{
+    long err = 0;
+    struct cap *c = cap_lookup(current()->task, a0, AL_CAP_THREAD, AL_R_CONTROL, &err);
+    if (!c)
+        return err;
+    struct thread *t = c->obj;
+    if (t->freed || t->state == T_DEAD)
         return -AL_ESRCH;
-    if (!cpu_ok(a1))
-        return -AL_EINVAL;
-    sched_set_affinity(t, (int)(int64_t)a1);
-    return 0;
+    return thread_op(t, a1, a2);
 }
 
 SYSCALL_DEFINE(thread_self)
@@ -164,23 +223,6 @@ SYSCALL_DEFINE(clock)
     return (long)clock_ns();
 }
 
-static int state_abi(enum thread_state s)
-{
-    switch (s) {
-    case T_NEW:
-        return AL_TS_NEW;
-    case T_RUNNABLE:
-        return AL_TS_RUNNABLE;
-    case T_RUNNING:
-        return AL_TS_RUNNING;
-    case T_BLOCKED:
-        return AL_TS_BLOCKED;
-    case T_SUSPENDED:
-        return AL_TS_SUSPENDED;
-    default:
-        return AL_TS_DEAD;
-    }
-}
 
 /* thread_list(out, max): every thread in the system; returns how many
  * there are (entries beyond max are not written). */

@@ -8,6 +8,8 @@
 #include "kernel/frame.h"
 #include "kernel/mapdb.h"
 #include "kernel/panic.h"
+#include "kernel/bootinfo.h"
+#include "kernel/ipc.h"
 #include "abi/airlock/errno.h"
 #include <arch/trap.h>
 #include <arch/cpu.h>
@@ -113,4 +115,21 @@ SYSCALL_DEFINE(stats)
         return -AL_EINVAL;
     int r = copy_to_user(current()->task, a0, &s, n);
     return r ? r : (long)n;
+}
+
+/* kernel_control(op, value): test and benchmark knobs, available only when
+ * the kernel command line says `ktest` (or ktest=...) or `bench` */
+SYSCALL_DEFINE(kernel_control)
+{
+    char v[16];
+    if (!bootinfo_flag("ktest") && !bootinfo_arg("ktest", v, sizeof v) && !bootinfo_flag("bench"))
+        return -AL_EPERM;
+    if (a0 == AL_KCTL_IPC_FASTPATH) {
+        if (a1 > 1)
+            return -AL_EINVAL;
+        long old = ipc_fastpath_enabled;
+        ipc_fastpath_enabled = (int)a1;
+        return old;
+    }
+    return -AL_EINVAL;
 }

@@ -4,6 +4,7 @@
 #include "kernel/frame.h"
 #include "kernel/cpu.h"
 #include "kernel/cap.h"
+#include "kernel/object.h"
 #include "kernel/mapdb.h"
 #include <arch/tlb.h>
 #include "kernel/panic.h"
@@ -118,3 +119,29 @@ int task_map_new_page(struct task *t, uint64_t va, int writable, int executable,
         *pa_out = pa;
     return 0;
 }
+
+static void task_release(struct cap *c, void *obj)
+{
+    (void)c;
+    task_put(obj);
+}
+
+static void task_ref(void *obj)
+{
+    ((struct task *)obj)->refs++;
+}
+
+static void task_describe(const struct cap *c, struct al_cap_info *info)
+{
+    info->id = ((const struct task *)c->obj)->id;
+}
+
+/* A task lives while a capability names it or a thread of it runs: the
+ * last capability's deletion destroys a task without threads now, else
+ * when its last thread dies (orphan). */
+const struct obj_ops task_ops = {
+    .name = "task",
+    .ref = task_ref,
+    .release = task_release,
+    .describe = task_describe,
+};

@@ -37,8 +37,9 @@ struct task {
 
 struct task *task_create(const char *name);
 void task_destroy(struct task *t); /* all its threads must be dead (they are freed) */
-/* a task capability was deleted: destroy the task now if it has no
- * threads left, else when its last thread has died */
+/* drop a reference (a capability, or task_wait's): destroy the task now
+ * if it was the last and it has no threads left, else when its last
+ * thread has died */
 void task_put(struct task *t);
 /* Block until every thread of t has died. BKL held. */
 void task_wait(struct task *t);

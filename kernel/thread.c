@@ -14,6 +14,7 @@
 #include <arch/paging.h>
 #include "lib/string.h"
 #include "kernel/ipc.h"
+#include "kernel/object.h"
 #include <arch/tlb.h>
 #include "abi/airlock/layout.h"
 
@@ -107,14 +108,17 @@ void thread_free(struct thread *t)
         frame_free(v2p_direct(t));
 }
 
-void thread_put(struct thread *t)
+/* a thread capability was deleted: the object goes with the last one
+ * once the thread was released (t->freed) */
+static void thread_release(struct cap *c, void *obj)
 {
+    struct thread *t = obj;
+    (void)c;
     assert(t->refs > 0);
     if (--t->refs == 0 && t->freed)
         frame_free(v2p_direct(t));
 }
 
-/* Prepare the switch frame below `sp`: six callee-saved slots + ret. */
 /* the thread's UTCB page: a free slot of the task's UTCB area */
 static int utcb_alloc(struct task *task, struct thread *t)
 {
@@ -333,3 +337,20 @@ _Noreturn void thread_enter_idle(void)
 {
     enter(this_cpu()->idle);
 }
+
+static void thread_ref(void *obj)
+{
+    ((struct thread *)obj)->refs++;
+}
+
+static void thread_describe(const struct cap *c, struct al_cap_info *info)
+{
+    info->id = ((const struct thread *)c->obj)->id;
+}
+
+const struct obj_ops thread_ops = {
+    .name = "thread",
+    .ref = thread_ref,
+    .release = thread_release,
+    .describe = thread_describe,
+};

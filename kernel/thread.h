@@ -110,7 +110,6 @@ enum thread_end thread_join(struct thread *t, long *status);
 /* Free a dead thread nobody will join (task teardown). The object itself
  * stays while thread capabilities name it (t->freed), see thread_put. */
 void thread_free(struct thread *t);
-void thread_put(struct thread *t); /* a thread capability was deleted */
 _Noreturn void thread_exit(long status);
 /* Terminate the current user thread for an exception it caused, with a
  * one-line report. fault_addr: CR2 for #PF, else 0. */

@@ -12,7 +12,7 @@
 #define AL_SLOT_BOOT_EP   1 /* an endpoint shared by all boot modules (tests, benchmarks) */
 
 /* capability types */
-enum al_cap_type { AL_CAP_NONE, AL_CAP_ENDPOINT, AL_CAP_REPLY, AL_CAP_TASK, AL_CAP_THREAD };
+enum al_cap_type { AL_CAP_NONE, AL_CAP_ENDPOINT, AL_CAP_REPLY, AL_CAP_TASK, AL_CAP_THREAD, AL_CAP_TYPES };
 
 /* rights */
 #define AL_R_SEND    1 /* send / call through an endpoint */
@@ -26,6 +26,7 @@ struct al_cap_info {
     int rights;
     unsigned long badge;
     unsigned long object; /* an opaque identity: equal for caps to one object */
+    unsigned long id;     /* task: task id; thread: thread id; reply: the caller's thread id; endpoint: 0 */
 };
 
 /* ipc operations */

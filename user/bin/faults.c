@@ -204,12 +204,17 @@ int main(int argc, char **argv)
     }
     struct al_utcb *u = al_utcb();
     long st;
-    ktap_plan(13);
+    ktap_plan(14);
     ktap_result(al_thread_set_handler(0, 99) == -AL_EBADCAP && al_thread_set_handler(999999, EP) == -AL_ESRCH,
                 "thread_set_handler: bad slot EBADCAP, unknown thread ESRCH");
     al_cap_copy(EP, 11, AL_R_RECV, 0);
     ktap_result(al_thread_set_handler(0, 11) == -AL_EPERM, "a handler endpoint needs the SEND right");
     ktap_result(al_thread_set_handler(0, EP) == 0, "this thread's faults go to the handler");
+    /* a mistyped slot leaves the armed handler in place */
+    int still_armed = al_thread_set_handler(0, 99) == -AL_EBADCAP && al_thread_set_handler(0, 11) == -AL_EPERM;
+    mode = H_SKIP_UD2;
+    ktap_result(still_armed && ud2_with_rax() == 42 && last_vector == 6,
+                "a refused new handler (bad slot, no SEND) keeps the old one: the next fault still reaches it");
 
     /* page faults resolved by the pager */
     mode = H_PAGER;

@@ -18,12 +18,18 @@ static long counter(void *arg)
 int main(void)
 {
     struct al_cap_info ci;
-    ktap_plan(10);
+    ktap_plan(12);
     al_thread_set_affinity(0, 0);
     long tid = thread_spawn(counter, 0, stack, sizeof stack, 100, 0);
     ktap_result(tid > 0 && al_thread_cap(-1, tid, TC) == 0, "thread_cap for our own thread");
     long ir = al_cap_info(TC, &ci);
     ktap_result(ir == 0 && ci.type == AL_CAP_THREAD && ci.rights == AL_R_CONTROL, "it is a thread capability");
+    ktap_result(ci.id == (unsigned long)tid, "cap_info names the thread's id (%lu)", ci.id);
+    long tk = al_task_create(TC + 3, "tc-task");
+    ktap_result(tk > 0 && al_cap_info(TC + 3, &ci) == 0 && ci.type == AL_CAP_TASK && ci.id == (unsigned long)tk &&
+                    al_cap_info(AL_SLOT_BOOT_EP, &ci) == 0 && ci.type == AL_CAP_ENDPOINT && ci.id == 0 &&
+                    al_cap_delete(TC + 3) == 0,
+                "cap_info of a task capability names the task's id; an endpoint's id is 0");
     long st = al_thread_control(TC, AL_TC_STATE, 0);
     ktap_result(st == AL_TS_RUNNABLE || st == AL_TS_RUNNING, "state through the capability (%ld)", st);
     al_sleep(20000000);

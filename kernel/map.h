@@ -1,5 +1,5 @@
-#ifndef KERNEL_SYS_MAP_H
-#define KERNEL_SYS_MAP_H
+#ifndef KERNEL_MAP_H
+#define KERNEL_MAP_H
 #include <stdint.h>
 #include "abi/airlock/ipc.h"
 #include "abi/airlock/layout.h"
@@ -17,6 +17,8 @@ static inline int fpage_ok(uint64_t fpage)
         return 0;
     return base + size <= AL_UTCB_BASE || base >= AL_UTCB_END;
 }
+/* shoot down the user TLB entries of the CPUs in mask (0: none) */
+void map_flush(uint64_t mask);
 /* map or grant npages from src (sva) to dst (dva) with rights & each source's */
 long map_pages(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
                int grant);

@@ -1,0 +1,112 @@
+/*
+ * IPC internals shared by kernel/endpoint.c (queues, reply bookkeeping),
+ * kernel/ipc.c (general path), kernel/ipc_fast.c (fast paths) and
+ * kernel/fault.c (fault messages). Not for other kernel code: it uses
+ * kernel/ipc.h. All with the big kernel lock held, interrupts off.
+ */
+#ifndef KERNEL_IPC_IMPL_H
+#define KERNEL_IPC_IMPL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "kernel/ipc.h"
+#include "kernel/thread.h"
+#include "kernel/bkl.h"
+#include "kernel/cap.h"
+#include "abi/airlock/errno.h"
+
+/* ---- wait queues and waking (inline: the general path lives on them) ---- */
+
+static inline void ipc_q_remove(struct thread **q, struct thread *t)
+{
+    if (t->ipc_prev)
+        t->ipc_prev->ipc_next = t->ipc_next;
+    else
+        *q = t->ipc_next;
+    if (t->ipc_next)
+        t->ipc_next->ipc_prev = t->ipc_prev;
+    t->ipc_next = t->ipc_prev = NULL;
+}
+
+/* by priority, FIFO within a priority */
+static inline void ipc_q_insert(struct thread **q, struct thread *t)
+{
+    struct thread *prev = NULL, *cur = *q;
+    while (cur && cur->prio >= t->prio) {
+        prev = cur;
+        cur = cur->ipc_next;
+    }
+    t->ipc_prev = prev;
+    t->ipc_next = cur;
+    if (cur)
+        cur->ipc_prev = t;
+    if (prev)
+        prev->ipc_next = t;
+    else
+        *q = t;
+}
+
+static inline void ipc_wake(struct thread *t, long result)
+{
+    t->ipc_state = IPC_NONE;
+    t->ipc_ep = NULL;
+    t->ipc_result = result;
+    sched_sleep_cancel(t);
+    sched_enqueue(t);
+}
+
+/* a caller stops waiting for its reply: forget every reference to it */
+static inline void ipc_unlink_reply(struct thread *caller)
+{
+    if (caller->reply_server && caller->reply_server->reply_to == caller)
+        caller->reply_server->reply_to = NULL;
+    caller->reply_server = NULL;
+    if (caller->reply_slot) {
+        struct cap *c = caller->reply_slot;
+        caller->reply_slot = NULL;
+        cap_delete(c);
+    }
+}
+
+/* a caller whose reply can no longer come: it gets -AL_ECANCELED */
+static inline void ipc_cancel_caller(struct thread *caller)
+{
+    if (caller->ipc_state != IPC_REPLY)
+        return;
+    ipc_unlink_reply(caller);
+    ipc_wake(caller, -AL_ECANCELED);
+}
+
+/* The one place where a call turns into a wait for the reply: `caller`
+ * (whose message `server` has taken) now waits in IPC_REPLY, and `server`
+ * owes it the reply. The server owes no other unsaved reply: a caller of
+ * this either knows it (fast paths) or dropped it (reply_drop_older). */
+static inline void reply_link(struct thread *caller, struct thread *server)
+{
+    server->reply_to = caller;
+    caller->reply_server = server;
+    caller->reply_gen++;
+    caller->ipc_state = IPC_REPLY;
+}
+
+/* A server takes a new call while it still owes an unsaved reply to an
+ * older caller: that reply can no longer be given (save it with
+ * reply_save to keep it), so the older caller is cancelled. */
+static inline void reply_drop_older(struct thread *server, struct thread *caller)
+{
+    if (server->reply_to && server->reply_to != caller) {
+        struct thread *older = server->reply_to;
+        server->reply_to = NULL;
+        ipc_cancel_caller(older);
+    }
+}
+
+/* Where a map item answering a fault lands: the aligned block of the
+ * flexpage's size (2^order) around the thread's fault address. */
+static inline uint64_t fault_block(const struct thread *t, uint64_t order)
+{
+    return t->fault_addr_ipc & ~((1ULL << order) - 1);
+}
+
+/* the general path of the ipc system call (kernel/ipc.c) */
+long ipc_general(uint64_t op, uint64_t cap, uint64_t tag, uint64_t rcv_cap, uint64_t timeout);
+#endif

@@ -1,0 +1,9 @@
+/* The table of kernel object types; see object.h. */
+#include "kernel/object.h"
+
+const struct obj_ops *const obj_types[AL_CAP_TYPES] = {
+    [AL_CAP_ENDPOINT] = &endpoint_ops,
+    [AL_CAP_REPLY] = &reply_ops,
+    [AL_CAP_TASK] = &task_ops,
+    [AL_CAP_THREAD] = &thread_ops,
+};
