@@ -21,4 +21,24 @@ void bkl_lock(void);
 void bkl_unlock(void);
 /* called from entry.S when the SYSCALL path found the lock taken */
 void bkl_lock_contended(void);
+
+/*
+ * The contract of almost all kernel code: "BKL held, interrupts off".
+ * DEBUG builds check it where the comments state it (the scheduler, thread
+ * switches, IPC transfers, mapping changes); other builds compile it away.
+ * The lock does not record its owner (the SYSCALL path takes it with one
+ * `lock bts` in entry.S), so the check is "held by some CPU": on one CPU,
+ * and with interrupts off, that is the whole contract.
+ */
+#ifdef DEBUG
+#include <arch/irqflags.h>
+#include "kernel/panic.h"
+#define assert_kernel_locked()                                                                                         \
+    do {                                                                                                               \
+        assert(bkl_word & 1);                                                                                          \
+        assert(!arch_irqs_enabled());                                                                                  \
+    } while (0)
+#else
+#define assert_kernel_locked() ((void)0)
+#endif
 #endif

@@ -22,6 +22,7 @@
  * rcv_window at the flexpage's offset within it). */
 static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t badge, int grant)
 {
+    assert_kernel_locked();
     uint64_t words = AL_TAG_WORDS(tag), items = AL_TAG_ITEMS(tag);
     struct al_utcb *su = s->utcb, *ru = r->utcb;
     /* a thread in a fault IPC sends the kernel-made message and takes its

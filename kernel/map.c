@@ -9,11 +9,13 @@
 #include "kernel/task.h"
 #include "kernel/audit.h"
 #include "kernel/panic.h"
+#include "kernel/bkl.h"
 #include "abi/airlock/errno.h"
 #include <arch/tlb.h>
 
 void map_flush(uint64_t mask)
 {
+    assert_kernel_locked();
     if (mask)
         tlb_shootdown_user(mask, 0, 0);
 }
@@ -32,6 +34,7 @@ long map_pages(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, u
 long map_pages_check(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
                      int grant)
 {
+    assert_kernel_locked();
     for (uint64_t i = 0; i < npages; i++) {
         struct mapnode *n = mapdb_lookup(src, sva + i * 4096);
         if (!n)
@@ -48,6 +51,7 @@ long map_pages_checked(struct task *src, uint64_t sva, struct task *dst, uint64_
 {
     uint64_t mask = 0;
     long err = 0;
+    assert_kernel_locked();
     for (uint64_t i = 0; i < npages && !err; i++) {
         /* an earlier page's replacement may have revoked this source page
          * (overlapping ranges): then the map stops here */

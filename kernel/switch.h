@@ -8,6 +8,7 @@
 #include "kernel/thread.h"
 #include "kernel/task.h"
 #include "kernel/cpu.h"
+#include "kernel/bkl.h"
 #include <arch/fpu.h>
 #include <arch/context.h>
 #include <arch/percpu.h>
@@ -16,6 +17,7 @@ void sched_switch_tail(void);
 
 static inline void switch_finish_to(struct cpu *c, struct thread *prev, struct thread *next, int user)
 {
+    assert_kernel_locked();
     arch_set_entry_thread(next->kstack_top, next->cr3);
     c->current = next;
     next->switches++;

@@ -15,17 +15,6 @@
 #include <arch/cpu.h>
 #include "lib/string.h"
 
-const syscall_fn syscall_table[AL_SYS_COUNT] = {
-#define SYSCALL(nr, name, nargs, params, args) [nr] = sys_##name,
-#include "abi/airlock/syscalls.def"
-#undef SYSCALL
-};
-
-/* the numbers in syscalls.def must be dense and in order */
-#define SYSCALL(nr, name, nargs, params, args) _Static_assert(nr == AL_SYS_##name, #name);
-#include "abi/airlock/syscalls.def"
-#undef SYSCALL
-
 /* Pending work on the SYSCALL exit path (reschedule requests). */
 void syscall_pending_work(struct trap_frame *tf)
 {
@@ -102,6 +91,8 @@ void syscall_collect_stats(struct al_stats *s)
     s->cache_frames = mapdb_slab_frames();
     s->mapdb_nodes = mapdb_nodes();
     s->total_frames = frame_total_count();
+    s->live_tasks = task_live_count();
+    s->live_threads = thread_live_count();
 }
 
 /* stats(out, size): copy min(size, sizeof(struct al_stats)) bytes of the

@@ -299,7 +299,6 @@ void thread_resume(struct thread *t)
 
 void thread_init_cpu(unsigned cpu)
 {
-    extern void sched_idle_loop(void *);
     struct thread *idle = thread_create_kernel(sched_idle_loop, NULL, "idle");
     if (!idle)
         panic("no memory for an idle thread");

@@ -137,6 +137,9 @@ void sched_set_prio(struct thread *t, int prio);
 void sched_set_affinity(struct thread *t, int cpu);
 void sched_kick(unsigned cpu); /* make a CPU reschedule soon */
 void sched_switch_tail(void);  /* after every switch: reap */
+void sched_idle_loop(void *arg); /* body of each CPU's idle thread */
+/* free a dead thread's kernel stack (the CPU that switched away from it) */
+void thread_release_stack(struct thread *t);
 
 extern struct thread *all_threads;
 

@@ -98,14 +98,6 @@ size_t strlen(const char *s)
 }
 
 NO_LOOP_PATTERNS
-size_t strnlen(const char *s, size_t max)
-{
-    size_t i = 0;
-    while (i < max && s[i])
-        i++;
-    return i;
-}
-
 NO_LOOP_PATTERNS
 int strcmp(const char *a, const char *b)
 {

@@ -29,7 +29,6 @@ int memcmp(const void *a, const void *b, size_t n);
 /* Length of NUL-terminated s, excluding the NUL. */
 size_t strlen(const char *s);
 /* Like strlen but never reads more than max bytes; returns at most max. */
-size_t strnlen(const char *s, size_t max);
 /* Compare NUL-terminated strings as unsigned char. */
 int strcmp(const char *a, const char *b);
 /* Compare at most n characters of a and b, stopping at a NUL. */

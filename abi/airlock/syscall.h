@@ -39,6 +39,8 @@ struct al_stats {
     unsigned long cache_frames; /* kernel frames held by caches that only grow (mapping-database
                                    nodes): free_frames + cache_frames is constant when nothing leaks */
     unsigned long mapdb_nodes;  /* mappings in the mapping database */
+    unsigned long live_tasks;   /* task objects not yet destroyed */
+    unsigned long live_threads; /* thread objects not yet freed */
 };
 
 /* thread_join results */

@@ -82,15 +82,6 @@ void lapic_timer_calibrate(void)
             (unsigned long)tsc_per_sec, TIMER_HZ);
 }
 
-uint64_t lapic_timer_ticks_per_sec(void)
-{
-    return timer_per_sec;
-}
-uint64_t tsc_hz(void)
-{
-    return tsc_per_sec;
-}
-
 uint64_t tsc_to_ns(uint64_t d)
 {
     return (uint64_t)(((unsigned __int128)d * ns_mult) >> 32);

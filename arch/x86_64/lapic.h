@@ -24,6 +24,5 @@ void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 void lapic_send_nmi_all_others(void);
 void lapic_send_init_sipi(uint32_t apic_id, uint8_t page);
 void lapic_timer_calibrate(void); /* BSP, against the PIT */
-uint64_t lapic_timer_ticks_per_sec(void);
 
 #endif

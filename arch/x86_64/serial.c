@@ -25,10 +25,3 @@ void serial_putc(char c)
         cpu_relax();
     outb(COM1, (uint8_t)c);
 }
-
-int serial_getc(void)
-{
-    if (!(inb(COM1 + 5) & 0x01))
-        return -1;
-    return inb(COM1);
-}

@@ -32,7 +32,7 @@ static long receiver(void *arg)
 int main(void)
 {
     struct al_cap_info ci;
-    ktap_plan(6);
+    ktap_plan(7);
     /* capabilities */
     al_endpoint_create(EP);
     int ok = 1;
@@ -64,15 +64,22 @@ int main(void)
     mem_free(id);
     al_cap_delete(EP);
 
-    /* tasks: each holds the only capability to the next */
+    /* tasks: each holds a capability to the next (a copy of ours, so
+     * deleting ours revokes it too) */
+    struct al_stats before, after;
+    al_stats(&before, sizeof before);
     ok = 1;
     for (long i = 0; i < TASKS; i++)
         ok &= al_task_create(TASK0 + i, "link") > 0;
     for (long i = 0; i + 1 < TASKS; i++)
         ok &= al_cap_give(TASK0 + i, TASK0 + i + 1, 5, AL_R_CONTROL) == 0;
+    al_stats(&after, sizeof after);
+    long created = (long)(after.live_tasks - before.live_tasks);
     for (long i = 1; i < TASKS; i++)
         al_cap_delete(TASK0 + i);
-    ktap_result(ok, "%d tasks, each holding the only capability to the next", TASKS);
-    ktap_result(al_cap_delete(TASK0) == 0 && al_null() == 0, "dropping the first destroys them all");
+    ktap_result(ok, "%d tasks, each holding a capability to the next", TASKS);
+    ktap_result(created == TASKS, "the kernel counts %d more live tasks (%ld)", TASKS, created);
+    ktap_result(al_cap_delete(TASK0) == 0 && al_stats(&after, sizeof after) > 0 && after.live_tasks == before.live_tasks,
+                "dropping the first destroys them all (%lu live tasks again)", after.live_tasks);
     return ktap_failures();
 }

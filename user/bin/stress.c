@@ -49,7 +49,8 @@ int main(void)
                 wrong);
     ktap_result(a.free_frames == b.free_frames, "no frame leaked (%lu free before, %lu after)", a.free_frames,
                 b.free_frames);
-    ktap_result(count_threads() == threads_before, "no thread object leaked (%ld before, %ld after)", threads_before,
-                count_threads());
+    ktap_result(count_threads() == threads_before && a.live_threads == b.live_threads,
+                "no thread object leaked (%ld before, %ld after; kernel count %lu, %lu)", threads_before,
+                count_threads(), a.live_threads, b.live_threads);
     return ktap_failures();
 }

@@ -11,6 +11,5 @@
 
 uint64_t clock_ns(void); /* monotonic, nanoseconds since boot */
 void udelay(uint64_t us);
-uint64_t tsc_hz(void);
 uint64_t tsc_to_ns(uint64_t ticks);
 #endif
