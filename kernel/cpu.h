@@ -3,18 +3,11 @@
 #define KERNEL_CPU_H
 #include <stdint.h>
 #include <arch/percpu.h>
+#include "kernel/runqueue.h"
 
 #define MAX_CPUS 64
 
 struct thread;
-
-/* per-CPU run queue: one FIFO per priority and a bitmap of non-empty ones */
-struct runqueue {
-    uint64_t bitmap[4];
-    uint64_t summary; /* bit w: bitmap[w] is not zero */
-    struct thread *head[256], *tail[256];
-    unsigned nr;
-};
 
 struct cpu {
     unsigned index;
@@ -26,7 +19,7 @@ struct cpu {
     struct thread *idle;
     struct thread *reap; /* dead thread whose stack to free after the switch */
     uint64_t ticks;      /* timer ticks taken */
-    struct runqueue rq;
+    struct runqueue rq;  /* kernel/runqueue.h */
 };
 
 extern struct cpu cpus[MAX_CPUS];

@@ -13,6 +13,7 @@
 #include "kernel/thread.h"
 #include "kernel/task.h"
 #include "kernel/cpu.h"
+#include "kernel/runqueue.h"
 #include "kernel/panic.h"
 #include "kernel/console.h"
 #include <arch/fpu.h>
@@ -33,48 +34,18 @@ static inline struct runqueue *rq_of(unsigned cpu)
     return &cpus[cpu].rq;
 }
 
-static void rq_insert(struct runqueue *rq, struct thread *t)
+/* kernel/runqueue.h's insert and remove, out of line (but for
+ * sched_dequeue): inlined at every call site they grow schedule() and
+ * sched_enqueue(), and through the register allocation that costs the
+ * yield fast path an instruction (make bench) */
+static __attribute__((noinline)) void rq_add(struct runqueue *rq, struct thread *t)
 {
-    int p = t->prio;
-    t->rq_next = NULL;
-    t->rq_prev = rq->tail[p];
-    if (rq->tail[p])
-        rq->tail[p]->rq_next = t;
-    else
-        rq->head[p] = t;
-    rq->tail[p] = t;
-    rq->bitmap[p >> 6] |= 1ULL << (p & 63);
-    rq->summary |= 1ULL << (p >> 6);
-    rq->nr++;
+    rq_insert(rq, t);
 }
 
-static void rq_remove(struct runqueue *rq, struct thread *t)
+static __attribute__((noinline)) void rq_del(struct runqueue *rq, struct thread *t)
 {
-    int p = t->prio;
-    if (t->rq_prev)
-        t->rq_prev->rq_next = t->rq_next;
-    else
-        rq->head[p] = t->rq_next;
-    if (t->rq_next)
-        t->rq_next->rq_prev = t->rq_prev;
-    else
-        rq->tail[p] = t->rq_prev;
-    if (!rq->head[p]) {
-        rq->bitmap[p >> 6] &= ~(1ULL << (p & 63));
-        if (!rq->bitmap[p >> 6])
-            rq->summary &= ~(1ULL << (p >> 6));
-    }
-    t->rq_next = t->rq_prev = NULL;
-    rq->nr--;
-}
-
-/* highest queued priority, -1 if empty: two bsr, no loop */
-static int rq_top(const struct runqueue *rq)
-{
-    if (!rq->summary)
-        return -1;
-    int w = 63 - __builtin_clzll(rq->summary);
-    return w * 64 + 63 - __builtin_clzll(rq->bitmap[w]);
+    rq_remove(rq, t);
 }
 
 void sched_kick(unsigned cpu)
@@ -101,7 +72,7 @@ static unsigned place(struct thread *t)
     if (running_prio(best) < t->prio && rq_top(rq_of(best)) < t->prio)
         return best;
     for (unsigned i = 0; i < ncpus; i++)
-        if (cpus[i].online && running_prio(i) < 0 && !rq_of(i)->nr)
+        if (cpus[i].online && running_prio(i) < 0 && !rq_count(rq_of(i)))
             return i;
     for (unsigned i = 0; i < ncpus; i++)
         if (cpus[i].online && running_prio(i) < t->prio && rq_top(rq_of(i)) < t->prio)
@@ -121,7 +92,7 @@ void sched_enqueue(struct thread *t)
         t->migrations++;
     t->cpu = cpu;
     t->state = T_RUNNABLE;
-    rq_insert(rq_of(cpu), t);
+    rq_add(rq_of(cpu), t);
     if (t->prio > running_prio(cpu))
         sched_kick(cpu);
 }
@@ -149,7 +120,7 @@ static struct thread *steal(unsigned self)
                 }
     }
     if (best) {
-        rq_remove(rq_of(best->cpu), best);
+        rq_del(rq_of(best->cpu), best);
         best->cpu = self;
         best->migrations++;
     }
@@ -162,32 +133,10 @@ static struct thread *pick(unsigned self, int may_steal)
     int p = rq_top(rq);
     if (p >= 0) {
         struct thread *t = rq->head[p];
-        rq_remove(rq, t);
+        rq_del(rq, t);
         return t;
     }
     return may_steal ? steal(self) : NULL;
-}
-
-/* is anything of priority above p queued? */
-static inline int higher_queued(const struct runqueue *rq, int p)
-{
-    unsigned w = (unsigned)p >> 6, b = (unsigned)p & 63;
-    return ((rq->bitmap[w] >> b) >> 1) | (rq->summary >> w >> 1);
-}
-
-static void rq_insert_head(struct runqueue *rq, struct thread *t)
-{
-    int p = t->prio;
-    t->rq_prev = NULL;
-    t->rq_next = rq->head[p];
-    if (rq->head[p])
-        rq->head[p]->rq_prev = t;
-    else
-        rq->tail[p] = t;
-    rq->head[p] = t;
-    rq->bitmap[p >> 6] |= 1ULL << (p & 63);
-    rq->summary |= 1ULL << (p >> 6);
-    rq->nr++;
 }
 
 void sched_switch_tail(void)
@@ -204,22 +153,16 @@ void sched_switch_tail(void)
 }
 
 #ifdef DEBUG
-/* DEBUG builds: the run queue's lists, bitmap, summary and count agree */
+/* DEBUG builds: the run queue's lists, bitmap, summary and count agree
+ * (kernel/runqueue.h), and every queued thread is runnable */
 static void rq_check(const struct runqueue *rq)
 {
-    unsigned n = 0;
-    for (int p = 0; p < 256; p++) {
-        int nonempty = rq->head[p] != NULL;
-        assert(nonempty == !!(rq->bitmap[p >> 6] & (1ULL << (p & 63))));
-        for (struct thread *t = rq->head[p]; t; t = t->rq_next) {
-            assert(t->prio == p && t->state == T_RUNNABLE);
-            assert(t->rq_next || rq->tail[p] == t);
-            n++;
-        }
-    }
-    for (int w = 0; w < 4; w++)
-        assert(!!rq->bitmap[w] == !!(rq->summary & (1ULL << w)));
-    assert(n == rq->nr);
+    const char *err = rq_check_error(rq);
+    if (err)
+        panic("run queue of CPU %u: %s", this_cpu()->index, err);
+    for (int p = 0; p < RQ_PRIOS; p++)
+        for (struct thread *t = rq->head[p]; t; t = t->rq_next)
+            assert(t->state == T_RUNNABLE);
 }
 #endif
 
@@ -245,7 +188,7 @@ void schedule(void)
         }
         prev->state = T_RUNNABLE; /* round robin, or preempted */
         prev->slice = SLICE_TICKS;
-        rq_insert(rq_of(c->index), prev);
+        rq_add(rq_of(c->index), prev);
     } else if (must_leave) {
         prev->state = T_BLOCKED; /* affinity moved it elsewhere */
         sched_enqueue(prev);
@@ -269,23 +212,12 @@ long sched_yield(void)
     struct thread *next = rq->head[p]; /* (only user threads yield: p >= 0) */
     /* (a suspension or affinity change of a running thread always sets
      * PENDING_RESCHED, so those take the general path too) */
-    if (!next || (arch_pending() & PENDING_RESCHED) || higher_queued(rq, p)) {
+    if (!next || (arch_pending() & PENDING_RESCHED) || rq_higher_queued(rq, p)) {
         schedule();
         return 0;
     }
     /* next leaves the head, prev goes to the tail: nr and bitmap unchanged */
-    struct thread *after = next->rq_next;
-    rq->head[p] = after;
-    if (after)
-        after->rq_prev = NULL;
-    prev->rq_next = NULL;
-    prev->rq_prev = after ? rq->tail[p] : NULL;
-    if (after)
-        rq->tail[p]->rq_next = prev;
-    else
-        rq->head[p] = prev;
-    rq->tail[p] = prev;
-    next->rq_next = next->rq_prev = NULL;
+    rq_replace_head(rq, next, prev);
     prev->state = T_RUNNABLE;
     prev->slice = SLICE_TICKS;
     if (next->task)
@@ -317,7 +249,7 @@ void sched_tick(void)
     }
     struct thread *cur = c->current;
     if (cur == c->idle) {
-        if (rq_of(c->index)->nr)
+        if (rq_count(rq_of(c->index)))
             c->entry->pending |= PENDING_RESCHED;
         return;
     }
@@ -363,7 +295,7 @@ void sched_sleep_until(uint64_t ns)
 void sched_set_prio(struct thread *t, int prio)
 {
     if (t->state == T_RUNNABLE) {
-        rq_remove(rq_of(t->cpu), t);
+        rq_del(rq_of(t->cpu), t);
         t->prio = prio;
         t->state = T_BLOCKED;
         sched_enqueue(t);
@@ -380,7 +312,7 @@ void sched_set_affinity(struct thread *t, int cpu)
     if (cpu < 0 || (unsigned)cpu == t->cpu)
         return;
     if (t->state == T_RUNNABLE) {
-        rq_remove(rq_of(t->cpu), t);
+        rq_del(rq_of(t->cpu), t);
         t->state = T_BLOCKED;
         sched_enqueue(t);
     } else if (t->state == T_RUNNING) {
