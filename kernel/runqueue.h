@@ -97,11 +97,14 @@ static inline int rq_top(const struct runqueue *rq)
     return w * 64 + 63 - __builtin_clzll(rq->bitmap[w]);
 }
 
-/* is anything of priority above p (0..255) queued? (non-zero: yes) */
+/* is anything of priority above p (0..255) queued? (1: yes, 0: no) */
 static inline int rq_higher_queued(const struct runqueue *rq, int p)
 {
     unsigned w = (unsigned)p >> 6, b = (unsigned)p & 63;
-    return ((rq->bitmap[w] >> b) >> 1) | (rq->summary >> w >> 1);
+    /* two shifts: b + 1 may be 64. A 64-bit test: returned as an int
+     * without it, bits 32..63 of the shifted word were cut off, and a
+     * thread 33..63 levels above p (same word) went unseen */
+    return (((rq->bitmap[w] >> b) >> 1) | (rq->summary >> w >> 1)) != 0;
 }
 
 /* number of queued threads */
