@@ -7,7 +7,9 @@
  * kernel image with RSP = ap_stack and EDI = ap_cpu. The BSP fills the
  * data block at the end before each start-up and starts one AP at a time.
  */
-#define AP_BOOT_PAGE 0x8000
+#include <arch/cpu.h>
+#include "arch/x86_64/apboot.h"
+
 #define REL(x) ((x) - apboot_start + AP_BOOT_PAGE)
 
     .section .rodata
@@ -32,16 +34,16 @@ ap32:
     movw %ax, %es
     movw %ax, %ss
     movl %cr4, %eax
-    orl $(1 << 5), %eax                 /* PAE */
+    orl $CR4_PAE, %eax
     movl %eax, %cr4
     movl REL(ap_cr3), %eax
     movl %eax, %cr3
-    movl $0xC0000080, %ecx
+    movl $MSR_EFER, %ecx
     rdmsr
     orl REL(ap_efer), %eax              /* LME, and NXE when the CPU has it */
     wrmsr
     movl %cr0, %eax
-    orl $0x80010000, %eax               /* PG | WP */
+    orl $(CR0_PG | CR0_WP), %eax
     movl %eax, %cr0
     ljmpl $0x18, $REL(ap64)
 

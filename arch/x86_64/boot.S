@@ -12,8 +12,8 @@
  * kernel image window (AL_KERNEL_BASE). C replaces them with the real kernel
  * PML4 very early (arch/x86_64/paging.c); they are never used afterwards.
  */
-#define KERNEL_BASE 0xffffffff80000000
-#define V2P(x) ((x) - KERNEL_BASE)
+#include "abi/airlock/layout.h"
+#include <arch/cpu.h>
 
 #define MB1_MAGIC   0x1BADB002
 #define MB1_FLAGS   0x00000003          /* page-align modules, want memory map */
@@ -110,21 +110,21 @@ _start:
     movl %eax, 511*8(%ebx)
 
     movl %cr4, %eax
-    orl $(1 << 5), %eax                 /* PAE */
+    orl $CR4_PAE, %eax
     movl %eax, %cr4
     movl $boot_pml4, %eax
     movl %eax, %cr3
 
-    movl $0xC0000080, %ecx              /* EFER */
+    movl $MSR_EFER, %ecx
     rdmsr
-    orl $(1 << 8), %eax                 /* LME */
-    testl $(1 << 20), %ebp
+    orl $EFER_LME, %eax
+    testl $(1 << 20), %ebp              /* CPUID 0x80000001 EDX.NX */
     jz 2f
-    orl $(1 << 11), %eax                /* NXE (the kernel tables use NX) */
+    orl $EFER_NXE, %eax                 /* the kernel tables use NX */
 2:  wrmsr
 
     movl %cr0, %eax
-    orl $0x80010001, %eax               /* PG | WP | PE */
+    orl $(CR0_PG | CR0_WP | CR0_PE), %eax
     movl %eax, %cr0
 
     lgdt boot_gdt_ptr

@@ -43,9 +43,9 @@
  *   mapped once CR3 holds the user's page tables.
  */
 #include "abi/airlock/layout.h"
+#include "abi/airlock/errno.h"
 #include "arch/x86_64/entry_area.h"
-
-#define MSR_GS_BASE 0xC0000101
+#include <arch/cpu.h>
 
 /* al_sys_count = highest syscall number + 1, from the one syscall list */
 #define SYSCALL(nr, name, nargs, params, args) .set al_sys_count, (nr) + 1;
@@ -162,7 +162,7 @@ syscall_exit:
     swapgs
     sysretq
 
-1:  movq $-38, %rax                     /* -AL_ENOSYS */
+1:  movq $-AL_ENOSYS, %rax
     jmp 5b
 2:  /* pending work (reschedule): C may switch threads and comes back */
     movq %rax, TF_RAX(%rsp)

@@ -12,6 +12,7 @@
 #include <arch/paging.h>
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/topology.h"
+#include "arch/x86_64/apboot.h"
 #include "kernel/bootinfo.h"
 #include "kernel/bkl.h"
 #include "kernel/cpu.h"
@@ -20,8 +21,6 @@
 #include "kernel/console.h"
 #include "kernel/panic.h"
 #include "lib/string.h"
-
-#define AP_BOOT_PAGE 0x8000
 
 extern char apboot_start[], apboot_end[], apboot_data[], ap_entry64[];
 
@@ -51,10 +50,6 @@ int arch_device_page_reserved(uint64_t pa)
 }
 static struct topo_shifts shifts;
 static volatile int ap_ready;
-
-struct apboot_data {
-    uint64_t cr3, efer, stack, entry, cpu;
-};
 
 static const void *acpi_map(uint64_t pa, uint64_t len, void *ctx)
 {

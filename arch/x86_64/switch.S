@@ -12,6 +12,8 @@
  * Both run sched_switch_tail() first, as switch_to() does after
  * switch_context returns, and kernel threads keep the BKL.
  */
+#include "abi/airlock/layout.h"
+
     .text
     .globl switch_context
 switch_context:
@@ -34,13 +36,14 @@ switch_context:
     .globl thread_first_user
 thread_first_user:
     /* RSP -> the new thread's trap frame; finish the switch, drop the BKL
-     * and leave through the trampoline */
+     * and leave through the trampoline: jump to the alias of exit_user_iret,
+     * computed as tramp_alias() (cpu.c) does */
     call sched_switch_tail
     call bkl_unlock
     movabsq $exit_user_iret, %rax
-    movabsq $tramp_base, %rcx
+    movabsq $__tramp_start, %rcx
     subq %rcx, %rax
-    movabsq $0xffffff0000000000, %rcx   /* AL_TRAMPOLINE */
+    movabsq $AL_TRAMPOLINE, %rcx
     addq %rcx, %rax
     jmp *%rax
 

@@ -1,7 +1,11 @@
-/* Thin inline wrappers around x86_64 instructions the kernel uses. */
+/*
+ * Thin inline wrappers around x86_64 instructions the kernel uses, and the
+ * architectural numbers (MSRs, control-register and RFLAGS bits). The
+ * numbers are plain macros, also included by the assembly (boot.S,
+ * apboot.S, entry.S); everything C-only is under !__ASSEMBLER__.
+ */
 #ifndef ARCH_CPU_H
 #define ARCH_CPU_H
-#include <stdint.h>
 
 #define MSR_EFER           0xC0000080
 #define MSR_STAR           0xC0000081
@@ -13,9 +17,13 @@
 #define MSR_APIC_BASE      0x1B
 
 #define EFER_SCE (1u << 0)
+#define EFER_LME (1u << 8)
 #define EFER_NXE (1u << 11)
 
+#define CR0_PE         (1ul << 0)
 #define CR0_WP         (1ul << 16)
+#define CR0_PG         (1ul << 31)
+#define CR4_PAE        (1ul << 5)
 #define CR4_MCE        (1ul << 6)
 #define CR4_PGE        (1ul << 7)
 #define CR4_OSFXSR     (1ul << 9)
@@ -32,6 +40,9 @@
 #define RFLAGS_IOPL (3ul << 12)
 #define RFLAGS_NT   (1ul << 14)
 #define RFLAGS_AC   (1ul << 18)
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
 
 static inline void outb(uint16_t port, uint8_t v)
 {
@@ -140,4 +151,5 @@ struct cpu_features {
 extern struct cpu_features cpu_feat;
 void cpu_detect_features(void);
 
+#endif /* !__ASSEMBLER__ */
 #endif
