@@ -28,10 +28,12 @@ COMMON  := -std=c11 -ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie -fno
 KCFLAGS := $(COMMON) -mcmodel=kernel -mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer \
            -mno-omit-leaf-frame-pointer
 UCFLAGS := $(COMMON) -mno-red-zone -fno-omit-frame-pointer
-ASFLAGS := -I. -Iarch/$(ARCH)/include -MMD -MP -D__ASSEMBLER__ -g
+ASFLAGS := -I. -Iarch/$(ARCH)/include -I$(B)/gen -MMD -MP -D__ASSEMBLER__ -g
 
 KSRC_C  := $(wildcard kernel/*.c) $(wildcard arch/$(ARCH)/*.c) $(wildcard lib/*.c) $(wildcard tests/kernel/*.c) \
            $(wildcard tests/kernel/$(ARCH)/*.c)
+# asm-offsets.c generates asm-offsets.h (below); it is not kernel code
+KSRC_C  := $(filter-out arch/$(ARCH)/asm-offsets.c,$(KSRC_C))
 KSRC_S  := $(wildcard arch/$(ARCH)/*.S)
 KOBJ    := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(B)/k/%.o,$(KSRC_S))
 
@@ -54,6 +56,25 @@ $(B)/k/%.o: %.S
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
 	$(Q)$(CC) $(ASFLAGS) -c $< -o $@
+
+# ---- asm-offsets.h: offsets and sizes of C structures, for the assembly ----
+# asm-offsets.c is compiled (never linked) to assembly with the kernel's
+# flags; its marker lines `.ascii "->SYM value expr"` become #defines. The .d
+# file of that compilation (-MMD) makes the header follow the structures;
+# every kernel .S object depends on the header.
+$(B)/gen/asm-offsets.s: arch/$(ARCH)/asm-offsets.c
+	@mkdir -p $(dir $@)
+	@echo "  CC -S   $<"
+	$(Q)$(CC) $(KCFLAGS) -S $< -o $@
+$(B)/gen/asm-offsets.h: $(B)/gen/asm-offsets.s
+	@echo "  GEN     $@"
+	$(Q){ printf '/* Generated from arch/$(ARCH)/asm-offsets.c by the Makefile: do not edit. */\n'; \
+	  printf '#ifndef AIRLOCK_ASM_OFFSETS_H\n#define AIRLOCK_ASM_OFFSETS_H\n\n'; \
+	  sed -n -e 's/^[[:space:]]*\.ascii "->\([A-Za-z_][A-Za-z0-9_]*\) \(-\{0,1\}[0-9][0-9]*\) \(.*\)"$$/#define \1 \2 \/* \3 *\//p' \
+	      -e 's/^[[:space:]]*\.ascii "->"$$//p' $<; \
+	  printf '\n#endif\n'; } > $@.tmp
+	$(Q)mv $@.tmp $@
+$(patsubst %.S,$(B)/k/%.o,$(KSRC_S)): $(B)/gen/asm-offsets.h
 
 $(B)/k/ksyms0.S:
 	@mkdir -p $(dir $@)

@@ -1,16 +1,22 @@
 /*
  * Application-processor start-up code. Copied to physical AP_BOOT_PAGE
- * (0x8000, below 1 MiB, never handed out by the frame allocator) and entered
- * in real mode by the STARTUP IPI at CS:IP = 0800:0000. It goes to protected
- * mode, then long mode with the temporary AP page tables (identity map of
- * this page + the kernel's upper half), and jumps to ap_entry64 in the
- * kernel image with RSP = ap_stack and EDI = ap_cpu. The BSP fills the
- * data block at the end before each start-up and starts one AP at a time.
+ * (arch/x86_64/apboot.h: below 1 MiB, never handed out by the frame
+ * allocator) and entered in real mode by the STARTUP IPI at
+ * CS:IP = (AP_BOOT_PAGE >> 4):0000. It goes to protected mode, then long
+ * mode with the temporary AP page tables (identity map of this page + the
+ * kernel's upper half), and jumps to apboot_data.entry in the kernel image
+ * with RSP = apboot_data.stack and EDI = apboot_data.cpu. The BSP fills the
+ * data block (struct apboot_data, APB_* offsets from asm-offsets.h) at the
+ * end before each start-up and starts one AP at a time.
  */
 #include <arch/cpu.h>
 #include "arch/x86_64/apboot.h"
+#include "asm-offsets.h"
 
+/* the physical address of x once the page is copied to AP_BOOT_PAGE */
 #define REL(x) ((x) - apboot_start + AP_BOOT_PAGE)
+/* the physical address of apboot_data field `off` (APB_*) */
+#define APB(off) REL(apboot_data + (off))
 
     .section .rodata
     .globl apboot_start, apboot_end, apboot_data
@@ -36,11 +42,11 @@ ap32:
     movl %cr4, %eax
     orl $CR4_PAE, %eax
     movl %eax, %cr4
-    movl REL(ap_cr3), %eax
+    movl APB(APB_CR3), %eax
     movl %eax, %cr3
     movl $MSR_EFER, %ecx
     rdmsr
-    orl REL(ap_efer), %eax              /* LME, and NXE when the CPU has it */
+    orl APB(APB_EFER), %eax             /* LME, and NXE when the CPU has it */
     wrmsr
     movl %cr0, %eax
     orl $(CR0_PG | CR0_WP), %eax
@@ -49,9 +55,9 @@ ap32:
 
     .code64
 ap64:
-    movq REL(ap_stack), %rsp
-    movl REL(ap_cpu), %edi
-    movq REL(ap_entry), %rax
+    movq APB(APB_STACK), %rsp
+    movl APB(APB_CPU), %edi
+    movq APB(APB_ENTRY), %rax
     jmp *%rax
 
     .align 16
@@ -64,12 +70,8 @@ ap_gdt_ptr:
     .short ap_gdt_ptr - ap_gdt - 1
     .long REL(ap_gdt)
     .align 8
-apboot_data:
-ap_cr3:     .quad 0
-ap_efer:    .quad 0
-ap_stack:   .quad 0
-ap_entry:   .quad 0
-ap_cpu:     .quad 0
+apboot_data:                            /* struct apboot_data */
+    .skip APB_SIZE
 apboot_end:
 
     .text

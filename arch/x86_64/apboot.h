@@ -1,7 +1,8 @@
 /*
  * The application-processor start-up page, shared by smp.c (which copies the
  * code there and fills the data block) and apboot.S (the code, which runs
- * from there and reads the data block).
+ * from there and reads the data block at the APB_* offsets of the generated
+ * asm-offsets.h).
  */
 #ifndef ARCH_X86_64_APBOOT_H
 #define ARCH_X86_64_APBOOT_H

@@ -60,13 +60,7 @@ struct tss {
     uint16_t iomap_base;
 } __attribute__((packed));
 _Static_assert(sizeof(struct tss) == 104, "TSS size");
-_Static_assert(EA_TSS + 104 == EA_IOBITMAP, "I/O bitmap follows the TSS");
-_Static_assert(__builtin_offsetof(struct cpu_entry, kcpu) == CE_KCPU, "CE_KCPU");
-_Static_assert(__builtin_offsetof(struct cpu_entry, fpu_saves) == CE_FPU_SAVES, "CE_FPU_SAVES");
-_Static_assert(__builtin_offsetof(struct cpu_entry, pending) == CE_PENDING, "CE_PENDING");
-_Static_assert(__builtin_offsetof(struct trap_frame, ss) == TF_SS, "TF_SS");
-_Static_assert(__builtin_offsetof(struct trap_frame, rax) == TF_RAX, "TF_RAX");
-_Static_assert(sizeof(struct trap_frame) == TF_SIZE, "TF_SIZE");
+_Static_assert(EA_TSS + sizeof(struct tss) == EA_IOBITMAP, "I/O bitmap follows the TSS");
 
 struct idt_gate {
     uint16_t off0, sel;
@@ -146,10 +140,10 @@ struct cpu_entry *entry_area_setup(unsigned idx)
     uint64_t idt_pa = pt_lookup(kernel_pml4, base + EA_IDT, NULL) & PTE_ADDR;
     struct idt_gate *idt = p2v(idt_pa);
     uint64_t stubs = tramp_alias(vector_stubs);
-    for (int v = 0; v < 256; v++) {
-        int ist = v == 2 ? 1 : v == 8 ? 2 : v == 18 ? 3 : 0;
+    for (int v = 0; v < IDT_VECTORS; v++) {
+        int ist = v == VEC_NMI ? 1 : v == VEC_DF ? 2 : v == VEC_MC ? 3 : 0;
         int dpl = (v == 3 || v == 0x80) ? 3 : 0;
-        set_gate(&idt[v], stubs + 16 * (uint64_t)v, ist, dpl);
+        set_gate(&idt[v], stubs + VECTOR_STUB_SIZE * (uint64_t)v, ist, dpl);
     }
     cpus[idx].index = idx;
     cpus[idx].entry = e;
@@ -163,7 +157,8 @@ void cpu_load(unsigned idx)
     struct {
         uint16_t limit;
         uint64_t base;
-    } __attribute__((packed)) gdtr = {8 * 8 - 1, base + EA_GDT}, idtr = {256 * 16 - 1, base + EA_IDT};
+    } __attribute__((packed)) gdtr = {8 * 8 - 1, base + EA_GDT},
+                              idtr = {IDT_VECTORS * sizeof(struct idt_gate) - 1, base + EA_IDT};
     __asm__ volatile("lgdt %0" ::"m"(gdtr));
     __asm__ volatile("pushq $0x08; leaq 1f(%%rip), %%rax; pushq %%rax; lretq; 1:\n"
                      "movw $0x10, %%ax; movw %%ax, %%ss; movw %%ax, %%ds; movw %%ax, %%es;"
@@ -219,7 +214,7 @@ unsigned arch_cpu_index(void)
     uint64_t i;
     if (!percpu_ready)
         return 0;
-    __asm__ volatile("movq %%gs:%c1, %0" : "=r"(i) : "i"(CE_CPU_INDEX));
+    __asm__ volatile("movq %%gs:%c1, %0" : "=r"(i) : "i"(offsetof(struct cpu_entry, cpu_index)));
     return (unsigned)i;
 }
 

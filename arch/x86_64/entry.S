@@ -19,8 +19,9 @@
  * entry/exit windows; they use the "paranoid" path that saves and restores
  * CR3 and GS.base whatever their state.
  *
- * The trap frame (struct trap_frame, arch/x86_64/entry_area.h) at the top
- * of the thread's kernel stack, low to high addresses:
+ * The trap frame (struct trap_frame, arch/x86_64/include/arch/trap.h) at
+ * the top of the thread's kernel stack, low to high addresses (the numbers
+ * are for orientation: the code uses the TF_* names only):
  *
  *   kstack_top - 176 -> +------+
  *                       | r15  |  0     \
@@ -37,56 +38,114 @@
  *
  * Per-CPU entry stack (TSS.RSP0, in the trampoline region), user entry:
  *   the CPU pushes ss, rsp, rflags, cs, rip (+ error); the stub pushes
- *   error (0) and the vector; common_entry copies these 7 words to the
- *   kernel stack after switching CR3. On exit the stub builds the IRET
- *   frame (+ saved RDI/RAX) there again, because the kernel stack is not
+ *   error (0) and the vector (a struct hw_frame, HW_* offsets); common_entry
+ *   copies these 7 words to the kernel stack after switching CR3. On exit
+ *   the stub builds a struct exit_frame (saved RAX/RDI + IRET frame, EXF_*
+ *   offsets) at the top of the entry stack, because the kernel stack is not
  *   mapped once CR3 holds the user's page tables.
+ *
+ * Offsets and sizes: every one comes from asm-offsets.h, generated from
+ * the C structures at build time (arch/x86_64/asm-offsets.c); none is
+ * written here as a number. Frames are built and taken apart with the
+ * checked PUSHQ_AT/POPQ_AT macros below, so a push order that no longer
+ * matches the structure stops the build instead of corrupting registers.
  */
 #include "abi/airlock/layout.h"
 #include "abi/airlock/errno.h"
 #include "arch/x86_64/entry_area.h"
 #include <arch/cpu.h>
+#include "asm-offsets.h"
 
-/* al_sys_count = highest syscall number + 1, from the one syscall list */
-#define SYSCALL(nr, name, nargs, params, args) .set al_sys_count, (nr) + 1;
-#include "abi/airlock/syscalls.def"
-#undef SYSCALL
+/*
+ * Checked frame pushes and pops. frame_sp is an assembly-time variable: the
+ * offset, in the frame being built or taken apart, that RSP points at (it
+ * follows the source text, so every entry point sets it with FRAME_AT).
+ * Each macro emits exactly the one instruction it names; the .if lines only
+ * compare numbers while assembling.
+ *   FRAME_AT off           RSP points at offset off of the frame (no code)
+ *   PUSHQ_AT src, field    pushq src, which must land on offset field
+ *   POPQ_AT dst, field     popq dst, which must read offset field
+ *   SKIP_DOWN from, to     subq: leave the slots [to, from) unwritten
+ *   SKIP_UP from, to       addq: drop the slots [from, to)
+ */
+.macro FRAME_AT off:req
+    .set frame_sp, \off
+.endm
+.macro PUSHQ_AT src:req, field:req
+    pushq \src
+    .set frame_sp, frame_sp - 8
+    .if frame_sp != (\field)
+    .error "frame push out of order: the frame's layout changed"
+    .endif
+.endm
+.macro POPQ_AT dst:req, field:req
+    .if frame_sp != (\field)
+    .error "frame pop out of order: the frame's layout changed"
+    .endif
+    popq \dst
+    .set frame_sp, frame_sp + 8
+.endm
+.macro SKIP_DOWN from:req, to:req
+    .if frame_sp != (\from)
+    .error "frame skip from the wrong slot"
+    .endif
+    subq $((\from) - (\to)), %rsp
+    .set frame_sp, \to
+.endm
+.macro SKIP_UP from:req, to:req
+    .if frame_sp != (\from)
+    .error "frame skip from the wrong slot"
+    .endif
+    addq $((\to) - (\from)), %rsp
+    .set frame_sp, \to
+.endm
 
-/* the general-register part of struct trap_frame, in its order */
+/* RSP -> TF_VECTOR (the hardware frame is in place): push the general
+ * registers; afterwards RSP -> the struct trap_frame */
 .macro PUSH_GPRS
-    pushq %rax
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSHQ_AT %rax, TF_RAX
+    PUSHQ_AT %rcx, TF_RCX
+    PUSHQ_AT %rdx, TF_RDX
+    PUSHQ_AT %rsi, TF_RSI
+    PUSHQ_AT %rdi, TF_RDI
+    PUSHQ_AT %r8, TF_R8
+    PUSHQ_AT %r9, TF_R9
+    PUSHQ_AT %r10, TF_R10
+    PUSHQ_AT %r11, TF_R11
+    PUSHQ_AT %rbx, TF_RBX
+    PUSHQ_AT %rbp, TF_RBP
+    PUSHQ_AT %r12, TF_R12
+    PUSHQ_AT %r13, TF_R13
+    PUSHQ_AT %r14, TF_R14
+    PUSHQ_AT %r15, TF_R15
+    .if frame_sp != 0
+    .error "the pushes must end at the start of struct trap_frame"
+    .endif
 .endm
+/* RSP -> the struct trap_frame: pop the general registers; afterwards
+ * RSP -> TF_VECTOR */
 .macro POP_GPRS
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rax
+    FRAME_AT 0
+    POPQ_AT %r15, TF_R15
+    POPQ_AT %r14, TF_R14
+    POPQ_AT %r13, TF_R13
+    POPQ_AT %r12, TF_R12
+    POPQ_AT %rbp, TF_RBP
+    POPQ_AT %rbx, TF_RBX
+    POPQ_AT %r11, TF_R11
+    POPQ_AT %r10, TF_R10
+    POPQ_AT %r9, TF_R9
+    POPQ_AT %r8, TF_R8
+    POPQ_AT %rdi, TF_RDI
+    POPQ_AT %rsi, TF_RSI
+    POPQ_AT %rdx, TF_RDX
+    POPQ_AT %rcx, TF_RCX
+    POPQ_AT %rax, TF_RAX
 .endm
+
+/* the slot of exit_frame field `off`, relative to the entry stack top (the
+ * exit frame ends there) */
+#define EXIT_SLOT(off) ((off) - EXF_SIZE)
 
     .section .trampoline, "ax"
     .code64
@@ -110,28 +169,30 @@ syscall_entry:
     movq %rsp, %cr3
     incq %gs:CE_CR3_WRITES
     movq %gs:CE_KSTACK_TOP, %rsp
-    pushq $SEL_UDATA                    /* ss */
-    pushq %gs:CE_SCRATCH                /* rsp */
-    pushq %r11                          /* rflags */
-    pushq $SEL_UCODE                    /* cs */
-    pushq %rcx                          /* rip */
-    pushq $0                            /* error */
-    pushq $TF_VECTOR_SYSCALL            /* vector */
-    pushq %rax
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    subq $48, %rsp                      /* rbx rbp r12-r15: not saved */
+    FRAME_AT TF_SIZE
+    PUSHQ_AT $SEL_UDATA, TF_SS
+    PUSHQ_AT %gs:CE_SCRATCH, TF_RSP
+    PUSHQ_AT %r11, TF_RFLAGS
+    PUSHQ_AT $SEL_UCODE, TF_CS
+    PUSHQ_AT %rcx, TF_RIP
+    PUSHQ_AT $0, TF_ERROR
+    PUSHQ_AT $TF_VECTOR_SYSCALL, TF_VECTOR
+    PUSHQ_AT %rax, TF_RAX
+    PUSHQ_AT %rcx, TF_RCX
+    PUSHQ_AT %rdx, TF_RDX
+    PUSHQ_AT %rsi, TF_RSI
+    PUSHQ_AT %rdi, TF_RDI
+    PUSHQ_AT %r8, TF_R8
+    PUSHQ_AT %r9, TF_R9
+    PUSHQ_AT %r10, TF_R10
+    PUSHQ_AT %r11, TF_R11
+    SKIP_DOWN TF_R11, 0                 /* the rest (rbx rbp r12-r15): not
+                                           saved, C preserves them */
     incq %gs:CE_SYSCALLS
     movabsq $bkl_word, %r11             /* the big kernel lock */
     lock btsl $0, (%r11)
     jc 3f
-4:  cmpq $al_sys_count, %rax
+4:  cmpq $SYS_COUNT, %rax
     jae 1f
     movq %r10, %rcx                     /* 4th C argument */
     movabsq $syscall_table, %r11
@@ -184,28 +245,32 @@ syscall_exit:
     jmp 4b
 
 /*
- * vector_stubs — one 16-byte stub per IDT vector, generated here.
+ * vector_stubs — one stub per IDT vector, VECTOR_STUB_SIZE bytes apart
+ * (padded with int3), generated here.
  * Each pushes a zero error code where the CPU pushes none, then the
  * vector number, and jumps to common_entry (or paranoid_entry for NMI,
  * #DF and #MC, which run on IST stacks).
  */
-    .align 16
+    .align VECTOR_STUB_SIZE
     .globl vector_stubs
 vector_stubs:
     .set vec, 0
-    .rept 256
-    .align 16
-    .if !(vec == 8 || vec == 10 || vec == 11 || vec == 12 || vec == 13 || vec == 14 || vec == 17 || vec == 21 || vec == 29 || vec == 30)
-    pushq $0
+    .rept IDT_VECTORS
+    /* stub vec starts exactly at vector_stubs + vec * VECTOR_STUB_SIZE,
+     * where cpu.c points the gate (.org fails if a stub outgrew its size) */
+    .org vector_stubs + vec * VECTOR_STUB_SIZE, 0xcc
+    .if !(vec == VEC_DF || vec == VEC_TS || vec == VEC_NP || vec == VEC_SS || vec == VEC_GP || vec == VEC_PF || vec == VEC_AC || vec == VEC_CP || vec == VEC_VC || vec == VEC_SX)
+    pushq $0                            /* error: the CPU pushes none */
     .endif
     pushq $vec
-    .if (vec == 2 || vec == 8 || vec == 18)
+    .if (vec == VEC_NMI || vec == VEC_DF || vec == VEC_MC)
     jmp paranoid_entry
     .else
     jmp common_entry
     .endif
     .set vec, vec + 1
     .endr
+    .org vector_stubs + IDT_VECTORS * VECTOR_STUB_SIZE, 0xcc
 
 /*
  * common_entry — every non-IST vector.
@@ -216,32 +281,37 @@ vector_stubs:
  * on the thread's kernel stack, then leaves the way it came.
  */
 common_entry:
-    testb $3, 24(%rsp)
+    testb $SEL_RPL_MASK, HW_CS(%rsp)
     jz 1f
     swapgs
     movq %rax, %gs:CE_SCRATCH
     movq %gs:CE_KCR3, %rax
     movq %rax, %cr3
     incq %gs:CE_CR3_WRITES
-    movq %rsp, %rax
+    movq %rsp, %rax                     /* -> struct hw_frame */
     movq %gs:CE_KSTACK_TOP, %rsp
-    pushq 48(%rax)                      /* ss */
-    pushq 40(%rax)                      /* rsp */
-    pushq 32(%rax)                      /* rflags */
-    pushq 24(%rax)                      /* cs */
-    pushq 16(%rax)                      /* rip */
-    pushq 8(%rax)                       /* error */
-    pushq 0(%rax)                       /* vector */
+    FRAME_AT TF_SIZE
+    PUSHQ_AT HW_SS(%rax), TF_SS
+    PUSHQ_AT HW_RSP(%rax), TF_RSP
+    PUSHQ_AT HW_RFLAGS(%rax), TF_RFLAGS
+    PUSHQ_AT HW_CS(%rax), TF_CS
+    PUSHQ_AT HW_RIP(%rax), TF_RIP
+    PUSHQ_AT HW_ERROR(%rax), TF_ERROR
+    PUSHQ_AT HW_VECTOR(%rax), TF_VECTOR
     movq %gs:CE_SCRATCH, %rax
-1:  PUSH_GPRS
+1:
+    /* from kernel mode the CPU and the stub built the hardware frame in
+     * place: it is the trap frame's tail (asserted in asm-offsets.c) */
+    FRAME_AT TF_VECTOR
+    PUSH_GPRS
     cld
     movq %rsp, %rdi
     movabsq $trap_dispatch, %rax
     call *%rax
-    testb $3, TF_CS(%rsp)
+    testb $SEL_RPL_MASK, TF_CS(%rsp)
     jnz exit_user_iret
     POP_GPRS
-    addq $16, %rsp
+    SKIP_UP TF_VECTOR, TF_RIP           /* vector, error */
     iretq
 
 /*
@@ -253,41 +323,46 @@ common_entry:
  */
     .globl exit_user_iret
 exit_user_iret:
-    movq %gs:CE_ENTRY_TOP, %rdi
+    movq %gs:CE_ENTRY_TOP, %rdi         /* the exit frame ends here */
     movq TF_SS(%rsp), %rax
-    movq %rax, -8(%rdi)
+    movq %rax, EXIT_SLOT(EXF_SS)(%rdi)
     movq TF_RSP(%rsp), %rax
-    movq %rax, -16(%rdi)
+    movq %rax, EXIT_SLOT(EXF_RSP)(%rdi)
     movq TF_RFLAGS(%rsp), %rax
-    movq %rax, -24(%rdi)
+    movq %rax, EXIT_SLOT(EXF_RFLAGS)(%rdi)
     movq TF_CS(%rsp), %rax
-    movq %rax, -32(%rdi)
+    movq %rax, EXIT_SLOT(EXF_CS)(%rdi)
     movq TF_RIP(%rsp), %rax
-    movq %rax, -40(%rdi)
+    movq %rax, EXIT_SLOT(EXF_RIP)(%rdi)
     movq TF_RDI(%rsp), %rax
-    movq %rax, -48(%rdi)
+    movq %rax, EXIT_SLOT(EXF_RDI)(%rdi)
     movq TF_RAX(%rsp), %rax
-    movq %rax, -56(%rdi)
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    addq $8, %rsp                       /* rdi: from the entry stack */
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    leaq -56(%rdi), %rsp                /* leave the kernel stack */
+    movq %rax, EXIT_SLOT(EXF_RAX)(%rdi)
+    FRAME_AT 0
+    POPQ_AT %r15, TF_R15
+    POPQ_AT %r14, TF_R14
+    POPQ_AT %r13, TF_R13
+    POPQ_AT %r12, TF_R12
+    POPQ_AT %rbp, TF_RBP
+    POPQ_AT %rbx, TF_RBX
+    POPQ_AT %r11, TF_R11
+    POPQ_AT %r10, TF_R10
+    POPQ_AT %r9, TF_R9
+    POPQ_AT %r8, TF_R8
+    SKIP_UP TF_RDI, TF_RSI              /* rdi: from the exit frame */
+    POPQ_AT %rsi, TF_RSI
+    POPQ_AT %rdx, TF_RDX
+    POPQ_AT %rcx, TF_RCX
+    leaq -EXF_SIZE(%rdi), %rsp          /* leave the kernel stack */
     movq %gs:CE_UCR3, %rax
     movq %rax, %cr3
     incq %gs:CE_CR3_WRITES
-    popq %rax
-    popq %rdi
+    FRAME_AT 0
+    POPQ_AT %rax, EXF_RAX
+    POPQ_AT %rdi, EXF_RDI
+    .if frame_sp != EXF_RIP
+    .error "IRETQ needs RSP at the exit frame's rip"
+    .endif
     swapgs
     iretq
 
@@ -300,6 +375,7 @@ exit_user_iret:
  * before IRET. KERNEL_GS_BASE is never touched.
  */
 paranoid_entry:
+    FRAME_AT TF_VECTOR                      /* RSP -> struct hw_frame */
     PUSH_GPRS
     cld
     movq %rsp, %rbx
@@ -328,7 +404,7 @@ paranoid_entry:
     movq %r12, %cr3
     incq CE_CR3_WRITES(%rbx)
     POP_GPRS
-    addq $16, %rsp
+    SKIP_UP TF_VECTOR, TF_RIP               /* vector, error */
     iretq
 
     .align 16

@@ -25,6 +25,15 @@
  *
  * The area is aligned to its size, so code running on an IST stack finds
  * its CPU's area as RSP & ~(AL_TRAMP_CPU_SIZE-1) without trusting GS.
+ *
+ * The EA_* offsets below are the one definition of this layout (C and
+ * assembly include them). The offsets of fields inside the structures that
+ * the assembly reads or writes (struct cpu_entry, struct trap_frame,
+ * struct hw_frame, struct exit_frame) are not written down anywhere: they
+ * are generated from the C structures at build time into asm-offsets.h
+ * (arch/x86_64/asm-offsets.c), which also asserts that they fit the
+ * layout above (struct cpu_entry below the GDT, the frames on the entry
+ * stack); cpu.c asserts the TSS against the I/O bitmap.
  */
 #ifndef ARCH_X86_64_ENTRY_AREA_H
 #define ARCH_X86_64_ENTRY_AREA_H
@@ -40,27 +49,6 @@
 #define EA_IST_DF      0x0e000
 #define EA_IST_MC      0x11000
 
-/* struct cpu_entry field offsets (checked against the C struct) */
-#define CE_SELF         0
-#define CE_KCR3         8
-#define CE_UCR3         16
-#define CE_KSTACK_TOP   24
-#define CE_ENTRY_TOP    32
-#define CE_SCRATCH      40
-#define CE_CR3_WRITES   48
-#define CE_SYSCALLS     56
-#define CE_INTERRUPTS   64
-#define CE_KCPU         72
-#define CE_CPU_INDEX    80
-#define CE_PENDING      88
-#define CE_TLB_FLUSHES  96
-#define CE_INVLPG       104
-#define CE_FPU_SAVES    112
-#define CE_NMIS         120
-#define CE_FPU_RESTORES 128
-#define CE_IPC_FAST     136
-#define CE_IPC_SLOW     144
-
 /* GDT selectors. SYSCALL loads CS=KCODE, SS=KCODE+8; SYSRET loads
  * CS=UCODE32+16 (=UCODE), SS=UCODE32+8 (=UDATA), hence this order. */
 #define SEL_KCODE   0x08
@@ -70,31 +58,28 @@
 #define SEL_UCODE   0x2b
 #define SEL_TSS     0x30
 
-/* trap frame offsets (struct trap_frame) */
-#define TF_R15    0
-#define TF_R14    8
-#define TF_R13    16
-#define TF_R12    24
-#define TF_RBP    32
-#define TF_RBX    40
-#define TF_R11    48
-#define TF_R10    56
-#define TF_R9     64
-#define TF_R8     72
-#define TF_RDI    80
-#define TF_RSI    88
-#define TF_RDX    96
-#define TF_RCX    104
-#define TF_RAX    112
-#define TF_VECTOR 120
-#define TF_ERROR  128
-#define TF_RIP    136
-#define TF_CS     144
-#define TF_RFLAGS 152
-#define TF_RSP    160
-#define TF_SS     168
-#define TF_SIZE   176
+/* the requested-privilege-level bits of a selector (3 = user) */
+#define SEL_RPL_MASK 3
 
+/* the IDT: one gate per vector, each pointing at a stub of this size in
+ * vector_stubs (entry.S) */
+#define IDT_VECTORS      256
+#define VECTOR_STUB_SIZE 16
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+/*
+ * What exit_user_iret builds at the top of the per-CPU entry stack (its
+ * end is EA_ENTRY_TOP) before it leaves the kernel stack: the two registers
+ * it still needs after the switch to the user's CR3, popped in this order,
+ * then the IRET frame (architectural order).
+ */
+struct exit_frame {
+    uint64_t rax, rdi;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
+#endif
 
 #include <arch/percpu.h>
 #include <arch/trap.h>

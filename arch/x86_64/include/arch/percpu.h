@@ -7,6 +7,11 @@
  *
  * Nothing secret may live here: the entry area is mapped (supervisor-only)
  * in every user address space.
+ *
+ * The assembly reaches the fields at the CE_* offsets of the generated
+ * asm-offsets.h (arch/x86_64/asm-offsets.c), never at written-out numbers:
+ * fields may be added or moved freely (the struct must stay below the GDT
+ * in the entry area: asserted there).
  */
 #ifndef ARCH_PERCPU_H
 #define ARCH_PERCPU_H
@@ -48,7 +53,7 @@ struct cpu_entry {
 static inline struct cpu_entry *this_entry(void)
 {
     struct cpu_entry *e;
-    __asm__ volatile("movq %%gs:0, %0" : "=r"(e));
+    __asm__ volatile("movq %%gs:%c1, %0" : "=r"(e) : "i"(offsetof(struct cpu_entry, self)));
     return e;
 }
 #define ENTRY_INC(field) __asm__ volatile("incq %%gs:%c0" ::"i"(__builtin_offsetof(struct cpu_entry, field)) : "memory")

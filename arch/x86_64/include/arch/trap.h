@@ -15,14 +15,59 @@
 /* trap_frame.vector of a SYSCALL entry */
 #define TF_VECTOR_SYSCALL (-1)
 
+/* exception vectors (architectural); macros, not an enum, because the
+ * entry stubs (arch/x86_64/entry.S) use them too */
+#define VEC_DE  0
+#define VEC_DB  1
+#define VEC_NMI 2
+#define VEC_BP  3
+#define VEC_OF  4
+#define VEC_BR  5
+#define VEC_UD  6
+#define VEC_NM  7
+#define VEC_DF  8
+#define VEC_TS  10
+#define VEC_NP  11
+#define VEC_SS  12
+#define VEC_GP  13
+#define VEC_PF  14
+#define VEC_MF  16
+#define VEC_AC  17
+#define VEC_MC  18
+#define VEC_XM  19
+#define VEC_VE  20
+#define VEC_CP  21
+#define VEC_VC  29
+#define VEC_SX  30
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
-/* the register frame of an entry (layout diagram: arch/x86_64/entry.S) */
+/*
+ * The hardware interrupt frame, completed by the entry stubs: vector and
+ * error code (the stub pushes both, or only the vector where the CPU pushes
+ * an error code), then what the CPU pushes, low to high addresses.
+ */
+struct hw_frame {
+    int64_t vector;
+    uint64_t error;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
+
+/*
+ * The register frame of an entry (layout diagram: arch/x86_64/entry.S).
+ * Its tail, from `vector` on, is a struct hw_frame field for field (the
+ * entry code copies one into the other word by word; asserted in
+ * arch/x86_64/asm-offsets.c, as is the hardware order of struct hw_frame).
+ * The assembly takes every offset from the generated asm-offsets.h and
+ * checks each push and pop against them, so reordering the general
+ * registers here cannot silently break the entry path: it still works, or
+ * the build stops.
+ */
 struct trap_frame {
     uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
     uint64_t rdi, rsi, rdx, rcx, rax;
-    int64_t vector;
+    int64_t vector; /* = struct hw_frame from here on */
     uint64_t error;
     uint64_t rip, cs, rflags, rsp, ss;
 };
@@ -42,29 +87,6 @@ struct trap_desc {
     static const struct trap_desc trap_desc_##fname                                                                    \
         __attribute__((section(".trap_table"), used)) = {(vec), fname, #fname};                                        \
     static void fname(struct trap_frame *tf)
-
-enum {
-    VEC_DE = 0,
-    VEC_DB = 1,
-    VEC_NMI = 2,
-    VEC_BP = 3,
-    VEC_OF = 4,
-    VEC_BR = 5,
-    VEC_UD = 6,
-    VEC_NM = 7,
-    VEC_DF = 8,
-    VEC_TS = 10,
-    VEC_NP = 11,
-    VEC_SS = 12,
-    VEC_GP = 13,
-    VEC_PF = 14,
-    VEC_MF = 16,
-    VEC_AC = 17,
-    VEC_MC = 18,
-    VEC_XM = 19,
-    VEC_VE = 20,
-    VEC_CP = 21,
-};
 
 const char *trap_name(int vector); /* "#PF", "#GP", ... or "IRQ" */
 unsigned long trap_unexpected_count(void); /* interrupts that arrived on a vector without a handler */
