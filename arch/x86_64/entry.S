@@ -191,14 +191,16 @@ syscall_entry:
     incq %gs:CE_SYSCALLS
     movabsq $bkl_word, %r11             /* the big kernel lock */
     lock btsl $0, (%r11)
-    jc 3f
-4:  cmpq $SYS_COUNT, %rax
-    jae 1f
+    jc .Lsyscall_bkl_contended
+.Lsyscall_dispatch:
+    cmpq $SYS_COUNT, %rax
+    jae .Lsyscall_enosys
     movq %r10, %rcx                     /* 4th C argument */
     movabsq $syscall_table, %r11
     call *(%r11,%rax,8)
-5:  testq $PENDING_RESCHED, %gs:CE_PENDING
-    jnz 2f
+.Lsyscall_done:
+    testq $PENDING_RESCHED, %gs:CE_PENDING
+    jnz .Lsyscall_work
     movabsq $bkl_word, %rcx
     movl $0, (%rcx)                     /* release the BKL */
     .globl syscall_exit
@@ -223,16 +225,19 @@ syscall_exit:
     swapgs
     sysretq
 
-1:  movq $-AL_ENOSYS, %rax
-    jmp 5b
-2:  /* pending work (reschedule): C may switch threads and comes back */
+.Lsyscall_enosys:
+    movq $-AL_ENOSYS, %rax
+    jmp .Lsyscall_done
+.Lsyscall_work:
+    /* pending work (reschedule): C may switch threads and comes back */
     movq %rax, TF_RAX(%rsp)
     movq %rsp, %rdi
     movabsq $syscall_pending_work, %rax
     call *%rax
     movq TF_RAX(%rsp), %rax
-    jmp 5b
-3:  /* BKL contended: spin in C, then reload the argument registers */
+    jmp .Lsyscall_done
+.Lsyscall_bkl_contended:
+    /* spin in C, then reload the argument registers */
     movabsq $bkl_lock_contended, %rax
     call *%rax
     movq TF_RDI(%rsp), %rdi
@@ -242,7 +247,7 @@ syscall_exit:
     movq TF_R8(%rsp), %r8
     movq TF_R9(%rsp), %r9
     movq TF_RAX(%rsp), %rax
-    jmp 4b
+    jmp .Lsyscall_dispatch
 
 /*
  * vector_stubs — one stub per IDT vector, VECTOR_STUB_SIZE bytes apart
@@ -282,7 +287,7 @@ vector_stubs:
  */
 common_entry:
     testb $SEL_RPL_MASK, HW_CS(%rsp)
-    jz 1f
+    jz .Lcommon_from_kernel
     swapgs
     movq %rax, %gs:CE_SCRATCH
     movq %gs:CE_KCR3, %rax
@@ -299,7 +304,7 @@ common_entry:
     PUSHQ_AT HW_ERROR(%rax), TF_ERROR
     PUSHQ_AT HW_VECTOR(%rax), TF_VECTOR
     movq %gs:CE_SCRATCH, %rax
-1:
+.Lcommon_from_kernel:
     /* from kernel mode the CPU and the stub built the hardware frame in
      * place: it is the trap frame's tail (asserted in asm-offsets.c) */
     FRAME_AT TF_VECTOR
