@@ -10,6 +10,7 @@
 #include "kernel/panic.h"
 #include "kernel/bootinfo.h"
 #include "kernel/ipc.h"
+#include "kernel/nospec.h"
 #include "abi/airlock/errno.h"
 #include <arch/trap.h>
 #include <arch/cpu.h>
@@ -23,15 +24,18 @@ void syscall_pending_work(struct trap_frame *tf)
     schedule();
 }
 
-/* int $0x80: same calls, same registers, full frame, IRET exit. */
+/* int $0x80: same calls, same registers, full frame, IRET exit. The number
+ * indexes the table only after a bounds check that holds under
+ * speculation (kernel/nospec.h), as on the SYSCALL path (entry.S). */
 TRAP_HANDLER(AL_INT_SYSCALL_VECTOR, int80_syscall)
 {
     ENTRY_INC(syscalls);
-    if (tf->rax >= AL_SYS_COUNT) {
+    uint64_t nr = tf->rax;
+    if (__builtin_expect(!array_index_check_nospec(&nr, AL_SYS_COUNT), 0)) {
         tf->rax = (uint64_t)-AL_ENOSYS;
         return;
     }
-    tf->rax = (uint64_t)syscall_table[tf->rax](tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);
+    tf->rax = (uint64_t)syscall_table[nr](tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);
 }
 
 SYSCALL_DEFINE(null)

@@ -6,9 +6,9 @@
  * AL_TRAMPOLINE, read-only + executable + supervisor + global, in the kernel
  * space and in every user space (the same page tables). The IDT, LSTAR and
  * every exit jump use the AL_TRAMPOLINE alias, so code here must be
- * position independent: only relative jumps inside this file, and absolute
- * (movabs) references to kernel symbols, which are used only after CR3
- * points to the kernel.
+ * position independent: only relative jumps (and RIP-relative reads, of
+ * .Lzero) inside this file, and absolute (movabs) references to kernel
+ * symbols, which are used only after CR3 points to the kernel.
  *
  * GS: while the kernel runs, GS.base = this CPU's struct cpu_entry (in the
  * trampoline region, so it is valid under either CR3) and KERNEL_GS_BASE
@@ -195,6 +195,10 @@ syscall_entry:
 .Lsyscall_dispatch:
     cmpq $SYS_COUNT, %rax
     jae .Lsyscall_enosys
+    /* Spectre v1: should the jae be mispredicted as not taken, RAX would
+     * index syscall_table out of bounds. CMOV is not predicted: it waits
+     * for the flags of the cmp, so a wrong-path RAX is 0, not the user's. */
+    cmovaeq .Lzero(%rip), %rax
     movq %r10, %rcx                     /* 4th C argument */
     movabsq $syscall_table, %r11
     call *(%r11,%rax,8)
@@ -411,6 +415,12 @@ paranoid_entry:
     POP_GPRS
     SKIP_UP TF_VECTOR, TF_RIP               /* vector, error */
     iretq
+
+/* a zero for CMOV (which takes no immediate), read RIP-relative: the
+ * trampoline alias maps it with the code */
+    .align 8
+.Lzero:
+    .quad 0
 
     .align 16
     .globl tramp_text_end
