@@ -21,7 +21,7 @@ CC      := gcc
 LD      := ld
 OBJCOPY := objcopy
 
-WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes
 OPT     := $(if $(filter 1,$(DEBUG)),-Og -DDEBUG=1,-O2)
 COMMON  := -std=c11 -ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie -fno-stack-protector \
            -fno-asynchronous-unwind-tables -g $(OPT) $(WARN) -I. -Iarch/$(ARCH)/include -MMD -MP

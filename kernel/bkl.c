@@ -1,4 +1,5 @@
 #include "kernel/bkl.h"
+#include "kernel/upcall.h"
 #include "kernel/cpu.h"
 #include <arch/tlb.h>
 

@@ -6,6 +6,7 @@
  * kernel image or another module are refused with a console message.
  */
 #include "kernel/bootinfo.h"
+#include "kernel/upcall.h"
 #include "kernel/console.h"
 #include "lib/string.h"
 #include <arch/pagetable.h>
@@ -229,4 +230,12 @@ int bootinfo_flag(const char *key)
         return 1;
     char v[8];
     return bootinfo_arg(key, v, sizeof v) && v[0] == '1' && v[1] == 0; /* exactly key=1 */
+}
+
+int bootinfo_rsdp(uint8_t out[36])
+{
+    if (!boot_info.have_rsdp)
+        return 0;
+    memcpy(out, boot_info.rsdp_copy, 36);
+    return 1;
 }

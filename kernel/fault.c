@@ -7,6 +7,7 @@
  */
 #include <stddef.h>
 #include "kernel/fault.h"
+#include "kernel/upcall.h"
 #include "kernel/ipc.h"
 #include "kernel/cap.h"
 #include "kernel/thread.h"

@@ -27,6 +27,7 @@
 #include "kernel/task.h"
 #include "kernel/cpu.h"
 #include "kernel/map.h"
+#include "kernel/nospec.h"
 #include "kernel/fault.h"
 #include "kernel/switch.h"
 #include "kernel/syscall.h"
@@ -49,7 +50,7 @@ static inline int fast_partner_here(struct cpu *c, struct thread *t)
 /* the endpoint capability in `slot` of self's task with `right`, or NULL */
 static inline struct cap *fast_ep_cap(struct thread *self, uint64_t slot, uint8_t right)
 {
-    if (slot >= AL_CSPACE_SLOTS)
+    if (!array_index_check_nospec(&slot, AL_CSPACE_SLOTS)) /* clamped under speculation too */
         return NULL;
     struct cap *cap = &self->task->cspace->slot[slot];
     if (cap->type != AL_CAP_ENDPOINT || !(cap->rights & right))

@@ -11,6 +11,7 @@
  * needs the BKL that A keeps until the next thread leaves the kernel.
  */
 #include "kernel/thread.h"
+#include "kernel/upcall.h"
 #include "kernel/task.h"
 #include "kernel/cpu.h"
 #include "kernel/runqueue.h"

@@ -11,6 +11,7 @@
 #include "kernel/task.h"
 #include "kernel/cpu.h"
 #include "kernel/usercopy.h"
+#include "kernel/nospec.h"
 #include "kernel/cap.h"
 #include "kernel/fault.h"
 #include "abi/airlock/errno.h"
@@ -43,7 +44,7 @@ static int prio_ok(uint64_t prio, long *err)
 
 static int cpu_ok(uint64_t cpu)
 {
-    return (int64_t)cpu == -1 || (cpu < ncpus && cpus[cpu].online);
+    return (int64_t)cpu == -1 || (cpu < ncpus && cpus[array_index_nospec(cpu, ncpus)].online);
 }
 
 static int state_abi(enum thread_state s)

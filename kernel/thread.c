@@ -1,6 +1,7 @@
 /* Thread objects, creation, exit, join, faults, suspend/resume. See thread.h.
  * Locking: BKL held throughout. */
 #include "kernel/thread.h"
+#include "kernel/upcall.h"
 #include "kernel/task.h"
 #include "kernel/cpu.h"
 #include "kernel/kstack.h"
@@ -335,6 +336,21 @@ _Noreturn void thread_boot(void (*fn)(void))
 _Noreturn void thread_enter_idle(void)
 {
     enter(this_cpu()->idle);
+}
+
+uint64_t thread_kstack_top(const struct thread *t)
+{
+    return t->kstack_top;
+}
+
+int thread_kstack_bounds(unsigned long *lo, unsigned long *hi)
+{
+    struct thread *t = current();
+    if (!t || !t->kstack_top || t->kstack_slot < 0)
+        return 0;
+    *lo = t->kstack_top - KSTACK_SIZE;
+    *hi = t->kstack_top;
+    return 1;
 }
 
 static void thread_ref(void *obj)

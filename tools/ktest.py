@@ -240,6 +240,23 @@ def host_tests():
     return passed, failed, problems
 
 
+# source-tree checks that must hold for the build to be trusted: the
+# architecture boundary and the generated assembly offsets
+SOURCE_CHECKS = [["sh", "tools/check-layout.sh"], ["sh", "tools/check-asm.sh"]]
+
+
+def source_checks():
+    passed, failed, problems = 0, 0, []
+    for cmd in SOURCE_CHECKS:
+        p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if p.returncode == 0:
+            passed += 1
+        else:
+            failed += 1
+            problems.append(" ".join(cmd) + ":\n" + p.stdout.decode(errors="replace")[-2000:])
+    return passed, failed, problems
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smp", default="1", help="CPU counts, comma separated (e.g. 1,4)")
@@ -270,6 +287,12 @@ def main():
         return bad
 
     total_p = total_f = 0
+    if not args.only or args.only in ("host", "checks"):
+        p, f, probs = source_checks()
+        print(f"checks   : {p} passed, {f} failed (architecture boundary, assembly offsets)")
+        for x in probs:
+            print("    FAIL", x)
+        total_p, total_f = total_p + p, total_f + f
     if not args.only or args.only == "host":
         p, f, probs = host_tests()
         print(f"host     : {p} passed, {f} failed (cmocka)")

@@ -23,5 +23,8 @@ struct apboot_data {
     uint64_t entry; /* 64-bit entry point (ap_entry64) */
     uint64_t cpu;   /* CPU index, passed in EDI */
 };
+
+/* the AP's first C code, entered from apboot.S on its initial stack */
+_Noreturn void ap_main(unsigned cpu);
 #endif /* !__ASSEMBLER__ */
 #endif

@@ -4,8 +4,7 @@
 #include <arch/init.h>
 #include "arch/x86_64/entry_area.h"
 #include "kernel/cpu.h"
-#include "kernel/thread.h"
-#include "kernel/kstack.h"
+#include "kernel/upcall.h"
 #include "lib/string.h"
 
 extern char thread_first_user[], thread_first_kernel[];
@@ -45,12 +44,8 @@ uint64_t arch_context_kernel(uint64_t stack_top, void (*fn)(void *), void *arg)
 
 void arch_stack_bounds(unsigned long *lo, unsigned long *hi)
 {
-    struct thread *t = percpu_ready ? current() : NULL;
-    if (t && t->kstack_top && t->kstack_slot >= 0) {
-        *lo = t->kstack_top - KSTACK_SIZE;
-        *hi = t->kstack_top;
-    } else {
-        *lo = (unsigned long)kernel_boot_stack;
-        *hi = (unsigned long)kernel_boot_stack_top;
-    }
+    if (percpu_ready && thread_kstack_bounds(lo, hi))
+        return;
+    *lo = (unsigned long)kernel_boot_stack;
+    *hi = (unsigned long)kernel_boot_stack_top;
 }

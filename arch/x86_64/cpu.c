@@ -4,6 +4,7 @@
  * control-register hardening and FPU/SSE enablement.
  */
 #include <arch/cpu.h>
+#include <arch/init.h>
 #include <arch/paging.h>
 #include "arch/x86_64/entry_area.h"
 #include "kernel/cpu.h"

@@ -79,6 +79,12 @@ struct exit_frame {
     uint64_t rax, rdi;
     uint64_t rip, cs, rflags, rsp, ss;
 };
+
+struct trap_frame;
+/* called from entry.S with the frame on the kernel stack (common path) or
+ * on an IST stack (paranoid path: NMI, #DF, #MC) */
+void trap_dispatch(struct trap_frame *tf);
+void paranoid_dispatch(struct trap_frame *tf);
 #endif
 
 #include <arch/percpu.h>

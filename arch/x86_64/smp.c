@@ -13,10 +13,8 @@
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/topology.h"
 #include "arch/x86_64/apboot.h"
-#include "kernel/bootinfo.h"
-#include "kernel/bkl.h"
+#include "kernel/upcall.h"
 #include "kernel/cpu.h"
-#include "kernel/thread.h"
 #include "kernel/frame.h"
 #include "kernel/console.h"
 #include "kernel/panic.h"
@@ -63,10 +61,8 @@ static const void *acpi_map(uint64_t pa, uint64_t len, void *ctx)
 
 static int find_rsdp(uint8_t out[36])
 {
-    if (boot_info.have_rsdp) {
-        memcpy(out, boot_info.rsdp_copy, 36);
+    if (bootinfo_rsdp(out))
         return 1;
-    }
     /* Multiboot1: search the EBDA's first KiB, then the BIOS area */
     uint16_t ebda_seg;
     memcpy(&ebda_seg, p2v(0x40E), 2);
@@ -116,7 +112,7 @@ static void set_topology(unsigned idx)
 }
 
 /* first code of an AP in C: on its idle thread's stack, kernel CR3 loaded */
-void ap_main(unsigned idx)
+_Noreturn void ap_main(unsigned idx)
 {
     cpu_load(idx);
     lapic_enable();
@@ -144,7 +140,7 @@ static int start_ap(unsigned idx, uint64_t pml4)
     struct apboot_data *d = p2v(AP_BOOT_PAGE + (uint64_t)(apboot_data - apboot_start));
     d->cr3 = pml4;
     d->efer = (1u << 8) | (cpu_feat.nx ? (1u << 11) : 0);
-    d->stack = cpus[idx].idle->kstack_top - 512; /* below the idle thread's switch frame */
+    d->stack = thread_kstack_top(cpus[idx].idle) - 512; /* below the idle thread's switch frame */
     d->entry = (uint64_t)ap_entry64;
     d->cpu = idx;
     __atomic_store_n(&ap_ready, 0, __ATOMIC_RELEASE);

@@ -8,11 +8,11 @@
 #include <arch/percpu.h>
 #include <arch/cpu.h>
 #include "kernel/panic.h"
-#include "kernel/thread.h"
+#include "kernel/upcall.h"
 #include "kernel/console.h"
-#include "kernel/fault.h"
-#include "kernel/bkl.h"
 #include "arch/x86_64/lapic.h"
+#include "arch/x86_64/entry_area.h"
+#include <arch/init.h>
 #include <arch/tlb.h>
 
 extern const struct trap_desc __trap_table_start[], __trap_table_end[];

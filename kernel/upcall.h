@@ -1,0 +1,47 @@
+/*
+ * Calls from architecture code up into generic kernel code.
+ *
+ * arch/$(ARCH)/ includes, of kernel/, only kernel/panic.h (panic, assert),
+ * kernel/console.h (kprintf), kernel/frame.h (the frame allocator),
+ * kernel/cpu.h (the per-CPU descriptor it fills in and reads) and this
+ * header, which lists every other generic function it calls: the entry
+ * points of the big kernel lock, the scheduler, threads and faults, and
+ * the boot information. tools/check-layout.sh enforces the list of
+ * headers. The generic files that define these functions include this
+ * header too, so a declaration here cannot drift from its definition.
+ */
+#ifndef KERNEL_UPCALL_H
+#define KERNEL_UPCALL_H
+#include <stdint.h>
+
+struct trap_frame;
+struct thread;
+
+/* the big kernel lock (kernel/bkl.c): trap_dispatch and AP start-up take
+ * it, the SYSCALL path takes it in entry.S */
+void bkl_lock(void);
+void bkl_unlock(void);
+
+/* the scheduler (kernel/sched.c), BKL held: the timer tick, a reschedule
+ * before returning to user mode, the reap after a switch (switch.S) */
+void sched_tick(void);
+void schedule(void);
+void sched_switch_tail(void);
+
+/* threads (kernel/thread.c) */
+void thread_init_cpu(unsigned cpu);  /* create CPU cpu's idle thread */
+_Noreturn void thread_enter_idle(void); /* an AP becomes its idle thread (BKL held) */
+_Noreturn void thread_exit(long status); /* a kernel thread's function returned */
+uint64_t thread_kstack_top(const struct thread *t);
+/* the current thread's kernel stack [lo, hi), 0 if it has none (boot) */
+int thread_kstack_bounds(unsigned long *lo, unsigned long *hi);
+
+/* an exception from user mode (kernel/fault.c, kernel/thread.c): to the
+ * thread's fault handler (1: resume), else the thread ends */
+int fault_ipc(struct trap_frame *tf, uint64_t addr);
+_Noreturn void thread_fault(struct trap_frame *tf, uint64_t fault_addr);
+
+/* the ACPI RSDP the boot loader passed (Multiboot2), 0 if none
+ * (kernel/bootinfo.c) */
+int bootinfo_rsdp(uint8_t out[36]);
+#endif
