@@ -131,14 +131,21 @@ static void delete_leaf(struct cap *c)
 }
 
 /* Iterative, deepest first: derivation chains can be as long as there are
- * slots in all tasks, far deeper than a kernel stack could recurse. */
+ * slots in all tasks, far deeper than a kernel stack could recurse. After
+ * a leaf goes, the walk resumes at its parent, not at c: every capability
+ * is passed a bounded number of times, so a chain n deep costs O(n), not
+ * O(n^2). That parent is still there: all capabilities below c name c's
+ * object, and c keeps a reference to it, so none of these releases is the
+ * last one (only a last release may delete other capabilities). */
 void cap_revoke(struct cap *c)
 {
-    while (c->child) {
-        struct cap *d = c->child;
+    struct cap *d = c->child;
+    while (d) {
         while (d->child)
             d = d->child;
+        struct cap *up = d->parent;
         delete_leaf(d);
+        d = up == c ? c->child : up;
     }
 }
 
