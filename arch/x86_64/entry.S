@@ -6,9 +6,13 @@
  * AL_TRAMPOLINE, read-only + executable + supervisor + global, in the kernel
  * space and in every user space (the same page tables). The IDT, LSTAR and
  * every exit jump use the AL_TRAMPOLINE alias, so code here must be
- * position independent: only relative jumps (and RIP-relative reads, of
- * .Lzero) inside this file, and absolute (movabs) references to kernel
- * symbols, which are used only after CR3 points to the kernel.
+ * position independent: only relative jumps (and RIP-relative reads of
+ * the constants at the end of the text: .Lzero and the C entry points)
+ * inside this file, and absolute references to kernel symbols, used only
+ * after CR3 points to the kernel: either movabs, or a 32-bit
+ * sign-extended address operand, which reaches the kernel image because
+ * -mcmodel=kernel keeps it in the top 2 GiB (the linker checks each one:
+ * R_X86_64_32S). The operand form saves the movabs on the hot paths.
  *
  * GS: while the kernel runs, GS.base = this CPU's struct cpu_entry (in the
  * trampoline region, so it is valid under either CR3) and KERNEL_GS_BASE
@@ -189,8 +193,7 @@ syscall_entry:
     SKIP_DOWN TF_R11, 0                 /* the rest (rbx rbp r12-r15): not
                                            saved, C preserves them */
     incq %gs:CE_SYSCALLS
-    movabsq $bkl_word, %r11             /* the big kernel lock */
-    lock btsl $0, (%r11)
+    lock btsl $0, bkl_word              /* the big kernel lock */
     jc .Lsyscall_bkl_contended
 .Lsyscall_dispatch:
     cmpq $SYS_COUNT, %rax
@@ -200,13 +203,11 @@ syscall_entry:
      * for the flags of the cmp, so a wrong-path RAX is 0, not the user's. */
     cmovaeq .Lzero(%rip), %rax
     movq %r10, %rcx                     /* 4th C argument */
-    movabsq $syscall_table, %r11
-    call *(%r11,%rax,8)
+    call *syscall_table(,%rax,8)
 .Lsyscall_done:
     testq $PENDING_RESCHED, %gs:CE_PENDING
     jnz .Lsyscall_work
-    movabsq $bkl_word, %rcx
-    movl $0, (%rcx)                     /* release the BKL */
+    movl $0, bkl_word                   /* release the BKL */
     .globl syscall_exit
 syscall_exit:
     /* RSP -> frame, RAX = result, BKL released. Nothing below may fault. */
@@ -315,8 +316,7 @@ common_entry:
     PUSH_GPRS
     cld
     movq %rsp, %rdi
-    movabsq $trap_dispatch, %rax
-    call *%rax
+    call *.Ltrap_dispatch(%rip)
     testb $SEL_RPL_MASK, TF_CS(%rsp)
     jnz exit_user_iret
     POP_GPRS
@@ -403,8 +403,7 @@ paranoid_entry:
     shrq $32, %rdx
     wrmsr
     movq %rsp, %rdi
-    movabsq $paranoid_dispatch, %rax
-    call *%rax
+    call *.Lparanoid_dispatch(%rip)
     movl $MSR_GS_BASE, %ecx
     movq %r13, %rax
     movq %r13, %rdx
@@ -421,6 +420,13 @@ paranoid_entry:
     .align 8
 .Lzero:
     .quad 0
+/* the C entry points of the interrupt paths, called indirectly through
+ * these (one instruction; a direct call cannot reach the kernel image from
+ * the trampoline alias, which is more than 2 GiB away) */
+.Ltrap_dispatch:
+    .quad trap_dispatch
+.Lparanoid_dispatch:
+    .quad paranoid_dispatch
 
     .align 16
     .globl tramp_text_end
