@@ -144,6 +144,7 @@ static void sender_done(struct thread *s, struct thread *r)
 {
     if (s->ipc_call) {
         s->ipc_ep = NULL;
+        s->ipc_state = IPC_REPLY;
         reply_drop_older(r, s);
         reply_link(s, r);
     } else {
@@ -165,11 +166,11 @@ long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t b
             reply_drop_older(r, self);
             reply_link(self, r);
             ipc_wake(r, 0);
-            this_entry()->ipc_slow++;
+            ENTRY_INC(ipc_slow);
             return block(self, IPC_REPLY, timeout);
         }
         ipc_wake(r, 0);
-        this_entry()->ipc_slow++;
+        ENTRY_INC(ipc_slow);
         return 0;
     }
     if (timeout == 0)
@@ -193,7 +194,7 @@ static long ipc_recv(struct thread *self, struct endpoint *ep, int64_t timeout)
             continue;
         }
         sender_done(s, self); /* a caller's timeout keeps covering its reply */
-        this_entry()->ipc_slow++;
+        ENTRY_INC(ipc_slow);
         return 0;
     }
     if (timeout == 0)
@@ -215,7 +216,7 @@ static long do_reply(struct thread *self, struct thread *caller, uint64_t tag)
         return e;
     }
     ipc_wake(caller, 0);
-    this_entry()->ipc_slow++;
+    ENTRY_INC(ipc_slow);
     return 0;
 }
 

@@ -39,12 +39,20 @@ int ipc_fastpath_enabled = 1;
 /* tag bits that must be clear: typed items, bit 7, anything above the label */
 #define FAST_TAG_MASK 0xffff00000000ff80ULL
 
-/* The partner may run here at once: the fast paths block the caller, and
- * with nothing queued on this CPU the partner is the best choice whatever
- * its priority. (Each path tests the partner's fast_blockers itself.) */
+/* A fast path may run on this CPU now: it is enabled, and nothing is
+ * queued here, so the partner (the caller blocks) is the best thread to
+ * run whatever its priority. Tested before anything else: it costs two
+ * loads and fails whenever the CPU has other work. */
+static inline int fast_cpu_ok(struct cpu *c)
+{
+    return ipc_fastpath_enabled && !c->rq.nr;
+}
+
+/* the partner may run on this CPU (each path tests the partner's
+ * fast_blockers itself) */
 static inline int fast_partner_here(struct cpu *c, struct thread *t)
 {
-    return ipc_fastpath_enabled && !c->rq.nr && (t->affinity < 0 || (unsigned)t->affinity == c->index);
+    return t->affinity < 0 || (unsigned)t->affinity == c->index;
 }
 
 /* the endpoint capability in `slot` of self's task with `right`, or NULL */
@@ -98,6 +106,7 @@ static inline __attribute__((always_inline)) long fast_call_switch(struct cpu *c
     r->ipc_state = IPC_NONE;
     r->ipc_result = 0;
     reply_link(self, r);
+    self->ipc_state = IPC_REPLY;
     self->state = T_BLOCKED;
     ENTRY_INC(ipc_fast);
     sched_switch_direct(c, self, r);
@@ -127,7 +136,7 @@ static inline __attribute__((always_inline)) long fast_reply_switch(struct cpu *
 static inline struct thread *fast_call_target(struct cpu *c, struct thread *self, uint64_t slot, uint64_t tag,
                                               struct cap **capp)
 {
-    if ((tag & FAST_TAG_MASK) || AL_TAG_WORDS(tag) > IPC_FAST_WORDS)
+    if ((tag & FAST_TAG_MASK) || AL_TAG_WORDS(tag) > IPC_FAST_WORDS || !fast_cpu_ok(c))
         return NULL;
     struct cap *cap = fast_ep_cap(self, slot, AL_R_SEND);
     if (!cap)
@@ -144,7 +153,7 @@ int fault_fast_call(struct thread *self, struct cap *h, uint64_t tag, const stru
     struct cpu *c = this_cpu();
     struct endpoint *ep = h->obj;
     struct thread *r = ep->recvq;
-    if (!r || r->reply_to || r->fast_blockers || !fast_partner_here(c, r))
+    if (!fast_cpu_ok(c) || !r || r->reply_to || r->fast_blockers || !fast_partner_here(c, r))
         return 0;
     /* the fault words straight into the handler's UTCB */
     fault_fill(r->utcb->mr, tf, addr);
@@ -160,14 +169,16 @@ int fault_fast_call(struct thread *self, struct cap *h, uint64_t tag, const stru
 static inline struct endpoint *fast_rr_target(struct cpu *c, struct thread *self, uint64_t slot, uint64_t tag)
 {
     struct thread *caller = self->reply_to;
-    if (!caller || (tag & FAST_TAG_MASK) || AL_TAG_WORDS(tag) > IPC_FAST_WORDS)
+    /* (a caller in a fault IPC has kmsg set: fast_fault_rr_target's case) */
+    if (!caller || (tag & FAST_TAG_MASK) || AL_TAG_WORDS(tag) > IPC_FAST_WORDS || caller->fast_blockers ||
+        !fast_cpu_ok(c))
         return NULL;
     struct cap *cap = fast_ep_cap(self, slot, AL_R_RECV);
     if (!cap)
         return NULL;
     struct endpoint *ep = cap->obj;
     if (ep->sendq || ep->recvq || caller->ipc_state != IPC_REPLY || caller->reply_slot ||
-        caller->fast_blockers || !fast_partner_here(c, caller))
+        !fast_partner_here(c, caller))
         return NULL;
     return ep;
 }
@@ -179,7 +190,7 @@ static inline struct endpoint *fast_fault_rr_target(struct cpu *c, struct thread
 {
     struct thread *caller = self->reply_to;
     if (!caller || !caller->kmsg || (tag & (FAST_TAG_MASK & ~0xff00ULL)) || AL_TAG_ITEMS(tag) > 1 ||
-        AL_TAG_WORDS(tag) > AL_FR_COUNT)
+        AL_TAG_WORDS(tag) > AL_FR_COUNT || !fast_cpu_ok(c))
         return NULL;
     struct cap *cap = fast_ep_cap(self, slot, AL_R_RECV);
     if (!cap)

@@ -77,15 +77,15 @@ static inline void ipc_cancel_caller(struct thread *caller)
 }
 
 /* The one place where a call turns into a wait for the reply: `caller`
- * (whose message `server` has taken) now waits in IPC_REPLY, and `server`
- * owes it the reply. The server owes no other unsaved reply: a caller of
- * this either knows it (fast paths) or dropped it (reply_drop_older). */
+ * (whose message `server` has taken) is to wait for it, and `server` owes
+ * it the reply. The server owes no other unsaved reply: a caller of this
+ * either knows it (fast paths) or dropped it (reply_drop_older). The
+ * caller then puts `caller` into IPC_REPLY (block() or directly). */
 static inline void reply_link(struct thread *caller, struct thread *server)
 {
     server->reply_to = caller;
     caller->reply_server = server;
     caller->reply_gen++;
-    caller->ipc_state = IPC_REPLY;
 }
 
 /* A server takes a new call while it still owes an unsaved reply to an
