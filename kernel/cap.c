@@ -3,6 +3,7 @@
 #include "kernel/object.h"
 #include "kernel/task.h"
 #include "kernel/frame.h"
+#include "kernel/nospec.h"
 #include "kernel/panic.h"
 #include "abi/airlock/errno.h"
 #include <arch/paging.h>
@@ -35,7 +36,8 @@ void cspace_destroy(struct task *t)
 
 struct cap *cap_slot(struct task *t, uint64_t idx)
 {
-    if (!t || !t->cspace || idx >= AL_CSPACE_SLOTS)
+    /* idx is the user's: the check also clamps it under speculation */
+    if (!t || !t->cspace || !array_index_check_nospec(&idx, AL_CSPACE_SLOTS))
         return NULL;
     return &t->cspace->slot[idx];
 }
