@@ -171,14 +171,22 @@ static void remove_leaf(struct mapnode *n, uint64_t *flush)
 }
 
 /* remove n's page-table entry, its derivations, and n. Iterative, deepest
- * first: a derivation chain can be far deeper than the kernel stack. */
+ * first: a derivation chain can be far deeper than the kernel stack. After
+ * a leaf goes, the walk goes on from its parent (an inner node: only
+ * leaves are removed), so every node is descended into once and a chain n
+ * deep costs O(n), not O(n^2): a task can build long chains from its own
+ * pages, and the kernel holds the BKL while it takes them down. */
 static void destroy_subtree(struct mapnode *n, uint64_t *flush)
 {
-    while (n->child) {
-        struct mapnode *d = n->child;
+    struct mapnode *d = n;
+    for (;;) {
         while (d->child)
             d = d->child;
+        if (d == n)
+            break;
+        struct mapnode *p = d->parent;
         remove_leaf(d, flush);
+        d = p;
     }
     remove_leaf(n, flush);
 }

@@ -454,12 +454,12 @@ static void test_task_gone(void **state)
     }
 }
 
-/* a 2000-deep chain through 4 tasks: rights reduction, unmap from the
+/* a 20,000-deep chain through 4 tasks: rights reduction, unmap from the
  * middle and a task going all walk it without recursion */
 static void test_long_chain(void **state)
 {
     (void)state;
-    enum { DEPTH = 2000 };
+    enum { DEPTH = 20000 };
     uint64_t flush = 0;
     static struct mapnode *chain[DEPTH];
     mapdb_root(&tasks[0], VA(0), PA_BASE, RWX, 0);
