@@ -81,7 +81,8 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
                     return -AL_EINVAL; /* no or too small receive window */
                 to = AL_FPAGE_BASE(win) + (base & ((1ULL << AL_FPAGE_ORDER(win)) - 1));
             }
-            long e = map_pages_check(s->task, base, r->task, to, n, (uint32_t)(rights & 7), type == AL_ITEM_GRANT);
+            long e = map_pages_check(s->task, base, r->task, to, n, (uint32_t)(rights & 7), type == AL_ITEM_GRANT,
+                                     NULL);
             if (e)
                 return e;
             dest[k] = to;
@@ -94,7 +95,7 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
         if ((kind & 0xff) == AL_ITEM_CAP)
             continue;
         long e = map_pages_checked(s->task, AL_FPAGE_BASE(pay), r->task, dest[k], (1ULL << AL_FPAGE_ORDER(pay)) / 4096,
-                                   (uint32_t)((kind >> 8) & 7), (kind & 0xff) == AL_ITEM_GRANT);
+                                   (uint32_t)((kind >> 8) & 7), (kind & 0xff) == AL_ITEM_GRANT, NULL);
         if (e)
             return e;
     }

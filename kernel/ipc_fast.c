@@ -215,13 +215,14 @@ __attribute__((noinline)) static long fast_fault_reply_recv(struct cpu *c, struc
         uint64_t kind = self->utcb->mr[n], pay = self->utcb->mr[n + 1];
         uint64_t type = kind & 0xff, rights = (kind >> 8) & AL_R_ALL, order = AL_FPAGE_ORDER(pay);
         uint64_t to = fault_block(caller, order);
+        struct mapnode *first;
         if ((type != AL_ITEM_MAP && type != AL_ITEM_GRANT) || (rights & ~7ULL) || !fpage_ok(pay) ||
             !fpage_ok(AL_FPAGE(to, order)) ||
             map_pages_check(self->task, AL_FPAGE_BASE(pay), caller->task, to, (1ULL << order) / 4096, (uint32_t)rights,
-                            type == AL_ITEM_GRANT))
+                            type == AL_ITEM_GRANT, &first))
             return ipc_general(AL_IPC_REPLY_RECV, 0, tag, slot, (uint64_t)AL_TIMEOUT_NEVER);
         result = map_pages_checked(self->task, AL_FPAGE_BASE(pay), caller->task, to, (1ULL << order) / 4096,
-                                   (uint32_t)rights, type == AL_ITEM_GRANT);
+                                   (uint32_t)rights, type == AL_ITEM_GRANT, first);
     }
     for (uint64_t i = 0; i < n; i++)
         caller->kmsg_mr[i] = self->utcb->mr[i];

@@ -22,10 +22,14 @@ void map_flush(uint64_t mask);
 /* map or grant npages from src (sva) to dst (dva) with rights & each source's */
 long map_pages(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
                int grant);
-/* the two halves of map_pages: every check (nothing changes), and the
- * mapping itself once the checks passed */
+/* the two halves of map_pages: every check (nothing changes; *first, if
+ * not NULL, gets the source node of the first page), and the mapping
+ * itself once the checks passed. `first`: that node, or NULL to look it up
+ * again; pass it only if nothing changed the mapping database since the
+ * check (IPC with several items checks them all first: it passes NULL). */
+struct mapnode;
 long map_pages_check(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
-                     int grant);
+                     int grant, struct mapnode **first);
 long map_pages_checked(struct task *src, uint64_t sva, struct task *dst, uint64_t dva, uint64_t npages, uint32_t rights,
-                       int grant);
+                       int grant, struct mapnode *first);
 #endif

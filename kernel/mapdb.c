@@ -178,15 +178,13 @@ static void remove_leaf(struct mapnode *n, uint64_t *flush)
  * pages, and the kernel holds the BKL while it takes them down. */
 static void destroy_subtree(struct mapnode *n, uint64_t *flush)
 {
-    struct mapnode *d = n;
-    for (;;) {
+    struct mapnode *d = n->child;
+    while (d) {
         while (d->child)
             d = d->child;
-        if (d == n)
-            break;
         struct mapnode *p = d->parent;
         remove_leaf(d, flush);
-        d = p;
+        d = p == n ? n->child : p;
     }
     remove_leaf(n, flush);
 }
