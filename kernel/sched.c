@@ -83,6 +83,7 @@ static unsigned place(struct thread *t)
 
 void sched_enqueue(struct thread *t)
 {
+    assert_kernel_locked();
     assert(t->state != T_RUNNABLE && t->state != T_DEAD && t->state != T_RUNNING);
     if (t->suspended) {
         t->state = T_SUSPENDED;
@@ -169,6 +170,7 @@ static void rq_check(const struct runqueue *rq)
 
 void schedule(void)
 {
+    assert_kernel_locked();
 #ifdef DEBUG
     rq_check(&this_cpu()->rq);
 #endif
