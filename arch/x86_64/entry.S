@@ -126,9 +126,10 @@
     .error "the pushes must end at the start of struct trap_frame"
     .endif
 .endm
-/* RSP -> the struct trap_frame: pop the general registers; afterwards
- * RSP -> TF_VECTOR */
-.macro POP_GPRS
+/* RSP -> the struct trap_frame: pop r15 down to r8; afterwards RSP ->
+ * TF_RDI (shared by POP_GPRS and exit_user_iret, which takes RDI from its
+ * exit frame instead) */
+.macro POP_R15_TO_R8
     FRAME_AT 0
     POPQ_AT %r15, TF_R15
     POPQ_AT %r14, TF_R14
@@ -140,6 +141,11 @@
     POPQ_AT %r10, TF_R10
     POPQ_AT %r9, TF_R9
     POPQ_AT %r8, TF_R8
+.endm
+/* RSP -> the struct trap_frame: pop the general registers; afterwards
+ * RSP -> TF_VECTOR */
+.macro POP_GPRS
+    POP_R15_TO_R8
     POPQ_AT %rdi, TF_RDI
     POPQ_AT %rsi, TF_RSI
     POPQ_AT %rdx, TF_RDX
@@ -347,17 +353,7 @@ exit_user_iret:
     movq %rax, EXIT_SLOT(EXF_RDI)(%rdi)
     movq TF_RAX(%rsp), %rax
     movq %rax, EXIT_SLOT(EXF_RAX)(%rdi)
-    FRAME_AT 0
-    POPQ_AT %r15, TF_R15
-    POPQ_AT %r14, TF_R14
-    POPQ_AT %r13, TF_R13
-    POPQ_AT %r12, TF_R12
-    POPQ_AT %rbp, TF_RBP
-    POPQ_AT %rbx, TF_RBX
-    POPQ_AT %r11, TF_R11
-    POPQ_AT %r10, TF_R10
-    POPQ_AT %r9, TF_R9
-    POPQ_AT %r8, TF_R8
+    POP_R15_TO_R8
     SKIP_UP TF_RDI, TF_RSI              /* rdi: from the exit frame */
     POPQ_AT %rsi, TF_RSI
     POPQ_AT %rdx, TF_RDX
