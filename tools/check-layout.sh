@@ -23,16 +23,24 @@ cd "$(dirname "$0")/.." || exit 2
 ARCH=${1:-x86_64}
 IFACE=arch/$ARCH/include/arch
 bad=0
-fail() { echo "$1"; bad=1; }
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+# after each rule: print what it found, and remember a failure
+report() {
+    if [ -s "$out" ]; then
+        cat "$out"
+        bad=1
+    fi
+    : >"$out"
+}
 
 # 1.
 for f in $(find kernel lib abi user -name '*.[chS]') $(ls tests/kernel/*.c 2>/dev/null); do
     grep -n '#include *["<]arch/[a-z0-9_]*/' "$f" | while IFS= read -r l; do
         echo "$f:${l%%:*}: generic code includes an architecture-private header: ${l#*:}"
     done
-done > /tmp/check-layout.$$ 2>&1
-[ -s /tmp/check-layout.$$ ] && { cat /tmp/check-layout.$$; bad=1; }
-rm -f /tmp/check-layout.$$
+done >"$out" 2>&1
+report
 
 # 2.
 for f in $(find kernel lib abi user arch tests -name '*.[chS]'); do
@@ -40,9 +48,8 @@ for f in $(find kernel lib abi user arch tests -name '*.[chS]'); do
         h=$(echo "$inc" | sed 's/.*<arch\/\(.*\)>/\1/')
         [ -f "$IFACE/$h" ] || echo "$f:$line: <arch/$h> is not an interface header of $IFACE"
     done
-done > /tmp/check-layout.$$ 2>&1
-[ -s /tmp/check-layout.$$ ] && { cat /tmp/check-layout.$$; bad=1; }
-rm -f /tmp/check-layout.$$
+done >"$out" 2>&1
+report
 
 # 3.
 for f in $(find arch/$ARCH -name '*.[chS]'); do
@@ -53,18 +60,16 @@ for f in $(find arch/$ARCH -name '*.[chS]'); do
         *) echo "$f:$line: architecture code includes kernel/$h (allowed: panic, console, frame, cpu, upcall)" ;;
         esac
     done
-done > /tmp/check-layout.$$ 2>&1
-[ -s /tmp/check-layout.$$ ] && { cat /tmp/check-layout.$$; bad=1; }
-rm -f /tmp/check-layout.$$
+done >"$out" 2>&1
+report
 
 # 4.
 for f in "$IFACE"/*.h; do
     grep -n "#include *[\"<]arch/$ARCH/" "$f" | while IFS= read -r l; do
         echo "$f:${l%%:*}: an interface header includes a private one: ${l#*:}"
     done
-done > /tmp/check-layout.$$ 2>&1
-[ -s /tmp/check-layout.$$ ] && { cat /tmp/check-layout.$$; bad=1; }
-rm -f /tmp/check-layout.$$
+done >"$out" 2>&1
+report
 
 # 5.
 if grep -n 'pagetable.h\|paging.h' kernel/frame.h kernel/frame.c >/dev/null; then
