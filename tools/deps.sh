@@ -17,7 +17,7 @@ have make               || need+=(make)
 have objcopy            || need+=(binutils)
 have python3            || need+=(python3)
 have clang-format       || [ "${AIRLOCK_NEED_FORMAT:-0}" = 0 ] || need+=(clang-format)
-have gdb                || [ "${AIRLOCK_NEED_GDB:-0}" = 0 ] || need+=(gdb)
+have gdb                || need+=(gdb)     # make test checks the gdb helpers
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "deps: installing ${need[*]}" >&2
 SUDO=""

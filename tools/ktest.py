@@ -257,6 +257,19 @@ def source_checks():
     return passed, failed, problems
 
 
+def gdb_checks():
+    """the gdb helpers against a live kernel (tools/gdb/check.py)"""
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gdb", "check.py")], cwd=ROOT,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120,
+                       env=dict(os.environ, AIRLOCK_BUILD=B))
+    out = p.stdout.decode(errors="replace")
+    passed = len(re.findall(r"^ok \d+", out, re.M))
+    problems = re.findall(r"^not ok \d+ .*$", out, re.M)
+    if p.returncode != 0 and not problems:
+        problems = ["tools/gdb/check.py failed:\n" + out[-2000:]]
+    return passed, len(problems), problems
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smp", default="1", help="CPU counts, comma separated (e.g. 1,4)")
@@ -290,6 +303,12 @@ def main():
     if not args.only or args.only in ("host", "checks"):
         p, f, probs = source_checks()
         print(f"checks   : {p} passed, {f} failed (architecture boundary, assembly offsets)")
+        for x in probs:
+            print("    FAIL", x)
+        total_p, total_f = total_p + p, total_f + f
+    if not args.only or args.only == "gdb":
+        p, f, probs = gdb_checks()
+        print(f"gdb      : {p} passed, {f} failed (tools/gdb helpers against a live kernel)")
         for x in probs:
             print("    FAIL", x)
         total_p, total_f = total_p + p, total_f + f
