@@ -257,6 +257,77 @@ def source_checks():
     return passed, failed, problems
 
 
+# one boot per benchmark set, so concurrent tasks cannot disturb each other
+BENCH_SETS = [
+    [(U("bench"), ""), (U("mapbench"), "")],
+    [(U("yieldbench"), "4000 start=bg"), (U("yieldbench"), "4000 start=bg")],
+    [(U("ipcpair"), "bench-server start=bg"), (U("ipcpair"), "bench")],
+    [(U("faults"), "bench")],
+]
+
+
+def run_benchmarks(logdir):
+    """boot each benchmark set under -icount shift=0: its bench: lines, and problems"""
+    lines, problems = [], []
+    for i, mods in enumerate(BENCH_SETS):
+        text, hung, rc, msg, secs, log = boot(f"bench{i}", ("mb1", mods, "bench"), 1, 600, logdir,
+                                              ["-icount", "shift=0,sleep=off"])
+        got = [l for l in text.splitlines() if l.startswith("bench:")]
+        lines += got
+        if hung or not got or "KERNEL PANIC" in text:
+            problems.append(f"bench set {i} failed (log: {os.path.relpath(log, ROOT)})")
+    return lines, problems
+
+
+FIGURES = {"instructions": r"([\d.]+) instructions/", "CR3 writes": r"CR3 writes/\w+ ([\d.]+)",
+           "TLB flushes": r"TLB flushes/\w+ ([\d.]+)", "FPU saves": r"FPU saves/\w+ ([\d.]+)",
+           "INVLPG": r"INVLPG/\w+ ([\d.]+)"}
+
+
+def parse_bench_line(line):
+    """'bench: NAME  53.00 instructions/op  CR3 writes/op 2.00 ...' -> (NAME, {figure: value})"""
+    body = line[len("bench:"):].strip()
+    m = re.match(r"(.*?)\s+[\d.]+ instructions/", body)
+    if not m:
+        return None, {}
+    figs = {}
+    for fig, rx in FIGURES.items():
+        f = re.search(rx, body)
+        if f:
+            figs[fig] = float(f.group(1))
+    return m.group(1).strip(), figs
+
+
+def budget_checks(logdir):
+    """every benchmarked figure within its budget in tools/budgets.tsv"""
+    budgets = {}
+    for l in open(os.path.join(ROOT, "tools", "budgets.tsv")):
+        if l.strip() and not l.startswith("#"):
+            name, fig, limit = l.rstrip("\n").split("\t")
+            budgets[(name, fig)] = float(limit)
+    lines, problems = run_benchmarks(logdir)
+    passed, seen = 0, set()
+    for line in lines:
+        name, figs = parse_bench_line(line)
+        if name is None:
+            continue
+        if not any(k[0] == name for k in budgets):
+            problems.append(f"no budget for '{name}' in tools/budgets.tsv")
+            continue
+        for fig, value in figs.items():
+            limit = budgets.get((name, fig))
+            if limit is None:
+                continue
+            seen.add((name, fig))
+            if value > limit:
+                problems.append(f"over budget: {name}: {fig} {value:g} > {limit:g}")
+            else:
+                passed += 1
+    for key in sorted(set(budgets) - seen):
+        problems.append(f"no figure measured for the budget '{key[0]}' / {key[1]}")
+    return passed, len(problems), problems
+
+
 def gdb_checks():
     """the gdb helpers against a live kernel (tools/gdb/check.py)"""
     p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gdb", "check.py")], cwd=ROOT,
@@ -281,23 +352,11 @@ def main():
     os.makedirs(logdir, exist_ok=True)
 
     if args.bench:
-        # one boot per benchmark set, so concurrent tasks cannot disturb each other
-        specs = [
-            [(U("bench"), ""), (U("mapbench"), "")],
-            [(U("yieldbench"), "4000 start=bg"), (U("yieldbench"), "4000 start=bg")],
-            [(U("ipcpair"), "bench-server start=bg"), (U("ipcpair"), "bench")],
-            [(U("faults"), "bench")],
-        ]
-        bad = 0
-        for i, mods in enumerate(specs):
-            text, hung, rc, msg, secs, log = boot(f"bench{i}", ("mb1", mods, "bench"), 1, 600, logdir,
-                                                  ["-icount", "shift=0,sleep=off"])
-            lines = [l for l in text.splitlines() if l.startswith("bench:")]
-            print("\n".join(lines) if lines else text)
-            if hung or not lines or "KERNEL PANIC" in text:
-                print(f"bench failed (log: {log})")
-                bad = 1
-        return bad
+        lines, problems = run_benchmarks(logdir)
+        print("\n".join(lines))
+        for x in problems:
+            print(x)
+        return 1 if problems else 0
 
     total_p = total_f = 0
     if not args.only or args.only in ("host", "checks"):
@@ -306,6 +365,15 @@ def main():
         for x in probs:
             print("    FAIL", x)
         total_p, total_f = total_p + p, total_f + f
+    if not args.only or args.only == "budgets":
+        if os.environ.get("AIRLOCK_DEBUG", "0") != "0":
+            print("budgets  : skipped (DEBUG build: path lengths are not the product's)")
+        else:
+            p, f, probs = budget_checks(logdir)
+            print(f"budgets  : {p} passed, {f} failed (path lengths under -icount, tools/budgets.tsv)")
+            for x in probs:
+                print("    FAIL", x)
+            total_p, total_f = total_p + p, total_f + f
     if not args.only or args.only == "gdb":
         p, f, probs = gdb_checks()
         print(f"gdb      : {p} passed, {f} failed (tools/gdb helpers against a live kernel)")
