@@ -45,7 +45,7 @@ UELF    := $(patsubst %,$(B)/user/%.elf,$(UPROGS))
 KERNEL  := $(B)/kernel.elf
 KERNEL32:= $(B)/kernel32.elf
 
-all: $(KERNEL32) $(UELF) $(B)/bad/.stamp
+all: $(KERNEL32) $(UELF) $(B)/bad/.stamp $(B)/tools/airlock-counters.so
 
 # ---- kernel: two links, the second with the symbol table for backtraces ----
 $(B)/k/%.o: %.c
@@ -121,6 +121,12 @@ $(B)/user/%.elf: $(B)/u/user/bin/%.o $(ULIB) user/user.ld
 $(B)/bad/.stamp: $(B)/user/hello.elf tools/mkbad.py
 	$(Q)python3 tools/mkbad.py $< $(B)/bad
 	@touch $@
+
+# the instrument outside the guest: a QEMU TCG plugin (host code)
+$(B)/tools/airlock-counters.so: tools/qemu-plugin/counters.c tools/qemu-plugin/plugin-api.h
+	@mkdir -p $(dir $@)
+	@echo "  CC [H]  $<"
+	$(Q)$(CC) -std=c11 -Wall -Wextra -Werror -O2 -shared -fPIC -fvisibility=hidden -o $@ $<
 
 # ---- running ----
 QEMU      := qemu-system-x86_64

@@ -266,17 +266,60 @@ BENCH_SETS = [
 ]
 
 
+# the instrument outside the guest (tools/qemu-plugin/counters.c)
+PLUGIN = os.path.join(B, "tools", "airlock-counters.so")
+
+
 def run_benchmarks(logdir):
-    """boot each benchmark set under -icount shift=0: its bench: lines, and problems"""
-    lines, problems = [], []
+    """boot each benchmark set under -icount shift=0, with the counting
+    plugin: its bench: lines, the plugin's region lines, and problems"""
+    lines, regions, problems = [], [], []
     for i, mods in enumerate(BENCH_SETS):
-        text, hung, rc, msg, secs, log = boot(f"bench{i}", ("mb1", mods, "bench"), 1, 600, logdir,
-                                              ["-icount", "shift=0,sleep=off"])
+        plog = os.path.join(logdir, f"bench{i}.plugin.log")
+        if os.path.exists(plog):
+            os.unlink(plog)
+        extra = ["-icount", "shift=0,sleep=off", "-plugin", f"file={PLUGIN}", "-d", "plugin", "-D", plog]
+        text, hung, rc, msg, secs, log = boot(f"bench{i}", ("mb1", mods, "bench"), 1, 600, logdir, extra)
         got = [l for l in text.splitlines() if l.startswith("bench:")]
         lines += got
+        if os.path.exists(plog):
+            regions += [l for l in open(plog, errors="replace").read().splitlines() if l.startswith("airlock-plugin:")]
         if hung or not got or "KERNEL PANIC" in text:
-            problems.append(f"bench set {i} failed (log: {os.path.relpath(log, ROOT)})")
-    return lines, problems
+            problems.append(f"bench set {i} failed (log: {os.path.relpath(log, ROOT)}) {msg[-300:]}")
+    return lines, regions, problems
+
+
+def instrument_checks(lines, regions):
+    """the kernel's own counters against the plugin's, region by region:
+    CR3 writes and FPU saves per operation must agree exactly"""
+    counted = {}
+    for r in regions:
+        m = re.match(r"airlock-plugin: region (\d+) (.*)", r)
+        if m:
+            f = m.group(2).split()
+            counted[int(m.group(1))] = {f[k]: int(f[k + 1]) for k in range(0, len(f) - 1, 2)}
+    passed, problems = 0, []
+    for line in lines:
+        m = re.search(r"region (\d+) ops (\d+)", line)
+        if not m:
+            continue
+        region, ops = int(m.group(1)), int(m.group(2))
+        name, figs = parse_bench_line(line)
+        got = counted.get(region)
+        if got is None:
+            problems.append(f"instrument: no count for region {region} ({name})")
+            continue
+        for fig, key in (("CR3 writes", "cr3"), ("FPU saves", "xsave")):
+            if fig not in figs:
+                continue
+            outside = got[key] * 100 // ops  # the guest prints per op with two decimals, truncated
+            inside = round(figs[fig] * 100)
+            if outside == inside:
+                passed += 1
+            else:
+                problems.append(f"instrument: {name}: {fig}/op {figs[fig]:.2f} by the kernel's counters, "
+                                f"{got[key] / ops:.2f} counted outside ({got[key]} in {ops} ops)")
+    return passed, problems
 
 
 FIGURES = {"instructions": r"([\d.]+) instructions/", "CR3 writes": r"CR3 writes/\w+ ([\d.]+)",
@@ -305,7 +348,7 @@ def budget_checks(logdir):
         if l.strip() and not l.startswith("#"):
             name, fig, limit = l.rstrip("\n").split("\t")
             budgets[(name, fig)] = float(limit)
-    lines, problems = run_benchmarks(logdir)
+    lines, regions, problems = run_benchmarks(logdir)
     passed, seen = 0, set()
     for line in lines:
         name, figs = parse_bench_line(line)
@@ -325,7 +368,8 @@ def budget_checks(logdir):
                 passed += 1
     for key in sorted(set(budgets) - seen):
         problems.append(f"no figure measured for the budget '{key[0]}' / {key[1]}")
-    return passed, len(problems), problems
+    p, probs = instrument_checks(lines, regions)
+    return passed + p, len(problems) + len(probs), problems + probs
 
 
 def gdb_checks():
@@ -352,11 +396,15 @@ def main():
     os.makedirs(logdir, exist_ok=True)
 
     if args.bench:
-        lines, problems = run_benchmarks(logdir)
+        lines, regions, problems = run_benchmarks(logdir)
         print("\n".join(lines))
-        for x in problems:
+        print("\n".join(regions))
+        p, probs = instrument_checks(lines, regions)
+        print(f"bench: the kernel's counters agree with the outside instrument in {p} figures"
+              + (f", disagree in {len(probs)}" if probs else ""))
+        for x in problems + probs:
             print(x)
-        return 1 if problems else 0
+        return 1 if problems or probs else 0
 
     total_p = total_f = 0
     if not args.only or args.only in ("host", "checks"):
@@ -370,7 +418,8 @@ def main():
             print("budgets  : skipped (DEBUG build: path lengths are not the product's)")
         else:
             p, f, probs = budget_checks(logdir)
-            print(f"budgets  : {p} passed, {f} failed (path lengths under -icount, tools/budgets.tsv)")
+            print(f"budgets  : {p} passed, {f} failed (path lengths under -icount, tools/budgets.tsv; "
+                  "kernel counters vs. the QEMU plugin)")
             for x in probs:
                 print("    FAIL", x)
             total_p, total_f = total_p + p, total_f + f

@@ -43,18 +43,18 @@ static inline void nothing(void)
     })
 
 static void report(const char *name, uint64_t best, uint64_t base, const struct al_stats *a, const struct al_stats *b,
-                   uint64_t ops)
+                   uint64_t ops, int region)
 {
     /* the second stats call itself costs two CR3 writes */
     uint64_t cr3 = b->cr3_writes - a->cr3_writes - 2;
     uint64_t tlb = b->tlb_flushes - a->tlb_flushes - 2;
     uint64_t per = (best - base) / ITERS, frac = ((best - base) % ITERS) * 100 / ITERS;
     printf("bench: %-24s %5lu.%02lu instructions/op  CR3 writes/op %lu.%02lu  TLB flushes/op %lu.%02lu  "
-           "FPU saves/op %lu.%02lu\n",
+           "FPU saves/op %lu.%02lu  region %d ops %lu\n",
            name, (unsigned long)per, (unsigned long)frac, (unsigned long)(cr3 / ops),
            (unsigned long)(cr3 % ops * 100 / ops), (unsigned long)(tlb / ops), (unsigned long)(tlb % ops * 100 / ops),
            (unsigned long)((b->fpu_saves - a->fpu_saves) / ops),
-           (unsigned long)((b->fpu_saves - a->fpu_saves) % ops * 100 / ops));
+           (unsigned long)((b->fpu_saves - a->fpu_saves) % ops * 100 / ops), region, (unsigned long)ops);
 }
 
 int main(void)
@@ -63,14 +63,20 @@ int main(void)
     uint64_t base = LOOP(nothing);
     printf("bench: loop overhead %lu instructions per %d iterations (subtracted)\n", (unsigned long)base, ITERS);
 
+    /* the regions cover exactly what the counters cover, less the second
+     * stats call (which report() subtracts) */
     al_stats(&a, sizeof a);
+    BENCH_REGION_BEGIN(1);
     uint64_t sc = LOOP(null_syscall);
+    BENCH_REGION_END(1);
     al_stats(&b, sizeof b);
-    report("null syscall (SYSCALL)", sc, base, &a, &b, (uint64_t)ITERS * RUNS);
+    report("null syscall (SYSCALL)", sc, base, &a, &b, (uint64_t)ITERS * RUNS, 1);
 
     al_stats(&a, sizeof a);
+    BENCH_REGION_BEGIN(2);
     uint64_t in = LOOP(null_int80);
+    BENCH_REGION_END(2);
     al_stats(&b, sizeof b);
-    report("null syscall (int 0x80)", in, base, &a, &b, (uint64_t)ITERS * RUNS);
+    report("null syscall (int 0x80)", in, base, &a, &b, (uint64_t)ITERS * RUNS, 2);
     return 0;
 }

@@ -102,20 +102,29 @@ static int bench(void)
         for (int i = 0; i < 200; i++)
             call(BOOT, AL_TAG(1, 0, 1));
         al_stats(&a, sizeof a);
+        if (pass == 0) /* (a region id must be a literal) */
+            BENCH_REGION_BEGIN(3);
+        else
+            BENCH_REGION_BEGIN(4);
         uint64_t t0 = rdtsc();
         for (int i = 0; i < ROUNDS; i++) {
             u->mr[0] = (unsigned long)i;
             call(BOOT, AL_TAG(1, 0, 1));
         }
         uint64_t t1 = rdtsc();
+        if (pass == 0)
+            BENCH_REGION_END(3);
+        else
+            BENCH_REGION_END(4);
         al_stats(&b, sizeof b);
         al_kernel_control(AL_KCTL_IPC_FASTPATH, old);
         unsigned long cr3 = b.cr3_writes - a.cr3_writes - 2;
         printf("bench: IPC round trip, 1 word, 2 spaces (%s)  %5lu instructions/op  CR3 writes/op %lu.%02lu  "
-               "FPU saves/op %lu.%02lu  fast %lu slow %lu\n",
+               "FPU saves/op %lu.%02lu  fast %lu slow %lu  region %d ops %d\n",
                pass == 0 ? "fast path" : "general path", (unsigned long)((t1 - t0) / ROUNDS), cr3 / ROUNDS,
                cr3 % ROUNDS * 100 / ROUNDS, (b.fpu_saves - a.fpu_saves) / ROUNDS,
-               (b.fpu_saves - a.fpu_saves) % ROUNDS * 100 / ROUNDS, b.ipc_fast - a.ipc_fast, b.ipc_slow - a.ipc_slow);
+               (b.fpu_saves - a.fpu_saves) % ROUNDS * 100 / ROUNDS, b.ipc_fast - a.ipc_fast, b.ipc_slow - a.ipc_slow,
+               3 + pass, ROUNDS);
     }
     call(BOOT, AL_TAG(0, 0, 0xdead));
     return 0;

@@ -101,6 +101,17 @@ _Noreturn void exit(long status);
 long thread_spawn(long (*fn)(void *), void *arg, void *stack, unsigned long size, long prio, long cpu);
 /* number of online CPUs */
 int ncpus(void);
+/* Region markers for the instrument outside the guest
+ * (tools/qemu-plugin/counters.c): a long NOP to the CPU, whose displacement
+ * names the region (id: a literal below 0x10000). Under `make bench` and
+ * the budget check, QEMU's plugin counts CR3 writes, INVLPG/INVPCID,
+ * XSAVE/XRSTOR, WRMSR and REP iterations between BEGIN and END and prints
+ * them; the runner checks the kernel's own counters against them. */
+#define BENCH_REGION_BEGIN(id)                                                                                         \
+    __asm__ volatile(".byte 0x66, 0x0f, 0x1f, 0x84, 0x00\n\t.long 0x41520000 + " #id ::: "memory")
+#define BENCH_REGION_END(id)                                                                                           \
+    __asm__ volatile(".byte 0x66, 0x0f, 0x1f, 0x84, 0x00\n\t.long 0x41530000 + " #id ::: "memory")
+
 static inline uint64_t rdtsc(void)
 {
     uint32_t lo, hi;
