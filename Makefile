@@ -45,7 +45,7 @@ UELF    := $(patsubst %,$(B)/user/%.elf,$(UPROGS))
 KERNEL  := $(B)/kernel.elf
 KERNEL32:= $(B)/kernel32.elf
 
-all: $(KERNEL32) $(UELF) $(B)/bad/.stamp $(B)/tools/airlock-counters.so
+all: $(KERNEL32) $(UELF) $(B)/bad/.stamp $(B)/tools/airlock-counters.so $(B)/linux/lbench
 
 # ---- kernel: two links, the second with the symbol table for backtraces ----
 $(B)/k/%.o: %.c
@@ -127,6 +127,12 @@ $(B)/tools/airlock-counters.so: tools/qemu-plugin/counters.c tools/qemu-plugin/p
 	@mkdir -p $(dir $@)
 	@echo "  CC [H]  $<"
 	$(Q)$(CC) -std=c11 -Wall -Wextra -Werror -O2 -shared -fPIC -fvisibility=hidden -o $@ $<
+
+# the Linux side of make bench: a static /init for Debian's Linux 6.1 (host code)
+$(B)/linux/lbench: tools/linux/lbench.c
+	@mkdir -p $(dir $@)
+	@echo "  CC [H]  $<"
+	$(Q)$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -static -pthread -o $@ $<
 
 # ---- running ----
 QEMU      := qemu-system-x86_64

@@ -1,6 +1,7 @@
 /* Capability spaces and the derivation tree; see cap.h. BKL held. */
 #include "kernel/cap.h"
 #include "kernel/object.h"
+#include "kernel/ioport.h"
 #include "kernel/task.h"
 #include "kernel/frame.h"
 #include "kernel/nospec.h"
@@ -18,6 +19,8 @@ int cspace_create(struct task *t)
         return -AL_ENOMEM;
     t->cspace = p2v(pa);
     memset(t->cspace, 0, sizeof *t->cspace);
+    for (unsigned i = 0; i < AL_CSPACE_SLOTS; i++)
+        t->cspace->slot[i].holder = t;
     return 0;
 }
 
@@ -80,10 +83,26 @@ void cap_describe(const struct cap *c, struct al_cap_info *info)
         ops->describe(c, info);
 }
 
-void cap_install(struct cap *dst, int type, int rights, void *obj, uint64_t badge)
+/* empty the slot's content; its holder stays */
+static void cap_clear(struct cap *c)
+{
+    struct task *holder = c->holder;
+    memset(c, 0, sizeof *c);
+    c->holder = holder;
+}
+
+/* the type's installed hook: c is complete (content and tree links) */
+static void cap_installed(struct cap *c)
+{
+    const struct obj_ops *ops = ops_of(c->type);
+    if (ops->installed)
+        ops->installed(c);
+}
+
+static void cap_fill(struct cap *dst, int type, int rights, void *obj, uint64_t badge)
 {
     assert(!dst->type);
-    memset(dst, 0, sizeof *dst);
+    cap_clear(dst);
     dst->type = (uint8_t)type;
     dst->rights = (uint8_t)rights;
     dst->obj = obj;
@@ -91,7 +110,14 @@ void cap_install(struct cap *dst, int type, int rights, void *obj, uint64_t badg
     obj_get(dst);
 }
 
-int cap_derive(struct cap *src, struct cap *dst, int rights_mask, uint64_t badge)
+void cap_install(struct cap *dst, int type, int rights, void *obj, uint64_t badge)
+{
+    cap_fill(dst, type, rights, obj, badge);
+    cap_installed(dst);
+}
+
+/* checks shared by the derivations; 0 or the error */
+static int derive_check(struct cap *src, struct cap *dst, uint64_t badge)
 {
     if (dst->type)
         return -AL_EEXIST;
@@ -99,10 +125,17 @@ int cap_derive(struct cap *src, struct cap *dst, int rights_mask, uint64_t badge
         return -AL_EPERM; /* one-shot: cannot be copied */
     if (badge && (src->type != AL_CAP_ENDPOINT || src->badge))
         return -AL_EPERM;
+    const struct obj_ops *ops = ops_of(src->type);
+    return ops->prepare ? ops->prepare(dst) : 0;
+}
+
+/* copy src's content into dst (its holder stays) as src's newest child */
+static void derive_link(struct cap *src, struct cap *dst, int rights_mask)
+{
+    struct task *holder = dst->holder;
     *dst = *src;
+    dst->holder = holder;
     dst->rights = src->rights & (uint8_t)rights_mask;
-    if (badge)
-        dst->badge = badge;
     dst->parent = src;
     dst->child = NULL;
     dst->prev = NULL;
@@ -111,6 +144,38 @@ int cap_derive(struct cap *src, struct cap *dst, int rights_mask, uint64_t badge
         src->child->prev = dst;
     src->child = dst;
     obj_get(dst);
+}
+
+int cap_derive(struct cap *src, struct cap *dst, int rights_mask, uint64_t badge)
+{
+    int e = derive_check(src, dst, badge);
+    if (e)
+        return e;
+    derive_link(src, dst, rights_mask);
+    if (badge)
+        dst->badge = badge;
+    cap_installed(dst);
+    return 0;
+}
+
+void cap_install_ports(struct cap *dst, int rights, unsigned first, unsigned last)
+{
+    cap_fill(dst, AL_CAP_IOPORT, rights, &ioport_space, 0);
+    dst->ports.first = (uint16_t)first;
+    dst->ports.last = (uint16_t)last;
+    cap_installed(dst);
+}
+
+int cap_derive_ports(struct cap *src, struct cap *dst, int rights_mask, unsigned first, unsigned last)
+{
+    assert(src->type == AL_CAP_IOPORT && first >= src->ports.first && last <= src->ports.last && first <= last);
+    int e = derive_check(src, dst, 0);
+    if (e)
+        return e;
+    derive_link(src, dst, rights_mask);
+    dst->ports.first = (uint16_t)first;
+    dst->ports.last = (uint16_t)last;
+    cap_installed(dst);
     return 0;
 }
 
@@ -128,7 +193,7 @@ static void delete_leaf(struct cap *c)
     void *obj = c->obj;
     /* the slot is empty before the object may be destroyed: destroying a
      * task deletes its capabilities, which may lead back here */
-    memset(c, 0, sizeof *c);
+    cap_clear(c);
     ops->release(c, obj);
 }
 
@@ -149,6 +214,7 @@ void cap_revoke(struct cap *c)
         delete_leaf(d);
         d = up == c ? c->child : up;
     }
+    ioport_commit();
 }
 
 void cap_delete(struct cap *c)
@@ -157,4 +223,5 @@ void cap_delete(struct cap *c)
         return;
     cap_revoke(c);
     delete_leaf(c);
+    ioport_commit();
 }

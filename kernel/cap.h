@@ -23,11 +23,22 @@ struct cap {
     uint8_t type; /* enum al_cap_type */
     uint8_t rights;
     uint16_t pad;
-    uint32_t reply_gen; /* reply caps: the call they answer */
+    union {
+        uint32_t reply_gen; /* reply caps: the call they answer */
+        struct {
+            uint16_t first, last; /* ioport caps: the ports [first, last] */
+        } ports;
+    };
     uint64_t badge;
     void *obj;
     struct cap *parent, *child, *next, *prev; /* derivation tree */
+    /* the task whose capability space this slot is in (NULL: a slot in a
+     * thread object, the fault handler's). Set when the space is created
+     * and kept while capabilities come and go: not part of the content
+     * that install, derive and delete write. */
+    struct task *holder;
 } __attribute__((aligned(64)));
+_Static_assert(sizeof(struct cap) == 64, "a capability slot is 64 bytes");
 
 struct cspace {
     struct cap slot[AL_CSPACE_SLOTS];
@@ -45,6 +56,11 @@ struct cap *cap_lookup(struct task *t, uint64_t idx, int type, int rights, long 
 int cap_derive(struct cap *src, struct cap *dst, int rights_mask, uint64_t badge);
 /* install a new root capability for obj (dst must be empty) */
 void cap_install(struct cap *dst, int type, int rights, void *obj, uint64_t badge);
+/* the same for I/O-port capabilities, which carry their range [first,
+ * last] in the slot: a new root (cap_install_ports) and a child naming a
+ * sub-range of src (cap_derive_ports; the caller checked the range) */
+void cap_install_ports(struct cap *dst, int rights, unsigned first, unsigned last);
+int cap_derive_ports(struct cap *src, struct cap *dst, int rights_mask, unsigned first, unsigned last);
 void cap_delete(struct cap *c); /* revokes its descendants too */
 /* type, rights, badge and the object's id for cap_info (not `object`) */
 void cap_describe(const struct cap *c, struct al_cap_info *info);

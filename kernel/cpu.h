@@ -7,6 +7,10 @@
 
 #define MAX_CPUS 64
 
+/* cpu.switch_work: after a switch, sched_switch_tail ... */
+#define SWITCH_REAP  1 /* frees the dead thread in cpu.reap */
+#define SWITCH_PORTS 2 /* loads the next task's I/O ports (the bitmap holds a set) */
+
 struct thread;
 
 struct cpu {
@@ -18,6 +22,13 @@ struct cpu {
     struct thread *current;
     struct thread *idle;
     struct thread *reap; /* dead thread whose stack to free after the switch */
+    uint64_t switch_work; /* SWITCH_*: what sched_switch_tail has to do */
+    /* the task whose I/O-port set this CPU's bitmap holds (NULL: none, all
+     * ports denied), the set's generation and the bytes [io_start, io_end)
+     * that may differ from all ones (kernel/ioport.c) */
+    struct task *io_task;
+    uint64_t io_gen;
+    unsigned io_start, io_end;
     uint64_t ticks;      /* timer ticks taken */
     struct runqueue rq;  /* kernel/runqueue.h */
 };

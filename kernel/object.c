@@ -6,4 +6,5 @@ const struct obj_ops *const obj_types[AL_CAP_TYPES] = {
     [AL_CAP_REPLY] = &reply_ops,
     [AL_CAP_TASK] = &task_ops,
     [AL_CAP_THREAD] = &thread_ops,
+    [AL_CAP_IOPORT] = &ioport_ops,
 };

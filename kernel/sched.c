@@ -25,6 +25,7 @@
 #include "kernel/bkl.h"
 #include "kernel/ipc.h"
 #include "kernel/switch.h"
+#include "kernel/ioport.h"
 
 void thread_release_stack(struct thread *t);
 
@@ -144,9 +145,12 @@ static struct thread *pick(unsigned self, int may_steal)
 void sched_switch_tail(void)
 {
     struct cpu *c = this_cpu();
+    if (c->switch_work & SWITCH_PORTS)
+        ioport_switch(c);
     struct thread *r = c->reap;
     if (r) {
         c->reap = NULL;
+        c->switch_work &= ~(uint64_t)SWITCH_REAP;
         thread_release_stack(r);
         /* the last thread of a task nobody holds a capability to */
         if (r->task && r->task->orphan && !r->task->live_threads && !r->task->waiter)

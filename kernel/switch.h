@@ -26,7 +26,7 @@ static inline void switch_finish_to(struct cpu *c, struct thread *prev, struct t
     if (user || next->utcb_va)
         arch_set_tls_base(next->utcb_va); /* the UTCB at %fs:0 */
     switch_context(&prev->ksp, next->ksp);
-    if (this_cpu()->reap)
+    if (this_cpu()->switch_work)
         sched_switch_tail();
 }
 
@@ -35,8 +35,10 @@ static inline void switch_to(struct thread *prev, struct thread *next)
 {
     struct cpu *c = this_cpu();
     fpu_switch(prev->task && prev->state != T_DEAD ? prev->fpu : NULL, next->task ? next->fpu : NULL);
-    if (prev->state == T_DEAD)
+    if (prev->state == T_DEAD) {
         c->reap = prev;
+        c->switch_work |= SWITCH_REAP;
+    }
     switch_finish_to(c, prev, next, 0);
 }
 

@@ -6,6 +6,7 @@
 #include "kernel/cap.h"
 #include "kernel/object.h"
 #include "kernel/mapdb.h"
+#include "kernel/ioport.h"
 #include <arch/tlb.h>
 #include "kernel/panic.h"
 #include <arch/paging.h>
@@ -94,6 +95,7 @@ void task_destroy(struct task *t)
     if (mask)
         tlb_shootdown_user(mask, 0, 0);
     cspace_destroy(t);
+    ioport_task_gone(t);
     while (t->threads)
         thread_free(t->threads);
     assert(t->nthreads == 0);

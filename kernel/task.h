@@ -31,6 +31,15 @@ struct task {
     int is_sigma0;
     struct thread *main;      /* the first thread: task_wait reports its end */
     struct task *doomed_next; /* task_put's destruction list */
+    /* I/O ports (kernel/ioport.c): the union of the ranges of the ioport
+     * capabilities in its cspace. io_bitmap (8 KiB, two frames, a clear
+     * bit permits the port) exists only while io_caps > 0. */
+    uint8_t *io_bitmap;
+    unsigned io_start, io_end; /* the bytes of io_bitmap that may hold a clear bit */
+    unsigned io_caps;  /* ioport capabilities in its cspace */
+    uint64_t io_gen;   /* changes whenever the set is rebuilt */
+    int io_dirty;      /* on ioport_dirty: its set shrank, CPUs to refresh */
+    struct task *io_dirty_next;
     uint64_t utcb_used[AL_UTCB_SLOTS / 64];
     char name[32];
 };

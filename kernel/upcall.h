@@ -41,6 +41,11 @@ int thread_kstack_bounds(unsigned long *lo, unsigned long *hi);
 int fault_ipc(struct trap_frame *tf, uint64_t addr);
 _Noreturn void thread_fault(struct trap_frame *tf, uint64_t fault_addr);
 
+/* a #GP from user mode (kernel/ioport.c): 1 if the current task has I/O
+ * ports that this CPU's bitmap did not hold; they are loaded now and the
+ * instruction is to be retried */
+int ioport_fault(void);
+
 /* the ACPI RSDP the boot loader passed (Multiboot2), 0 if none
  * (kernel/bootinfo.c) */
 int bootinfo_rsdp(uint8_t out[36]);

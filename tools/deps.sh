@@ -18,6 +18,7 @@ have objcopy            || need+=(binutils)
 have python3            || need+=(python3)
 have clang-format       || [ "${AIRLOCK_NEED_FORMAT:-0}" = 0 ] || need+=(clang-format)
 have gdb                || need+=(gdb)     # make test checks the gdb helpers
+have gnuplot            || need+=(gnuplot-nox)   # make bench draws build/bench/report.svg
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "deps: installing ${need[*]}" >&2
 SUDO=""

@@ -94,6 +94,9 @@ SHAPED = {
 # suites that inject NMIs through the QEMU monitor while the guest runs
 NMI_SUITES = {"nmi"}
 
+# extra QEMU devices of a suite: the self-tests' MSI test needs the edu PCI device
+SUITE_QEMU = {"selftest": ["-device", "edu"]}
+
 # deliberate kernel crashes: each must print the panic report, with these
 # lines, and stop the machine through isa-debug-exit (exit code 3)
 PANICS = {
@@ -242,7 +245,9 @@ def host_tests():
 
 # source-tree checks that must hold for the build to be trusted: the
 # architecture boundary and the generated assembly offsets
-SOURCE_CHECKS = [["sh", "tools/check-layout.sh"], ["sh", "tools/check-asm.sh"]]
+SOURCE_CHECKS = [["sh", "tools/check-layout.sh"], ["sh", "tools/check-asm.sh"],
+                 # the side-by-side report's parsers (the Linux boot itself runs in make bench)
+                 [sys.executable, "tools/benchreport.py", "--selftest"]]
 
 
 def source_checks():
@@ -278,7 +283,8 @@ def run_benchmarks(logdir):
         plog = os.path.join(logdir, f"bench{i}.plugin.log")
         if os.path.exists(plog):
             os.unlink(plog)
-        extra = ["-icount", "shift=0,sleep=off", "-plugin", f"file={PLUGIN}", "-d", "plugin", "-D", plog]
+        extra = ["-icount", "shift=0,sleep=off", "-device", "edu", "-plugin", f"file={PLUGIN}", "-d", "plugin",
+                 "-D", plog]
         text, hung, rc, msg, secs, log = boot(f"bench{i}", ("mb1", mods, "bench"), 1, 600, logdir, extra)
         got = [l for l in text.splitlines() if l.startswith("bench:")]
         lines += got
@@ -286,6 +292,42 @@ def run_benchmarks(logdir):
             regions += [l for l in open(plog, errors="replace").read().splitlines() if l.startswith("airlock-plugin:")]
         if hung or not got or "KERNEL PANIC" in text:
             problems.append(f"bench set {i} failed (log: {os.path.relpath(log, ROOT)}) {msg[-300:]}")
+    return lines, regions, problems
+
+
+def linux_benchmarks(logdir):
+    """Debian's Linux 6.1 (tools/linux/fetch.sh) with tools/linux/lbench.c as
+    /init, under the QEMU command line of Airlock's benchmarks: its linux:
+    lines, the instrument's region lines, and problems"""
+    ldir = os.path.join(B, "linux")
+    r = subprocess.run(["sh", os.path.join(ROOT, "tools", "linux", "fetch.sh"), ldir],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        return [], [], ["linux: fetching the Debian kernel failed:\n" + r.stdout.decode(errors="replace")[-1000:]]
+    initrd = os.path.join(ldir, "initrd.cpio")
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "linux", "mkinitramfs.py"), initrd,
+                    "init=" + os.path.join(ldir, "lbench"),
+                    "/lib/modules/uio.ko=" + os.path.join(ldir, "uio.ko"),
+                    "/lib/modules/uio_pci_generic.ko=" + os.path.join(ldir, "uio_pci_generic.ko")], check=True)
+    log, plog = os.path.join(logdir, "linux.log"), os.path.join(logdir, "linux.plugin.log")
+    for f in (log, plog):
+        if os.path.exists(f):
+            os.unlink(f)
+    cmd = QEMU + ["-smp", "1", "-serial", f"file:{log}", "-icount", "shift=0,sleep=off", "-device", "edu",
+                  "-plugin", f"file={PLUGIN}", "-d", "plugin", "-D", plog,
+                  "-kernel", os.path.join(ldir, "vmlinuz"), "-initrd", initrd,
+                  "-append", "console=ttyS0 pti=on quiet panic=-1"]
+    try:
+        subprocess.run(cmd, timeout=600, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except subprocess.TimeoutExpired:
+        return [], [], [f"linux: no power-off within 600 s (log: {os.path.relpath(log, ROOT)})"]
+    text = open(log, errors="replace").read() if os.path.exists(log) else ""
+    lines = [l for l in text.splitlines() if l.startswith("linux: ") and "instructions/op" in l]
+    regions = [l for l in open(plog, errors="replace").read().splitlines()
+               if l.startswith("airlock-plugin:")] if os.path.exists(plog) else []
+    problems = [l for l in text.splitlines() if l.startswith("linux: FAILED")]
+    if not lines:
+        problems.append(f"linux: no results (log: {os.path.relpath(log, ROOT)})")
     return lines, regions, problems
 
 
@@ -396,15 +438,30 @@ def main():
     os.makedirs(logdir, exist_ok=True)
 
     if args.bench:
+        sys.path.insert(0, os.path.join(ROOT, "tools"))
+        import benchreport
         lines, regions, problems = run_benchmarks(logdir)
         print("\n".join(lines))
         print("\n".join(regions))
         p, probs = instrument_checks(lines, regions)
         print(f"bench: the kernel's counters agree with the outside instrument in {p} figures"
               + (f", disagree in {len(probs)}" if probs else ""))
-        for x in problems + probs:
+        llines, lregions, lprobs = linux_benchmarks(logdir)
+        print("\n".join(llines))
+        airlock, linux = benchreport.parse_airlock(lines), benchreport.parse_linux(llines, lregions)
+        print("\nAirlock beside Linux 6.1 (pti=on), same QEMU (-icount shift=0, 1 CPU, -device edu):")
+        print("\n".join(benchreport.table(airlock, linux)))
+        outdir = os.path.join(B, "bench")
+        os.makedirs(outdir, exist_ok=True)
+        svg = os.path.join(outdir, "report.svg")
+        try:
+            benchreport.svg(airlock, linux, svg)
+            print(f"chart: {os.path.relpath(svg, ROOT)}")
+        except (OSError, subprocess.CalledProcessError) as e:
+            lprobs.append(f"chart: gnuplot failed: {e}")
+        for x in problems + probs + lprobs:
             print(x)
-        return 1 if problems or probs else 0
+        return 1 if problems or probs or lprobs else 0
 
     total_p = total_f = 0
     if not args.only or args.only in ("host", "checks"):
@@ -439,7 +496,7 @@ def main():
         for name, spec in SUITES.items():
             if args.only and args.only not in (name, "qemu"):
                 continue
-            text, hung, rc, msg, secs, log = boot(name, spec, smp, args.timeout, logdir,
+            text, hung, rc, msg, secs, log = boot(name, spec, smp, args.timeout, logdir, SUITE_QEMU.get(name, ()),
                                                   inject_nmi=name in NMI_SUITES)
             p, f, probs = parse_ktap(text)
             if hung:

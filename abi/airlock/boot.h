@@ -14,6 +14,9 @@
 #define AIRLOCK_ABI_BOOT_H
 
 #define AL_SLOT_SIGMA0 2 /* sigma0's endpoint: RECV in sigma0, SEND elsewhere */
+/* root only: an ioport capability for all ports [0, 65536), rights CONTROL;
+ * the ports the kernel keeps are never permitted through it (docs/ABI.md) */
+#define AL_SLOT_IOPORTS 3
 
 #define AL_BOOT_MAGIC    0x41697242ULL /* "BriA" */
 #define AL_BOOT_MAX_MODS 32

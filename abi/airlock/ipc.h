@@ -12,13 +12,20 @@
 #define AL_SLOT_BOOT_EP   1 /* an endpoint shared by all boot modules (tests, benchmarks) */
 
 /* capability types */
-enum al_cap_type { AL_CAP_NONE, AL_CAP_ENDPOINT, AL_CAP_REPLY, AL_CAP_TASK, AL_CAP_THREAD, AL_CAP_TYPES };
+enum al_cap_type { AL_CAP_NONE, AL_CAP_ENDPOINT, AL_CAP_REPLY, AL_CAP_TASK, AL_CAP_THREAD, AL_CAP_IOPORT, AL_CAP_TYPES };
+
+/* I/O ports (AL_CAP_IOPORT): a capability names the ports [base, base + count);
+ * its cap_info id is base | count << 16 (count 1..65536) */
+#define AL_IOPORTS          65536
+#define AL_IOPORT_ID(base, count) ((unsigned long)(base) | (unsigned long)(count) << 16)
+#define AL_IOPORT_BASE(id)  ((unsigned long)(id)&0xffff)
+#define AL_IOPORT_COUNT(id) ((unsigned long)(id) >> 16)
 
 /* rights */
 #define AL_R_SEND    1 /* send / call through an endpoint */
 #define AL_R_RECV    2 /* receive from an endpoint */
 #define AL_R_GRANT   4 /* pass capabilities (cap items) through it */
-#define AL_R_CONTROL 8 /* manage the object (tasks, threads) */
+#define AL_R_CONTROL 8 /* manage the object (tasks, threads; ioport: derive sub-ranges) */
 #define AL_R_ALL     15
 
 struct al_cap_info {
@@ -26,7 +33,8 @@ struct al_cap_info {
     int rights;
     unsigned long badge;
     unsigned long object; /* an opaque identity: equal for caps to one object */
-    unsigned long id;     /* task: task id; thread: thread id; reply: the caller's thread id; endpoint: 0 */
+    unsigned long id;     /* task: task id; thread: thread id; reply: the caller's thread id; endpoint: 0;
+                             ioport: AL_IOPORT_ID(base, count) */
 };
 
 /* ipc operations */

@@ -45,6 +45,13 @@ static inline uint64_t v2p_direct(const void *va)
 
 #include "kernel/cap.c"
 
+/* kernel/ioport.c is not linked: no I/O-port capabilities here */
+struct task *ioport_dirty;
+char ioport_space;
+void ioport_commit_slow(void)
+{
+}
+
 /* kernel/panic.h's assert() in cap.c lands here */
 void assert_fail(const char *expr, const char *file, int line, const char *func)
 {
@@ -150,10 +157,10 @@ static void task_describe(const struct cap *c, struct al_cap_info *info)
     info->id = ((const struct task *)c->obj)->id;
 }
 
-static const struct obj_ops t_endpoint = {"endpoint", fobj_ref, fobj_release, fobj_describe};
-static const struct obj_ops t_reply = {"reply", fobj_ref, fobj_release, fobj_describe};
-static const struct obj_ops t_task = {"task", task_ref, task_release, task_describe};
-static const struct obj_ops t_thread = {"thread", fobj_ref, fobj_release, NULL}; /* no describe: id 0 */
+static const struct obj_ops t_endpoint = {"endpoint", fobj_ref, fobj_release, fobj_describe, NULL, NULL};
+static const struct obj_ops t_reply = {"reply", fobj_ref, fobj_release, fobj_describe, NULL, NULL};
+static const struct obj_ops t_task = {"task", task_ref, task_release, task_describe, NULL, NULL};
+static const struct obj_ops t_thread = {"thread", fobj_ref, fobj_release, NULL, NULL, NULL}; /* no describe: id 0 */
 
 const struct obj_ops *const obj_types[AL_CAP_TYPES] = {
     [AL_CAP_ENDPOINT] = &t_endpoint,

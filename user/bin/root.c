@@ -9,7 +9,9 @@
  * It reports how each module ended, in KTAP when the kernel runs its tests:
  * a module's command line may state its expected end (expect=exit:N,
  * expect=fault:VECTOR, expect=refuse; default exit:0), and start=bg starts
- * it in the background (waited for at the end). For modules that run alone
+ * it in the background (waited for at the end), and ports=all gives it a
+ * copy of our capability for all I/O ports, ports=BASE:COUNT one for
+ * those ports only, in the same slot (AL_SLOT_IOPORTS). For modules that run alone
  * it checks that kernel frames and sigma0 pages all came back.
  */
 #include "user/lib/airlock.h"
@@ -21,6 +23,7 @@
 #define SCRATCH        0x0000200000000000UL /* root's window onto pages it builds */
 #define TASK_SLOT_BASE 32                   /* one task capability per module */
 #define S0_SLOT_BASE   96                   /* one badged sigma0 capability per module */
+#define IO_SLOT_BASE   160                  /* ports=BASE:COUNT: the range we derived and gave */
 #define MAX_PAGES      512
 
 enum { EXP_EXIT, EXP_FAULT, EXP_REFUSE };
@@ -31,6 +34,8 @@ struct mod {
     int expect;
     long want;
     int bg;
+    int ports; /* 1: ports=all, 2: ports=BASE:COUNT (see build) */
+    unsigned long port_base, port_count;
     long task_slot, task_id;
     long ids[MAX_PAGES];
     int nids;
@@ -85,6 +90,19 @@ static void parse(struct mod *m, const char *cmdline)
             m->expect = EXP_REFUSE;
     }
     m->bg = take_word(m->args, "start=bg", 0, NULL, 0);
+    if (take_word(m->args, "ports=", 1, v, sizeof v)) {
+        /* ports=all, or ports=BASE:COUNT (hexadecimal base, decimal count) */
+        int ok = 1, ok2 = 1;
+        char *colon = v;
+        while (*colon && *colon != ':')
+            colon++;
+        if (*colon) {
+            *colon = 0;
+            m->port_base = strtoul_hex(v, &ok);
+            m->port_count = (unsigned long)strtol_simple(colon + 1, &ok2);
+        }
+        m->ports = !strcmp(v, "all") ? 1 : ok && ok2 && m->port_count ? 2 : 0;
+    }
     /* KTAP name: basename and arguments */
     const char *b = m->args;
     for (const char *s = m->args; *s && *s != ' '; s++)
@@ -179,6 +197,14 @@ static long build(struct mod *m, const struct al_boot_module *bm, unsigned idx, 
         al_cap_give(m->task_slot, AL_SLOT_BOOT_EP, AL_SLOT_BOOT_EP, AL_R_SEND | AL_R_RECV | AL_R_GRANT) ||
         al_cap_give(m->task_slot, s0, AL_SLOT_SIGMA0, AL_R_SEND))
         return *why = "cannot give capabilities", -AL_EINVAL;
+    long io = AL_SLOT_IOPORTS;
+    if (m->ports == 2) {
+        io = IO_SLOT_BASE + idx;
+        if ((r = al_ioport_derive(AL_SLOT_IOPORTS, io, m->port_base, m->port_count, AL_R_ALL)) < 0)
+            return *why = "cannot derive the I/O ports", r;
+    }
+    if (m->ports && al_cap_give(m->task_slot, io, AL_SLOT_IOPORTS, AL_R_ALL))
+        return *why = "cannot give the I/O ports", -AL_EINVAL;
     r = al_thread_create_in(m->task_slot, img.entry, sp, 0, 100, -1);
     if (r < 0)
         return *why = "thread_create_in failed", r;
@@ -219,6 +245,7 @@ static int finish(struct mod *m)
     release(m);
     mem_reclaim(0x100 + (unsigned long)(m - mods)); /* what it got from sigma0 itself */
     al_cap_delete(S0_SLOT_BASE + (m - mods));
+    al_cap_delete(IO_SLOT_BASE + (m - mods));
     if (m->kframes) {
         unsigned long kf = kernel_frames(), fp, tp;
         mem_info(&fp, &tp);
@@ -261,6 +288,7 @@ int main(void)
         if (r) {
             printf("[root] %s: refused: %s (error %ld)\n", m->name, why ? why : "?", r);
             al_cap_delete(m->task_slot);
+            al_cap_delete(IO_SLOT_BASE + i);
             release(m);
             int ok = m->expect == EXP_REFUSE;
             if (m->kframes && kernel_frames() < m->kframes) {
