@@ -75,6 +75,8 @@ SUITES = {
                     (U("threadcap"), ""), (U("replies"), "")], "ktest=modules"),
     "memory": ("mb1", [(U("mapping"), ""), (U("capcheck"), ""), (U("tlb"), ""), (U("chains"), "")], "ktest=modules"),
     "faults": ("mb1", [(U("faults"), ""), (U("hello"), "after faults")], "ktest=modules"),
+    "ioport": ("mb1", [(U("ioport"), "ports=all"), (U("crash"), f"io expect=fault:{GP}"), (U("hello"), "after ioport")],
+               "ktest=modules"),
     "fuzz": ("mb1", [(U("fuzz"), "20000 7"), (U("fuzz"), "20000 1234567"), (U("hello"), "after fuzzing")],
              "ktest=modules"),
     "threads": ("mb1", [(U("sched"), ""), (U("fpu"), ""), (U("cpus"), ""), (U("sleep"), ""),
@@ -266,6 +268,7 @@ def source_checks():
 BENCH_SETS = [
     [(U("bench"), ""), (U("mapbench"), "")],
     [(U("yieldbench"), "4000 start=bg"), (U("yieldbench"), "4000 start=bg")],
+    [(U("yieldbench"), "4000 ports start=bg ports=0xcf8:4"), (U("yieldbench"), "4000 ports start=bg ports=0xcf8:4")],
     [(U("ipcpair"), "bench-server start=bg"), (U("ipcpair"), "bench")],
     [(U("faults"), "bench")],
 ]
