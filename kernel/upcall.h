@@ -46,6 +46,12 @@ _Noreturn void thread_fault(struct trap_frame *tf, uint64_t fault_addr);
  * instruction is to be retried */
 int ioport_fault(void);
 
+/* a device interrupt arrived on vector (kernel/irq.c; the architecture's
+ * dispatch of its device-vector range, BKL held): counted, a level line
+ * masked, acknowledged. 0 if no one allocated the vector: the caller
+ * handles it as unexpected (counts it and acknowledges it). */
+int irq_arrived(unsigned vector);
+
 /* the ACPI RSDP the boot loader passed (Multiboot2), 0 if none
  * (kernel/bootinfo.c) */
 int bootinfo_rsdp(uint8_t out[36]);

@@ -11,6 +11,7 @@
 #include "arch/x86_64/lapic.h"
 #include <arch/paging.h>
 #include "arch/x86_64/acpi.h"
+#include "arch/x86_64/ioapic.h"
 #include "arch/x86_64/topology.h"
 #include "arch/x86_64/apboot.h"
 #include "kernel/upcall.h"
@@ -173,6 +174,7 @@ void smp_init(void)
     }
 
     lapic_init(lapic_pa);
+    ioapic_init(&info, lapic_pa);
     lapic_timer_calibrate();
     read_topology();
     cpus[0].apic_id = lapic_id();

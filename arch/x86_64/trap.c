@@ -14,6 +14,7 @@
 #include "arch/x86_64/entry_area.h"
 #include <arch/init.h>
 #include <arch/tlb.h>
+#include <arch/irq.h>
 
 extern const struct trap_desc __trap_table_start[], __trap_table_end[];
 static trap_handler_fn handlers[256];
@@ -50,8 +51,11 @@ unsigned long trap_unexpected_count(void)
 void trap_init(void)
 {
     for (const struct trap_desc *d = __trap_table_start; d < __trap_table_end; d++) {
-        assert(d->vector >= 0 && d->vector < 256 && !handlers[d->vector]);
-        handlers[d->vector] = d->fn;
+        assert(d->vector >= 0 && d->vector <= d->last && d->last < 256);
+        for (int v = d->vector; v <= d->last; v++) {
+            assert(!handlers[v]);
+            handlers[v] = d->fn;
+        }
     }
     for (int v = 32; v < 256; v++)
         if (!handlers[v])
@@ -90,6 +94,25 @@ void trap_dispatch(struct trap_frame *tf)
         schedule();
     if (locked)
         bkl_unlock();
+}
+
+/* The device vectors (<arch/irq.h>): to the generic irq_arrived, which
+ * counts, masks a level line and acknowledges; a vector nobody allocated
+ * stays unexpected. The handler table has an entry per vector, so
+ * trap_dispatch and the kernel's own vectors pay nothing for this. */
+static void device_interrupt(struct trap_frame *tf)
+{
+    if (!irq_arrived((unsigned)tf->vector))
+        unexpected_interrupt(tf);
+}
+/* around int $0x80, which is never a device vector */
+TRAP_RANGE(ARCH_IRQ_VEC_FIRST, ARCH_IRQ_VEC_SYSCALL - 1, device_vectors_lo)
+{
+    device_interrupt(tf);
+}
+TRAP_RANGE(ARCH_IRQ_VEC_SYSCALL + 1, ARCH_IRQ_VEC_LAST, device_vectors_hi)
+{
+    device_interrupt(tf);
 }
 
 TRAP_HANDLER(VEC_TIMER, timer_interrupt)

@@ -77,16 +77,19 @@ typedef void (*trap_handler_fn)(struct trap_frame *tf);
 /* aligned: the compiler may align section objects to 16 or 32 bytes, so the
  * type must have that alignment for the section to be a plain array */
 struct trap_desc {
-    int vector;
+    int vector, last; /* the vectors [vector, last] */
     trap_handler_fn fn;
     const char *name;
 } __attribute__((aligned(32)));
 
-#define TRAP_HANDLER(vec, fname)                                                                                       \
+#define TRAP_RANGE(vec, vlast, fname)                                                                                  \
     static void fname(struct trap_frame *tf);                                                                          \
-    static const struct trap_desc trap_desc_##fname                                                                    \
-        __attribute__((section(".trap_table"), used)) = {(vec), fname, #fname};                                        \
+    static const struct trap_desc trap_desc_##fname __attribute__((section(".trap_table"), used)) = {                  \
+        .vector = (vec), .last = (vlast), .fn = fname, .name = #fname};                                                \
     static void fname(struct trap_frame *tf)
+/* one handler for one vector; TRAP_RANGE: one handler for a range (the
+ * device vectors). trap_init refuses a vector with two handlers. */
+#define TRAP_HANDLER(vec, fname) TRAP_RANGE(vec, vec, fname)
 
 const char *trap_name(int vector); /* "#PF", "#GP", ... or "IRQ" */
 unsigned long trap_unexpected_count(void); /* interrupts that arrived on a vector without a handler */
