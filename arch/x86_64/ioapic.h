@@ -31,7 +31,7 @@
 #define IOAPIC_REG_VER 0x01
 #define IOAPIC_REG_RTE 0x10 /* + 2 * pin: low word; + 1: high word */
 
-/* redirection-entry bits (Intel 82093AA datasheet, section 3.2.4) */
+/* redirection-entry bits (Intel 82093AA IOAPIC datasheet) */
 #define RTE_VECTOR   0xffULL
 #define RTE_DELMODE  (7ULL << 8)  /* 000 = fixed */
 #define RTE_DESTLOG  (1ULL << 11) /* 0 = physical destination */
@@ -42,7 +42,7 @@
 #define RTE_MASKED   (1ULL << 16)
 #define RTE_DEST_SHIFT 56         /* 8-bit physical destination, bits 63:56 */
 
-/* MSI (Intel SDM vol. 3, section 11.11 "Message Signalled Interrupts") */
+/* MSI (Intel SDM vol. 3, "Message Signalled Interrupts") */
 #define MSI_ADDR_BASE       0xFEE00000u
 #define MSI_ADDR_DEST_SHIFT 12 /* bits 19:12 destination ID */
 #define MSI_ADDR_RH         (1u << 3) /* redirection hint (0: use DM) */
