@@ -21,7 +21,7 @@ struct cpu {
     struct cpu_entry *entry;     /* this CPU's entry area (trampoline) */
     struct thread *current;
     struct thread *idle;
-    struct thread *reap; /* dead thread whose stack to free after the switch */
+    struct thread *reap;  /* dead thread whose stack to free after the switch */
     uint64_t switch_work; /* SWITCH_*: what sched_switch_tail has to do */
     /* the task whose I/O-port set this CPU's bitmap holds (NULL: none, all
      * ports denied), the set's generation and the bytes [io_start, io_end)
@@ -29,8 +29,8 @@ struct cpu {
     struct task *io_task;
     uint64_t io_gen;
     unsigned io_start, io_end;
-    uint64_t ticks;      /* timer ticks taken */
-    struct runqueue rq;  /* kernel/runqueue.h */
+    uint64_t ticks;     /* timer ticks taken */
+    struct runqueue rq; /* kernel/runqueue.h */
 };
 
 extern struct cpu cpus[MAX_CPUS];

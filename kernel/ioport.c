@@ -50,13 +50,13 @@ static void bitmap_clear_range(uint8_t *bm, unsigned first, unsigned last)
 {
     unsigned p = first;
     for (; p <= last && p % 8; p++)
-        bm[p / 8] &= (uint8_t)~(1u << (p % 8));
+        bm[p / 8] &= (uint8_t) ~(1u << (p % 8));
     if (p + 7 <= last) {
         memset(bm + p / 8, 0, (last + 1 - p) / 8);
         p += (last + 1 - p) / 8 * 8;
     }
     for (; p <= last; p++)
-        bm[p / 8] &= (uint8_t)~(1u << (p % 8));
+        bm[p / 8] &= (uint8_t) ~(1u << (p % 8));
 }
 
 /* Rebuild t's bitmap from its capability space: the ranges sorted and

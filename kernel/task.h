@@ -36,9 +36,9 @@ struct task {
      * bit permits the port) exists only while io_caps > 0. */
     uint8_t *io_bitmap;
     unsigned io_start, io_end; /* the bytes of io_bitmap that may hold a clear bit */
-    unsigned io_caps;  /* ioport capabilities in its cspace */
-    uint64_t io_gen;   /* changes whenever the set is rebuilt */
-    int io_dirty;      /* on ioport_dirty: its set shrank, CPUs to refresh */
+    unsigned io_caps;          /* ioport capabilities in its cspace */
+    uint64_t io_gen;           /* changes whenever the set is rebuilt */
+    int io_dirty;              /* on ioport_dirty: its set shrank, CPUs to refresh */
     struct task *io_dirty_next;
     uint64_t utcb_used[AL_UTCB_SLOTS / 64];
     char name[32];

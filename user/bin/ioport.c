@@ -16,16 +16,16 @@
 #include "user/lib/airlock.h"
 #include "abi/airlock/boot.h"
 
-#define EP       10 /* the fault handler's endpoint */
-#define SUB      11 /* [PORT, PORT + 4), derived from AL_SLOT_IOPORTS */
-#define SUB2     12
-#define TASK     20 /* child tasks */
-#define CHILD_EP 13 /* endpoint we send to a child through */
-#define PORT     0xcf8
-#define CHILD_CAP 5 /* the slot of a child's port capability */
-#define CHILD_IPC 6 /* a child's endpoint (from us) */
-#define SHARED   0x50000000UL /* shared page, the same address in the child */
-#define CSTACK   0x50001000UL /* a child's stack page (ours: where we fill it) */
+#define EP        10 /* the fault handler's endpoint */
+#define SUB       11 /* [PORT, PORT + 4), derived from AL_SLOT_IOPORTS */
+#define SUB2      12
+#define TASK      20 /* child tasks */
+#define CHILD_EP  13 /* endpoint we send to a child through */
+#define PORT      0xcf8
+#define CHILD_CAP 5            /* the slot of a child's port capability */
+#define CHILD_IPC 6            /* a child's endpoint (from us) */
+#define SHARED    0x50000000UL /* shared page, the same address in the child */
+#define CSTACK    0x50001000UL /* a child's stack page (ours: where we fill it) */
 
 extern char __executable_start[], etext[];
 
@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 
     /* ioport_derive's errors, in their check order */
     int e = 1;
-    e &= al_ioport_derive(99, SUB, PORT, 4, AL_R_ALL) == -AL_EBADCAP;             /* empty */
+    e &= al_ioport_derive(99, SUB, PORT, 4, AL_R_ALL) == -AL_EBADCAP;              /* empty */
     e &= al_ioport_derive(AL_SLOT_BOOT_EP, SUB, PORT, 4, AL_R_ALL) == -AL_EBADCAP; /* an endpoint */
     e &= al_ioport_derive(-1, SUB, PORT, 4, AL_R_ALL) == -AL_EBADCAP;
     e &= al_ioport_derive(AL_SLOT_IOPORTS, 256, PORT, 4, AL_R_ALL) == -AL_EBADCAP;
@@ -260,8 +260,8 @@ int main(int argc, char **argv)
         r = child_start(C_ONCE, -1, cpu);
         end = child_end();
         ktap_result(r == 0 && end.how == AL_THREAD_FAULTED && end.status == 13,
-                    "a task without a capability, on CPU %d, faults (#GP) while we hold ports (%ld, %ld/%ld)", cpu,
-                    r, end.how, end.status);
+                    "a task without a capability, on CPU %d, faults (#GP) while we hold ports (%ld, %ld/%ld)", cpu, r,
+                    end.how, end.status);
     }
 
     /* cap_give: the child's ports work */

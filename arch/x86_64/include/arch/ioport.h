@@ -11,8 +11,8 @@
 #define ARCH_IOPORT_H
 #include <stdint.h>
 
-#define ARCH_IOPORTS       65536               /* ports 0 .. 0xffff */
-#define ARCH_IOBITMAP_SIZE (ARCH_IOPORTS / 8)  /* bytes */
+#define ARCH_IOPORTS       65536              /* ports 0 .. 0xffff */
+#define ARCH_IOBITMAP_SIZE (ARCH_IOPORTS / 8) /* bytes */
 
 /* 1 if any port of [first, last] is one the kernel keeps for itself (the
  * PICs, the PIT and its gate, COM1, the VGA CRT controller, the debug-exit
