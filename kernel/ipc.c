@@ -9,6 +9,7 @@
 #include "kernel/task.h"
 #include "kernel/cpu.h"
 #include "kernel/map.h"
+#include "kernel/irqobj.h"
 #include "kernel/panic.h"
 #include "abi/airlock/errno.h"
 #include "abi/airlock/ipc.h"
@@ -188,6 +189,8 @@ static long ipc_recv(struct thread *self, struct endpoint *ep, int64_t timeout)
 {
     while (ep->sendq) {
         struct thread *s = ep->sendq;
+        if (irqobj_take(s, self)) /* an IRQ object's message, not a thread's */
+            return 0;
         long e = transfer(s, self, s->ipc_tag, s->ipc_badge, s->ipc_grant);
         ipc_q_remove(&ep->sendq, s);
         if (e) { /* the sender's message is bad: its send fails */

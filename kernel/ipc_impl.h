@@ -1,7 +1,8 @@
 /*
  * IPC internals shared by kernel/endpoint.c (queues, reply bookkeeping),
  * kernel/ipc.c (general path), kernel/ipc_fast.c (fast paths) and
- * kernel/fault.c (fault messages). Not for other kernel code: it uses
+ * kernel/fault.c (fault messages) and kernel/irqobj.c (interrupt
+ * messages). Not for other kernel code: it uses
  * kernel/ipc.h. All with the big kernel lock held, interrupts off.
  */
 #ifndef KERNEL_IPC_IMPL_H

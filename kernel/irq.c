@@ -123,6 +123,17 @@ int irq_unmask(unsigned vector)
     return rc;
 }
 
+int irq_set_sink(unsigned vector, void (*sink)(void *arg), void *arg)
+{
+    assert_kernel_locked();
+    struct irq_vec_info *v = vec_in(vector, K(IRQ_ALLOCATED) | K(IRQ_GSI) | K(IRQ_MSI));
+    if (!v)
+        return -AL_EINVAL;
+    v->sink = sink;
+    v->sink_arg = arg;
+    return 0;
+}
+
 void irq_vector_info(unsigned vector, struct irq_vec_info *out)
 {
     *out = vector < 256 ? vecs[vector] : (struct irq_vec_info){.kind = IRQ_FREE};
@@ -138,7 +149,8 @@ unsigned long irq_gsi_count(uint32_t gsi)
  * dispatch, BKL held, interrupts off). A level-triggered line is masked
  * before the EOI: its device still asserts it, and unmasked it would fire
  * again at once. Returns 0 for a vector nobody allocated, which the caller
- * treats as unexpected (counts and acknowledges it).
+ * treats as unexpected (counts and acknowledges it). The vector's sink
+ * (its IRQ object, kernel/irqobj.c) hears of it before the EOI.
  */
 int irq_arrived(unsigned vector)
 {
@@ -153,6 +165,8 @@ int irq_arrived(unsigned vector)
         if ((v->flags & ARCH_IRQ_LEVEL) && arch_irq_mask(v->gsi) == 0)
             v->masked = 1;
     }
+    if (v->sink)
+        v->sink(v->sink_arg);
     arch_irq_eoi();
     return 1;
 }

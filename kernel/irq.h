@@ -40,6 +40,10 @@ struct irq_vec_info {
     uint32_t dest;       /* IRQ_GSI, IRQ_MSI: destination hardware ID */
     int masked;          /* IRQ_GSI: masked by the kernel (bound, or a level arrival) */
     unsigned long count; /* arrivals since it was allocated */
+    /* called at each arrival (after the count and a level line's mask,
+     * before the EOI), if set: the IRQ object owning the vector */
+    void (*sink)(void *arg);
+    void *sink_arg;
 };
 
 /* a free device vector, now ALLOCATED; -AL_EBUSY if none is left */
@@ -63,6 +67,10 @@ int irq_unbind(unsigned vector);
  * acknowledgement) */
 int irq_mask(unsigned vector);
 int irq_unmask(unsigned vector);
+
+/* an ALLOCATED or bound vector's arrivals go to sink(arg) too (NULL:
+ * none); cleared when the vector is freed */
+int irq_set_sink(unsigned vector, void (*sink)(void *arg), void *arg);
 
 /* state of a vector (any vector; FREE outside the device range) */
 void irq_vector_info(unsigned vector, struct irq_vec_info *out);

@@ -43,4 +43,6 @@ extern const struct obj_ops reply_ops;    /* kernel/endpoint.c */
 extern const struct obj_ops task_ops;     /* kernel/task.c */
 extern const struct obj_ops thread_ops;   /* kernel/thread.c */
 extern const struct obj_ops ioport_ops;   /* kernel/ioport.c */
+extern const struct obj_ops irq_control_ops; /* kernel/irqobj.c */
+extern const struct obj_ops irq_ops;         /* kernel/irqobj.c */
 #endif

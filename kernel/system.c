@@ -16,6 +16,7 @@
 #include "kernel/thread.h"
 #include "kernel/cap.h"
 #include "kernel/ioport.h"
+#include "kernel/irqobj.h"
 #include "kernel/ipc.h"
 #include "kernel/mapdb.h"
 #include "kernel/frame.h"
@@ -142,6 +143,7 @@ int system_start(int s0i, int rooti, int ktap, unsigned ktap_first)
         return -1;
     cap_install(cap_slot(root, AL_SLOT_SIGMA0), AL_CAP_ENDPOINT, AL_R_SEND, ep, 0);
     ioport_grant_root(root);
+    irqobj_grant_root(root);
     struct al_bootinfo *bi = info_pages(root, AL_BOOTINFO, 2);
     _Static_assert(sizeof(struct al_bootinfo) <= 8192, "boot info fits two pages");
     bi->magic = AL_BOOT_MAGIC;

@@ -77,6 +77,10 @@ SUITES = {
     "faults": ("mb1", [(U("faults"), ""), (U("hello"), "after faults")], "ktest=modules"),
     "ioport": ("mb1", [(U("ioport"), "ports=all"), (U("crash"), f"io expect=fault:{GP}"), (U("hello"), "after ioport")],
                "ktest=modules"),
+    # the edu test last and in the background: it is not leak-checked, since
+    # sigma0 keeps the page tables it built for the device memory it mapped
+    "irq": ("mb1", [(U("irq"), "hold irqs=1"), (U("irq"), "take irqs=1"), (U("hello"), "after hold and take"),
+                    (U("irq"), "irqs=1 ports=0xcf8:8 start=bg")], "ktest=modules"),
     "fuzz": ("mb1", [(U("fuzz"), "20000 7"), (U("fuzz"), "20000 1234567"), (U("hello"), "after fuzzing")],
              "ktest=modules"),
     "threads": ("mb1", [(U("sched"), ""), (U("fpu"), ""), (U("cpus"), ""), (U("sleep"), ""),
@@ -96,8 +100,9 @@ SHAPED = {
 # suites that inject NMIs through the QEMU monitor while the guest runs
 NMI_SUITES = {"nmi"}
 
-# extra QEMU devices of a suite: the self-tests' MSI test needs the edu PCI device
-SUITE_QEMU = {"selftest": ["-device", "edu"]}
+# extra QEMU devices of a suite: the self-tests' MSI test and the IRQ objects'
+# user test need the edu PCI device
+SUITE_QEMU = {"selftest": ["-device", "edu"], "irq": ["-device", "edu"]}
 
 # deliberate kernel crashes: each must print the panic report, with these
 # lines, and stop the machine through isa-debug-exit (exit code 3)

@@ -17,6 +17,9 @@
 /* root only: an ioport capability for all ports [0, 65536), rights CONTROL;
  * the ports the kernel keeps are never permitted through it (docs/ABI.md) */
 #define AL_SLOT_IOPORTS 3
+/* root only: the IRQ-control capability (AL_CAP_IRQ_CONTROL, rights CONTROL):
+ * irq_create makes IRQ objects from it (docs/ABI.md, section 5.12) */
+#define AL_SLOT_IRQ_CONTROL 4
 
 #define AL_BOOT_MAGIC    0x41697242ULL /* "BriA" */
 #define AL_BOOT_MAX_MODS 32

@@ -12,7 +12,8 @@
 #define AL_SLOT_BOOT_EP   1 /* an endpoint shared by all boot modules (tests, benchmarks) */
 
 /* capability types */
-enum al_cap_type { AL_CAP_NONE, AL_CAP_ENDPOINT, AL_CAP_REPLY, AL_CAP_TASK, AL_CAP_THREAD, AL_CAP_IOPORT, AL_CAP_TYPES };
+enum al_cap_type { AL_CAP_NONE, AL_CAP_ENDPOINT, AL_CAP_REPLY, AL_CAP_TASK, AL_CAP_THREAD, AL_CAP_IOPORT, AL_CAP_IRQ_CONTROL, AL_CAP_IRQ,
+                   AL_CAP_TYPES };
 
 /* I/O ports (AL_CAP_IOPORT): a capability names the ports [base, base + count);
  * its cap_info id is base | count << 16 (count 1..65536) */
@@ -20,6 +21,25 @@ enum al_cap_type { AL_CAP_NONE, AL_CAP_ENDPOINT, AL_CAP_REPLY, AL_CAP_TASK, AL_C
 #define AL_IOPORT_ID(base, count) ((unsigned long)(base) | (unsigned long)(count) << 16)
 #define AL_IOPORT_BASE(id)  ((unsigned long)(id)&0xffff)
 #define AL_IOPORT_COUNT(id) ((unsigned long)(id) >> 16)
+
+/* IRQ objects (AL_CAP_IRQ), made from the IRQ-control capability
+ * (AL_CAP_IRQ_CONTROL) by irq_create; their interrupts arrive as IPC
+ * messages on the endpoint they are bound to (docs/ABI.md, section 5.12) */
+#define AL_IRQ_ISA 1 /* line: ISA IRQ 0..15 (the firmware's GSI, trigger and polarity) */
+#define AL_IRQ_MSI 2 /* line 0: the kernel allocates a vector; the MSI message is written out */
+#define AL_IRQ_GSI 3 /* line: a GSI, with flags */
+#define AL_IRQ_LEVEL 1 /* flags of AL_IRQ_GSI: level-triggered (else edge) */
+#define AL_IRQ_LOW   2 /* active-low (else active-high) */
+/* cap_info id and word 0 of its messages: kind and line (MSI: the vector) */
+#define AL_IRQ_ID(kind, line) ((unsigned long)(kind) << 32 | (unsigned long)(line))
+/* an interrupt message: label AL_LABEL_IRQ, the binding's badge, 2 words:
+ * mr[0] = AL_IRQ_ID, mr[1] = arrivals reported by this message (>= 1) */
+#define AL_LABEL_IRQ 0xfff3
+/* what irq_create writes for AL_IRQ_MSI: program the device with it */
+struct al_irq_msi {
+    unsigned long addr; /* the message address (upper 32 bits 0) */
+    unsigned long data; /* the message data (16 bits used) */
+};
 
 /* rights */
 #define AL_R_SEND    1 /* send / call through an endpoint */
@@ -34,7 +54,7 @@ struct al_cap_info {
     unsigned long badge;
     unsigned long object; /* an opaque identity: equal for caps to one object */
     unsigned long id;     /* task: task id; thread: thread id; reply: the caller's thread id; endpoint: 0;
-                             ioport: AL_IOPORT_ID(base, count) */
+                             ioport: AL_IOPORT_ID(base, count); irq: AL_IRQ_ID */
 };
 
 /* ipc operations */

@@ -11,7 +11,8 @@
  * expect=fault:VECTOR, expect=refuse; default exit:0), and start=bg starts
  * it in the background (waited for at the end), and ports=all gives it a
  * copy of our capability for all I/O ports, ports=BASE:COUNT one for
- * those ports only, in the same slot (AL_SLOT_IOPORTS). For modules that run alone
+ * those ports only, in the same slot (AL_SLOT_IOPORTS); irqs=1 gives it a copy
+ * of our IRQ-control capability (AL_SLOT_IRQ_CONTROL). For modules that run alone
  * it checks that kernel frames and sigma0 pages all came back.
  */
 #include "user/lib/airlock.h"
@@ -35,6 +36,7 @@ struct mod {
     long want;
     int bg;
     int ports; /* 1: ports=all, 2: ports=BASE:COUNT (see build) */
+    int irqs;  /* irqs=1: a copy of our IRQ-control capability */
     unsigned long port_base, port_count;
     long task_slot, task_id;
     long ids[MAX_PAGES];
@@ -90,6 +92,7 @@ static void parse(struct mod *m, const char *cmdline)
             m->expect = EXP_REFUSE;
     }
     m->bg = take_word(m->args, "start=bg", 0, NULL, 0);
+    m->irqs = take_word(m->args, "irqs=1", 0, NULL, 0);
     if (take_word(m->args, "ports=", 1, v, sizeof v)) {
         /* ports=all, or ports=BASE:COUNT (hexadecimal base, decimal count) */
         int ok = 1, ok2 = 1;
@@ -205,6 +208,8 @@ static long build(struct mod *m, const struct al_boot_module *bm, unsigned idx, 
     }
     if (m->ports && al_cap_give(m->task_slot, io, AL_SLOT_IOPORTS, AL_R_ALL))
         return *why = "cannot give the I/O ports", -AL_EINVAL;
+    if (m->irqs && al_cap_give(m->task_slot, AL_SLOT_IRQ_CONTROL, AL_SLOT_IRQ_CONTROL, AL_R_CONTROL))
+        return *why = "cannot give the IRQ-control capability", -AL_EINVAL;
     r = al_thread_create_in(m->task_slot, img.entry, sp, 0, 100, -1);
     if (r < 0)
         return *why = "thread_create_in failed", r;

@@ -65,6 +65,7 @@ struct al_stats;
 struct al_thread_info;
 struct al_cpu_info;
 struct al_cap_info;
+struct al_irq_msi;
 #define AL_STUB_0(nr, args)        al_syscall0(nr)
 #define AL_STUB_N(nr, nargs, args) al_syscall6(nr, AL_ARGS_##nargs args AL_COMMA_##nargs AL_PAD_##nargs)
 #define AL_STUB_1(nr, args)        AL_STUB_N(nr, 1, args)

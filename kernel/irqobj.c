@@ -1,0 +1,311 @@
+/*
+ * IRQ objects and the IRQ-control capability; see irqobj.h. BKL held,
+ * interrupts off, throughout.
+ *
+ * An object is a slot of a fixed pool: its device vector (bound to the
+ * source from creation to destruction, its sink this object), the
+ * endpoint it is bound to (a reference to it), the badge, the state of its
+ * one message, and a queue node. States of a bound object:
+ *   idle         no message outstanding; an arrival makes one
+ *   queued       the message waits on ep->sendq (no receiver was there);
+ *                a receive takes it (irqobj_take) -> taken
+ *   taken        a receiver got it; arrivals are only counted until
+ *                irq_ack -> idle (and at once a new message if any
+ *                arrival was counted meanwhile)
+ * `count` holds the arrivals not yet reported by a message, so every
+ * arrival is reported exactly once (its word mr[1]).
+ */
+#include "kernel/irqobj.h"
+#include "kernel/irq.h"
+#include "kernel/ipc_impl.h"
+#include "kernel/bkl.h"
+#include "kernel/cap.h"
+#include "kernel/cpu.h"
+#include "kernel/object.h"
+#include "kernel/panic.h"
+#include "kernel/syscall.h"
+#include "kernel/task.h"
+#include "kernel/thread.h"
+#include "kernel/usercopy.h"
+#include "abi/airlock/boot.h"
+#include "abi/airlock/errno.h"
+#include "abi/airlock/ipc.h"
+#include <arch/irq.h>
+
+_Static_assert(AL_IRQ_LEVEL == ARCH_IRQ_LEVEL && AL_IRQ_LOW == ARCH_IRQ_LOW,
+               "the ABI's line flags are the architecture's");
+
+#define IRQOBJ_MAX 32 /* IRQ objects at once (each owns a device vector) */
+
+struct irqobj {
+    /* the queue node on ep->sendq while the message waits; only its
+     * queue links and prio are used (the IPC queues are of threads) */
+    struct thread node;
+    int used;
+    unsigned refs; /* capabilities naming it */
+    unsigned vector;
+    unsigned kind;       /* AL_IRQ_ISA, AL_IRQ_MSI, AL_IRQ_GSI */
+    uint32_t line;       /* ISA IRQ, GSI, or (MSI) the vector */
+    struct endpoint *ep; /* bound to (a reference), or NULL */
+    uint64_t badge;
+    int queued;          /* node on ep->sendq */
+    int taken;           /* the message was received, not yet acknowledged */
+    unsigned long count; /* arrivals not yet reported */
+};
+
+static struct irqobj pool[IRQOBJ_MAX];
+char irq_control_space;
+
+static uint64_t irq_id(const struct irqobj *o)
+{
+    return AL_IRQ_ID(o->kind, o->line);
+}
+
+/* the message into r's UTCB: it reports every arrival counted so far */
+static void put_msg(struct irqobj *o, struct thread *r)
+{
+    struct al_utcb *u = r->utcb;
+    u->mr[0] = irq_id(o);
+    u->mr[1] = o->count;
+    u->tag = AL_TAG(2, 0, AL_LABEL_IRQ);
+    u->badge = o->badge;
+    o->count = 0;
+    o->taken = 1;
+}
+
+/* bound, idle, with arrivals counted: the message goes to the first
+ * receiver waiting on the endpoint, or waits on its send queue */
+static void deliver(struct irqobj *o)
+{
+    assert_kernel_locked();
+    struct endpoint *ep = o->ep;
+    struct thread *r = ep->recvq;
+    if (r) {
+        ipc_q_remove(&ep->recvq, r);
+        put_msg(o, r);
+        ipc_wake(r, 0);
+        return;
+    }
+    o->node.prio = PRIO_MAX; /* ahead of every thread's message */
+    ipc_q_insert(&ep->sendq, &o->node);
+    o->queued = 1;
+}
+
+int irqobj_take(struct thread *node, struct thread *r)
+{
+    if ((char *)node < (char *)pool || (char *)node >= (char *)(pool + IRQOBJ_MAX))
+        return 0;
+    struct irqobj *o = (struct irqobj *)node; /* node is the first member */
+    assert(o->used && o->queued && o->ep);
+    ipc_q_remove(&o->ep->sendq, node);
+    o->queued = 0;
+    put_msg(o, r);
+    return 1;
+}
+
+/* the vector's sink: an arrival (kernel/irq.c, before the EOI) */
+static void arrived(void *arg)
+{
+    struct irqobj *o = arg;
+    assert_kernel_locked();
+    o->count++;
+    if (o->ep && !o->queued && !o->taken)
+        deliver(o);
+}
+
+/* no endpoint any more: the message withdrawn, a line masked */
+static void unbind(struct irqobj *o)
+{
+    assert_kernel_locked();
+    if (!o->ep)
+        return;
+    if (o->queued)
+        ipc_q_remove(&o->ep->sendq, &o->node);
+    if (o->kind != AL_IRQ_MSI)
+        irq_mask(o->vector);
+    struct endpoint *ep = o->ep;
+    o->ep = NULL;
+    o->queued = o->taken = 0;
+    o->count = 0;
+    o->badge = 0;
+    endpoint_ops.release(NULL, ep); /* the binding's reference */
+}
+
+static void irq_ref(void *obj)
+{
+    ((struct irqobj *)obj)->refs++;
+}
+
+/* the last capability: unbound, the line masked and unrouted, the vector
+ * freed: another task may take the source */
+static void irq_release(struct cap *c, void *obj)
+{
+    (void)c;
+    struct irqobj *o = obj;
+    assert(o->refs > 0);
+    if (--o->refs)
+        return;
+    unbind(o);
+    irq_vector_free(o->vector);
+    o->used = 0;
+}
+
+static void irq_describe(const struct cap *c, struct al_cap_info *info)
+{
+    info->id = irq_id(c->obj);
+}
+
+/* IRQ objects live while a capability names them (counted). */
+const struct obj_ops irq_ops = {
+    .name = "irq",
+    .ref = irq_ref,
+    .release = irq_release,
+    .describe = irq_describe,
+};
+
+static void irq_control_release(struct cap *c, void *obj)
+{
+    (void)c;
+    (void)obj;
+}
+
+/* No lifetime: the authority over the machine's interrupt sources. */
+const struct obj_ops irq_control_ops = {
+    .name = "irq-control",
+    .release = irq_control_release,
+};
+
+void irqobj_grant_root(struct task *root)
+{
+    struct cap *slot = cap_slot(root, AL_SLOT_IRQ_CONTROL);
+    if (!slot || slot->type)
+        panic("system: cannot give the root task its IRQ-control capability");
+    cap_install(slot, AL_CAP_IRQ_CONTROL, AL_R_CONTROL, &irq_control_space, 0);
+}
+
+/* irq_create(ctl, slot, kind, line, flags, msi): an IRQ object for the
+ * source (kind, line, flags) in our empty slot `slot`, from our
+ * IRQ-control capability ctl (CONTROL); for an MSI the message is written
+ * to *msi. Checks in docs/ABI.md's order. */
+SYSCALL_DEFINE(irq_create)
+{
+    long err = 0;
+    struct task *self = current()->task;
+    if (!cap_lookup(self, a0, AL_CAP_IRQ_CONTROL, AL_R_CONTROL, &err))
+        return err;
+    struct cap *dst = cap_slot(self, a1);
+    if (!dst)
+        return -AL_EBADCAP;
+    if (dst->type)
+        return -AL_EEXIST;
+    switch (a2) {
+    case AL_IRQ_ISA:
+        if (a3 >= 16 || a4)
+            return -AL_EINVAL;
+        break;
+    case AL_IRQ_GSI:
+        if (a3 > UINT32_MAX || (a4 & ~(uint64_t)(AL_IRQ_LEVEL | AL_IRQ_LOW)))
+            return -AL_EINVAL;
+        break;
+    case AL_IRQ_MSI:
+        if (a3 || a4)
+            return -AL_EINVAL;
+        if (!user_range_ok(a5, sizeof(struct al_irq_msi)))
+            return -AL_EFAULT;
+        break;
+    default:
+        return -AL_EINVAL;
+    }
+    struct irqobj *o = NULL;
+    for (unsigned i = 0; i < IRQOBJ_MAX && !o; i++)
+        if (!pool[i].used)
+            o = &pool[i];
+    if (!o)
+        return -AL_ENOMEM;
+    int v = irq_vector_alloc();
+    if (v < 0)
+        return v;
+    uint32_t dest = this_cpu()->apic_id;
+    struct al_irq_msi msg = {0};
+    int rc;
+    if (a2 == AL_IRQ_ISA)
+        rc = irq_bind_isa((unsigned)v, (unsigned)a3, dest);
+    else if (a2 == AL_IRQ_GSI)
+        rc = irq_bind_gsi((unsigned)v, (uint32_t)a3, (unsigned)a4, dest);
+    else {
+        uint64_t addr;
+        uint32_t data;
+        rc = irq_bind_msi((unsigned)v, dest, &addr, &data);
+        msg.addr = addr;
+        msg.data = data;
+        if (rc == 0 && copy_to_user(self, a5, &msg, sizeof msg))
+            rc = -AL_EFAULT;
+    }
+    if (rc) {
+        irq_vector_free((unsigned)v);
+        return rc;
+    }
+    *o = (struct irqobj){.used = 1, .vector = (unsigned)v, .kind = (unsigned)a2};
+    o->line = a2 == AL_IRQ_MSI ? (uint32_t)v : (uint32_t)a3;
+    irq_set_sink((unsigned)v, arrived, o);
+    cap_install(dst, AL_CAP_IRQ, AL_R_CONTROL, o, 0);
+    return 0;
+}
+
+/* irq_bind(irq, ep, badge): deliver to the endpoint in our slot ep (RECV) */
+SYSCALL_DEFINE(irq_bind)
+{
+    long err = 0;
+    struct task *self = current()->task;
+    struct cap *c = cap_lookup(self, a0, AL_CAP_IRQ, AL_R_CONTROL, &err);
+    if (!c)
+        return err;
+    struct cap *e = cap_lookup(self, a1, AL_CAP_ENDPOINT, AL_R_RECV, &err);
+    if (!e)
+        return err;
+    struct irqobj *o = c->obj;
+    if (o->ep)
+        return -AL_EBUSY;
+    o->ep = e->obj;
+    endpoint_ops.ref(o->ep);
+    o->badge = a2;
+    if (o->kind != AL_IRQ_MSI)
+        irq_unmask(o->vector); /* enabled only now */
+    if (o->count)
+        deliver(o); /* (an MSI that arrived before) */
+    return 0;
+}
+
+/* irq_ack(irq): the message was served; the next one may come */
+SYSCALL_DEFINE(irq_ack)
+{
+    long err = 0;
+    struct cap *c = cap_lookup(current()->task, a0, AL_CAP_IRQ, AL_R_CONTROL, &err);
+    if (!c)
+        return err;
+    struct irqobj *o = c->obj;
+    if (!o->ep)
+        return -AL_EINVAL;
+    if (!o->taken)
+        return 0; /* nothing received to acknowledge */
+    o->taken = 0;
+    if (o->kind != AL_IRQ_MSI)
+        irq_unmask(o->vector); /* a level line masked at its arrival */
+    if (o->count)
+        deliver(o);
+    return 0;
+}
+
+/* irq_detach(irq): no more messages; the source stays the object's */
+SYSCALL_DEFINE(irq_detach)
+{
+    long err = 0;
+    struct cap *c = cap_lookup(current()->task, a0, AL_CAP_IRQ, AL_R_CONTROL, &err);
+    if (!c)
+        return err;
+    struct irqobj *o = c->obj;
+    if (!o->ep)
+        return -AL_EINVAL;
+    unbind(o);
+    return 0;
+}
