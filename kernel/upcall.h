@@ -48,7 +48,7 @@ int ioport_fault(void);
 
 /* a device interrupt arrived on vector (kernel/irq.c; the architecture's
  * dispatch of its device-vector range, BKL held): counted, a level line
- * masked, acknowledged. 0 if no one allocated the vector: the caller
+ * masked, handed to the vector's IRQ object, acknowledged. 0 if no one allocated the vector: the caller
  * handles it as unexpected (counts it and acknowledges it). */
 int irq_arrived(unsigned vector);
 

@@ -11,7 +11,7 @@
  *
  * Modes (first argument): none, the whole test; `hold`: take ISA IRQ 8
  * and exit holding it; `take`: ISA IRQ 8 can be taken (after the holder
- * died).
+ * died); `rtc` (with ports=0x70:2): a level-triggered line, the RTC's.
  */
 #include "user/lib/airlock.h"
 #include "abi/airlock/boot.h"
@@ -138,12 +138,95 @@ static int hold_or_take(int hold)
     return ktap_failures(); /* (hold: we exit holding it) */
 }
 
+static inline void outb_(unsigned port, unsigned char v)
+{
+    __asm__ volatile("outb %%al, %%dx" ::"a"(v), "d"(port) : "memory");
+}
+static inline unsigned char inb_(unsigned port)
+{
+    unsigned char v;
+    __asm__ volatile("inb %%dx, %%al" : "=a"(v) : "d"(port) : "memory");
+    return v;
+}
+static unsigned char cmos_read(unsigned char r)
+{
+    outb_(0x70, r);
+    return inb_(0x71);
+}
+static void cmos_write(unsigned char r, unsigned char v)
+{
+    outb_(0x70, r);
+    outb_(0x71, v);
+}
+
+/* a message on EP within ms milliseconds: 1 with its words, 0 if none */
+static int wait_msg(long ms, unsigned long *id, unsigned long *n)
+{
+    struct al_utcb *u = al_utcb();
+    if (al_ipc(AL_IPC_RECV, 0, 0, EP, ms * 1000000L) != 0)
+        return 0;
+    if (AL_TAG_LABEL(u->tag) != AL_LABEL_IRQ || u->badge != BADGE)
+        return -1;
+    *id = u->mr[0];
+    *n = u->mr[1];
+    return 1;
+}
+
+/*
+ * rtc mode (ports=0x70:2): a level-triggered line from user level. The
+ * CMOS RTC's periodic interrupt on GSI 8, bound as level/active-high: the
+ * line stays asserted until register C is read, so each message is one
+ * arrival, nothing more comes before the acknowledgement, an
+ * acknowledgement while the RTC still asserts the line brings the next
+ * message at once, and one after reading register C the next period's.
+ */
+static int rtc(void)
+{
+    ktap_plan(5);
+    unsigned long id = 0, n = 0;
+    al_endpoint_create(EP);
+    long r = al_irq_create(AL_SLOT_IRQ_CONTROL, IRQ, AL_IRQ_GSI, 8, AL_IRQ_LEVEL, 0);
+    long r1 = al_irq_bind(IRQ, EP, BADGE);
+    int g0 = wait_msg(30, &id, &n);
+    ktap_result(r == 0 && r1 == 0 && g0 == 0, "GSI 8, level: created and bound; quiet while the RTC is (%ld, %ld)", r,
+                r1);
+    unsigned char a = cmos_read(0x0a), b = cmos_read(0x0b);
+    cmos_write(0x0a, (unsigned char)((a & 0xf0) | 6)); /* 1024 Hz */
+    (void)cmos_read(0x0c);
+    cmos_write(0x0b, (unsigned char)(b | 0x40)); /* periodic interrupt on */
+    g0 = wait_msg(500, &id, &n);
+    ktap_result(g0 == 1 && id == AL_IRQ_ID(AL_IRQ_GSI, 8) && n == 1, "the RTC's interrupt arrives as a message (%lu)",
+                n);
+    int g1 = wait_msg(30, &id, &n);
+    r = al_irq_ack(IRQ); /* register C not read: the line is still asserted */
+    int g2 = wait_msg(100, &id, &n);
+    ktap_result(g1 == 0 && r == 0 && g2 == 1 && n == 1,
+                "masked until the acknowledgement; then at once again, the line still asserted");
+    (void)cmos_read(0x0c);
+    r = al_irq_ack(IRQ);
+    g1 = wait_msg(500, &id, &n);
+    unsigned long n1 = n;
+    g2 = wait_msg(30, &id, &n);
+    ktap_result(r == 0 && g1 == 1 && n1 == 1 && g2 == 0,
+                "register C read and acknowledged: the next period, one arrival, then nothing until the next ack");
+    cmos_write(0x0b, b);
+    cmos_write(0x0a, a);
+    (void)cmos_read(0x0c);
+    r = al_cap_delete(IRQ);
+    r1 = al_irq_create(AL_SLOT_IRQ_CONTROL, IRQ, AL_IRQ_ISA, 8, 0, 0);
+    ktap_result(r == 0 && r1 == 0 && al_cap_delete(IRQ) == 0 && al_cap_delete(EP) == 0,
+                "RTC restored; the line is free again after the deletion");
+    return ktap_failures();
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "hold"))
         return hold_or_take(1);
     if (argc > 1 && !strcmp(argv[1], "take"))
         return hold_or_take(0);
+    if (argc > 1 && !strcmp(argv[1], "rtc"))
+        return rtc();
     ktap_plan(14);
     struct al_cap_info ci;
     struct al_irq_msi msi = {0, 0};
