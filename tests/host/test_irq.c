@@ -2,7 +2,8 @@
  * tests/host/test_irq.c - unit tests for kernel/irq.c: the device-vector
  * allocator (exhaustion, free, reuse, never a kernel vector), bindings to
  * GSIs, ISA IRQs and MSIs, and irq_arrived (counts, masking a level line
- * before the EOI, unexpected vectors left to the caller).
+ * before the EOI, unexpected vectors left to the caller), and the sink
+ * an IRQ object sets on its vector (called after the mask, before the EOI).
  *
  * The architecture (<arch/irq.h>) is a fake that records each call: a
  * table of 48 GSIs of which GSI 2 is the kernel's, ISA IRQ 0 -> GSI 2,
@@ -284,6 +285,42 @@ static void test_arrival_unexpected_and_msi(void **state)
     assert_int_equal(vi.count, 0);
 }
 
+/* the sink (an IRQ object in the kernel) hears of each arrival after a
+ * level line's mask and before the EOI; unbinding keeps it, freeing
+ * clears it, and only a vector in use can have one */
+static void sink_fn(void *arg)
+{
+    logf_("sink", (uint32_t)(uintptr_t)arg);
+}
+
+static void test_sink(void **state)
+{
+    (void)state;
+    assert_int_equal(irq_set_sink(0x30, sink_fn, (void *)7), -AL_EINVAL); /* free */
+    assert_int_equal(irq_set_sink(0x80, sink_fn, (void *)7), -AL_EINVAL); /* not a device vector */
+    int l = irq_vector_alloc();
+    assert_int_equal(irq_set_sink((unsigned)l, sink_fn, (void *)7), 0);
+    assert_int_equal(irq_bind_gsi((unsigned)l, 20, ARCH_IRQ_PCI_INTX, 0), 0);
+    assert_int_equal(irq_unmask((unsigned)l), 0);
+    log_buf[0] = 0;
+    assert_int_equal(irq_arrived((unsigned)l), 1);
+    assert_string_equal(log_buf, "mask:20 sink:7 eoi:0");
+    assert_int_equal(irq_unbind((unsigned)l), 0);
+    log_buf[0] = 0;
+    assert_int_equal(irq_arrived((unsigned)l), 1); /* ALLOCATED again: still its sink's */
+    assert_string_equal(log_buf, "sink:7 eoi:0");
+    assert_int_equal(irq_set_sink((unsigned)l, NULL, NULL), 0);
+    log_buf[0] = 0;
+    assert_int_equal(irq_arrived((unsigned)l), 1);
+    assert_string_equal(log_buf, "eoi:0");
+    assert_int_equal(irq_set_sink((unsigned)l, sink_fn, (void *)7), 0);
+    assert_int_equal(irq_vector_free((unsigned)l), 0);
+    assert_int_equal(irq_vector_alloc(), l);
+    log_buf[0] = 0;
+    assert_int_equal(irq_arrived((unsigned)l), 1); /* reused: no sink */
+    assert_string_equal(log_buf, "eoi:0");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +328,7 @@ int main(void)
         cmocka_unit_test_setup(test_bind_gsi, free_all),
         cmocka_unit_test_setup(test_arrival_edge_level, free_all),
         cmocka_unit_test_setup(test_arrival_unexpected_and_msi, free_all),
+        cmocka_unit_test_setup(test_sink, free_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
