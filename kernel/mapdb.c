@@ -13,9 +13,12 @@ static struct mapnode **hash; /* HASH_BUCKETS heads, in kernel frames */
 static struct mapnode *free_nodes;
 static unsigned long live_nodes, slab_frames;
 
+/* by the task's id, not its address: the same tasks and pages land in the
+ * same buckets whatever the kernel's memory layout, so the path lengths
+ * that make test budgets do not move when the kernel image grows */
 static unsigned bucket(struct task *t, uint64_t va)
 {
-    uint64_t h = ((uint64_t)t >> 6) * 0x9e3779b97f4a7c15ULL ^ (va >> 12) * 0xff51afd7ed558ccdULL;
+    uint64_t h = (uint64_t)t->id * 0x9e3779b97f4a7c15ULL ^ (va >> 12) * 0xff51afd7ed558ccdULL;
     return (unsigned)(h >> 50) & (HASH_BUCKETS - 1);
 }
 
