@@ -252,6 +252,30 @@ SYSCALL_DEFINE(irq_create)
     return 0;
 }
 
+/* Ready for the next message (bound, none outstanding): unmask a line (an
+ * MSI has no line to mask) and send at once what arrived meanwhile. */
+static void rearm(struct irqobj *o)
+{
+    if (o->kind != AL_IRQ_MSI)
+        irq_unmask(o->vector);
+    if (o->count)
+        deliver(o);
+}
+
+/* the IRQ object in the caller's slot (CONTROL), which must be bound */
+static struct irqobj *bound_irq(uint64_t slot, long *err)
+{
+    struct cap *c = cap_lookup(current()->task, slot, AL_CAP_IRQ, AL_R_CONTROL, err);
+    if (!c)
+        return NULL;
+    struct irqobj *o = c->obj;
+    if (!o->ep) {
+        *err = -AL_EINVAL;
+        return NULL;
+    }
+    return o;
+}
+
 /* irq_bind(irq, ep, badge): deliver to the endpoint in our slot ep (RECV) */
 SYSCALL_DEFINE(irq_bind)
 {
@@ -269,10 +293,7 @@ SYSCALL_DEFINE(irq_bind)
     o->ep = e->obj;
     endpoint_ops.ref(o->ep);
     o->badge = a2;
-    if (o->kind != AL_IRQ_MSI)
-        irq_unmask(o->vector); /* enabled only now */
-    if (o->count)
-        deliver(o); /* (an MSI that arrived before) */
+    rearm(o); /* enabled only now; an MSI that arrived before is sent */
     return 0;
 }
 
@@ -280,19 +301,13 @@ SYSCALL_DEFINE(irq_bind)
 SYSCALL_DEFINE(irq_ack)
 {
     long err = 0;
-    struct cap *c = cap_lookup(current()->task, a0, AL_CAP_IRQ, AL_R_CONTROL, &err);
-    if (!c)
+    struct irqobj *o = bound_irq(a0, &err);
+    if (!o)
         return err;
-    struct irqobj *o = c->obj;
-    if (!o->ep)
-        return -AL_EINVAL;
     if (!o->taken)
         return 0; /* nothing received to acknowledge */
     o->taken = 0;
-    if (o->kind != AL_IRQ_MSI)
-        irq_unmask(o->vector); /* a level line masked at its arrival */
-    if (o->count)
-        deliver(o);
+    rearm(o); /* (a level line was masked at its arrival) */
     return 0;
 }
 
@@ -300,12 +315,9 @@ SYSCALL_DEFINE(irq_ack)
 SYSCALL_DEFINE(irq_detach)
 {
     long err = 0;
-    struct cap *c = cap_lookup(current()->task, a0, AL_CAP_IRQ, AL_R_CONTROL, &err);
-    if (!c)
+    struct irqobj *o = bound_irq(a0, &err);
+    if (!o)
         return err;
-    struct irqobj *o = c->obj;
-    if (!o->ep)
-        return -AL_EINVAL;
     unbind(o);
     return 0;
 }

@@ -436,6 +436,15 @@ def gdb_checks():
     return passed, len(problems), problems
 
 
+def stage(name, result, what, total_p, total_f):
+    """print a non-QEMU stage's line and failures; the new totals"""
+    p, f, probs = result
+    print(f"{name:9s}: {p} passed, {f} failed ({what})")
+    for x in probs:
+        print("    FAIL", x)
+    return total_p + p, total_f + f
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smp", default="1", help="CPU counts, comma separated (e.g. 1,4)")
@@ -474,33 +483,18 @@ def main():
 
     total_p = total_f = 0
     if not args.only or args.only in ("host", "checks"):
-        p, f, probs = source_checks()
-        print(f"checks   : {p} passed, {f} failed (architecture boundary, assembly offsets)")
-        for x in probs:
-            print("    FAIL", x)
-        total_p, total_f = total_p + p, total_f + f
+        total_p, total_f = stage("checks", source_checks(), "architecture boundary, assembly offsets",
+                                 total_p, total_f)
     if not args.only or args.only == "budgets":
         if os.environ.get("AIRLOCK_DEBUG", "0") != "0":
             print("budgets  : skipped (DEBUG build: path lengths are not the product's)")
         else:
-            p, f, probs = budget_checks(logdir)
-            print(f"budgets  : {p} passed, {f} failed (path lengths under -icount, tools/budgets.tsv; "
-                  "kernel counters vs. the QEMU plugin)")
-            for x in probs:
-                print("    FAIL", x)
-            total_p, total_f = total_p + p, total_f + f
+            total_p, total_f = stage("budgets", budget_checks(logdir), "path lengths under -icount, "
+                                     "tools/budgets.tsv; kernel counters vs. the QEMU plugin", total_p, total_f)
     if not args.only or args.only == "gdb":
-        p, f, probs = gdb_checks()
-        print(f"gdb      : {p} passed, {f} failed (tools/gdb helpers against a live kernel)")
-        for x in probs:
-            print("    FAIL", x)
-        total_p, total_f = total_p + p, total_f + f
+        total_p, total_f = stage("gdb", gdb_checks(), "tools/gdb helpers against a live kernel", total_p, total_f)
     if not args.only or args.only == "host":
-        p, f, probs = host_tests()
-        print(f"host     : {p} passed, {f} failed (cmocka)")
-        for x in probs:
-            print("    FAIL", x)
-        total_p, total_f = total_p + p, total_f + f
+        total_p, total_f = stage("host", host_tests(), "cmocka", total_p, total_f)
     for smp in [int(x) for x in str(args.smp).split(",")]:
         for name, spec in SUITES.items():
             if args.only and args.only not in (name, "qemu"):

@@ -104,9 +104,10 @@
     .set frame_sp, \to
 .endm
 
-/* RSP -> TF_VECTOR (the hardware frame is in place): push the general
- * registers; afterwards RSP -> the struct trap_frame */
-.macro PUSH_GPRS
+/* RSP -> TF_VECTOR: push rax down to r11, the registers C may clobber;
+ * afterwards RSP -> TF_R11 (shared by PUSH_GPRS and syscall_entry, which
+ * leaves the callee-saved rest unwritten) */
+.macro PUSH_RAX_TO_R11
     PUSHQ_AT %rax, TF_RAX
     PUSHQ_AT %rcx, TF_RCX
     PUSHQ_AT %rdx, TF_RDX
@@ -116,6 +117,11 @@
     PUSHQ_AT %r9, TF_R9
     PUSHQ_AT %r10, TF_R10
     PUSHQ_AT %r11, TF_R11
+.endm
+/* RSP -> TF_VECTOR (the hardware frame is in place): push the general
+ * registers; afterwards RSP -> the struct trap_frame */
+.macro PUSH_GPRS
+    PUSH_RAX_TO_R11
     PUSHQ_AT %rbx, TF_RBX
     PUSHQ_AT %rbp, TF_RBP
     PUSHQ_AT %r12, TF_R12
@@ -187,15 +193,7 @@ syscall_entry:
     PUSHQ_AT %rcx, TF_RIP
     PUSHQ_AT $0, TF_ERROR
     PUSHQ_AT $TF_VECTOR_SYSCALL, TF_VECTOR
-    PUSHQ_AT %rax, TF_RAX
-    PUSHQ_AT %rcx, TF_RCX
-    PUSHQ_AT %rdx, TF_RDX
-    PUSHQ_AT %rsi, TF_RSI
-    PUSHQ_AT %rdi, TF_RDI
-    PUSHQ_AT %r8, TF_R8
-    PUSHQ_AT %r9, TF_R9
-    PUSHQ_AT %r10, TF_R10
-    PUSHQ_AT %r11, TF_R11
+    PUSH_RAX_TO_R11
     SKIP_DOWN TF_R11, 0                 /* the rest (rbx rbp r12-r15): not
                                            saved, C preserves them */
     incq %gs:CE_SYSCALLS
