@@ -17,6 +17,8 @@
 /* root only: an ioport capability for all ports [0, 65536), rights CONTROL;
  * the ports the kernel keeps are never permitted through it (docs/ABI.md) */
 #define AL_SLOT_IOPORTS 3
+/* a module given a second I/O-port range (the root task's ports=A:N,B:M): it */
+#define AL_SLOT_IOPORTS2 6
 /* root only: the IRQ-control capability (AL_CAP_IRQ_CONTROL, rights CONTROL):
  * irq_create makes IRQ objects from it (docs/ABI.md, section 5.12) */
 #define AL_SLOT_IRQ_CONTROL 4

@@ -11,7 +11,9 @@
  * expect=fault:VECTOR, expect=refuse; default exit:0), and start=bg starts
  * it in the background (waited for at the end), and ports=all gives it a
  * copy of our capability for all I/O ports, ports=BASE:COUNT one for
- * those ports only, in the same slot (AL_SLOT_IOPORTS); irqs=1 gives it a copy
+ * those ports only, in the same slot (AL_SLOT_IOPORTS), and
+ * ports=BASE:COUNT,BASE:COUNT a second one in AL_SLOT_IOPORTS2 (a device whose
+ * ports straddle one of the kernel's, as the i8042's do); irqs=1 gives it a copy
  * of our IRQ-control capability (AL_SLOT_IRQ_CONTROL). For modules that run alone
  * it checks that kernel frames and sigma0 pages all came back.
  */
@@ -25,6 +27,7 @@
 #define TASK_SLOT_BASE 32                   /* one task capability per module */
 #define S0_SLOT_BASE   96                   /* one badged sigma0 capability per module */
 #define IO_SLOT_BASE   160                  /* ports=BASE:COUNT: the range we derived and gave */
+#define IO2_SLOT_BASE  224                  /* ports=...,BASE:COUNT: the second range */
 #define MAX_PAGES      512
 
 enum { EXP_EXIT, EXP_FAULT, EXP_REFUSE };
@@ -37,6 +40,7 @@ struct mod {
     int bg;
     int ports; /* 1: ports=all, 2: ports=BASE:COUNT (see build) */
     int irqs;  /* irqs=1: a copy of our IRQ-control capability */
+    unsigned long port_base2, port_count2; /* ports=...,BASE:COUNT (count 0: none) */
     unsigned long port_base, port_count;
     long task_slot, task_id;
     long ids[MAX_PAGES];
@@ -94,8 +98,25 @@ static void parse(struct mod *m, const char *cmdline)
     m->bg = take_word(m->args, "start=bg", 0, NULL, 0);
     m->irqs = take_word(m->args, "irqs=1", 0, NULL, 0);
     if (take_word(m->args, "ports=", 1, v, sizeof v)) {
-        /* ports=all, or ports=BASE:COUNT (hexadecimal base, decimal count) */
-        int ok = 1, ok2 = 1;
+        /* ports=all, or ports=BASE:COUNT (hexadecimal base, decimal count),
+         * or two ranges: ports=BASE:COUNT,BASE:COUNT */
+        int ok = 1, ok2 = 1, ok3 = 1;
+        char *comma = v;
+        while (*comma && *comma != ',')
+            comma++;
+        if (*comma) {
+            char *c2 = comma + 1;
+            *comma = 0;
+            while (*c2 && *c2 != ':')
+                c2++;
+            ok3 = 0;
+            if (*c2) {
+                *c2 = 0;
+                m->port_base2 = strtoul_hex(comma + 1, &ok3);
+                m->port_count2 = ok3 ? (unsigned long)strtol_simple(c2 + 1, &ok3) : 0;
+            }
+            ok3 = ok3 && m->port_count2; /* else no ports at all */
+        }
         char *colon = v;
         while (*colon && *colon != ':')
             colon++;
@@ -104,7 +125,7 @@ static void parse(struct mod *m, const char *cmdline)
             m->port_base = strtoul_hex(v, &ok);
             m->port_count = (unsigned long)strtol_simple(colon + 1, &ok2);
         }
-        m->ports = !strcmp(v, "all") ? 1 : ok && ok2 && m->port_count ? 2 : 0;
+        m->ports = !strcmp(v, "all") ? 1 : ok && ok2 && ok3 && m->port_count ? 2 : 0;
     }
     /* KTAP name: basename and arguments */
     const char *b = m->args;
@@ -208,6 +229,13 @@ static long build(struct mod *m, const struct al_boot_module *bm, unsigned idx, 
     }
     if (m->ports && al_cap_give(m->task_slot, io, AL_SLOT_IOPORTS, AL_R_ALL))
         return *why = "cannot give the I/O ports", -AL_EINVAL;
+    if (m->ports == 2 && m->port_count2) {
+        long io2 = IO2_SLOT_BASE + idx;
+        if ((r = al_ioport_derive(AL_SLOT_IOPORTS, io2, m->port_base2, m->port_count2, AL_R_ALL)) < 0)
+            return *why = "cannot derive the I/O ports", r;
+        if (al_cap_give(m->task_slot, io2, AL_SLOT_IOPORTS2, AL_R_ALL))
+            return *why = "cannot give the I/O ports", -AL_EINVAL;
+    }
     if (m->irqs && al_cap_give(m->task_slot, AL_SLOT_IRQ_CONTROL, AL_SLOT_IRQ_CONTROL, AL_R_CONTROL))
         return *why = "cannot give the IRQ-control capability", -AL_EINVAL;
     r = al_thread_create_in(m->task_slot, img.entry, sp, 0, 100, -1);
@@ -251,6 +279,7 @@ static int finish(struct mod *m)
     mem_reclaim(0x100 + (unsigned long)(m - mods)); /* what it got from sigma0 itself */
     al_cap_delete(S0_SLOT_BASE + (m - mods));
     al_cap_delete(IO_SLOT_BASE + (m - mods));
+    al_cap_delete(IO2_SLOT_BASE + (m - mods));
     if (m->kframes) {
         unsigned long kf = kernel_frames(), fp, tp;
         mem_info(&fp, &tp);
@@ -294,6 +323,7 @@ int main(void)
             printf("[root] %s: refused: %s (error %ld)\n", m->name, why ? why : "?", r);
             al_cap_delete(m->task_slot);
             al_cap_delete(IO_SLOT_BASE + i);
+            al_cap_delete(IO2_SLOT_BASE + i);
             release(m);
             int ok = m->expect == EXP_REFUSE;
             if (m->kframes && kernel_frames() < m->kframes) {
