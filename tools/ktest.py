@@ -12,11 +12,16 @@ hang or a 'LEAK' line counts as a failure. Ends with one line:
 """
 import argparse
 import os
+import random
 import re
+import select
+import socket
+import threading
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = os.environ.get("AIRLOCK_BUILD", os.path.join(ROOT, "build"))
@@ -63,6 +68,21 @@ def loader(part):
     return mods
 
 
+# the uart suite's data: every byte value, then pseudo-random bytes
+UART_BYTES = 256 * 1024
+_rnd = random.Random(0x16550)
+UART_DATA = bytes(range(256)) + _rnd.randbytes(UART_BYTES - 256)
+UART_CRC = zlib.crc32(UART_DATA)
+
+# the kbd suite's keys (QEMU sendkey names) and the lines they must give;
+# f1, pause, right, print (E0 2A E0 37: a fake shift) and meta_l give
+# nothing; Caps Lock inverts Shift for letters only; ^X is a control code
+KBD_KEYS = [["shift-h", "e", "l", "l", "o", "comma", "f1", "spc", "shift-a", "i", "r", "l", "o", "c", "k", "pause",
+             "right", "print", "spc", "4", "2", "shift-1", "spc", "meta_l", "x", "backspace", "o", "k",
+             "shift-slash", "ret"],
+            ["caps_lock", "a", "b", "shift-c", "1", "caps_lock", "d", "kp_divide", "ctrl-x", "ctrl_r-y", "ret"]]
+KBD_LINES = ["Hello, Airlock 42! ok?", "ABc1d/^X^Y"]
+
 SUITES = {
     # name: (boot, modules, kernel command line)
     "selftest": ("mb1", [(U("hello"), "hello world"), (U("badptr"), "")], "ktest"),
@@ -88,6 +108,15 @@ SUITES = {
                         (U("stress"), "")], "ktest=modules"),
     "grub": ("iso", [(U("hello"), "via grub"), (U("badptr"), ""), (BAD("wx"), "expect=refuse"),
                      (U("probe"), f"trampoline read expect=fault:{PF}")], "ktest"),
+    # user-mode drivers, each with a peer on the host (PEERS, below): the
+    # 16550 on COM2 echoes UART_BYTES from a socket through a small receive
+    # ring (the client pauses once, so back-pressure must hold the line)
+    "uart": ("mb1", [(U("uart"), "rx=1024 ports=0x2f8:8 irqs=1 start=bg"),
+                     (U("uartecho"), f"{UART_BYTES} crc={UART_CRC:08x} pause=100")], "ktest=modules"),
+    # the PS/2 keyboard: hostile bytes injected through the i8042, then the
+    # lines of KBD_KEYS typed through the QEMU monitor ('|' ends a line)
+    "kbd": ("mb1", [(U("kbd"), "inject ports=0x60:1,0x64:1 irqs=1 start=bg"),
+                    (U("kbdtest"), " | ".join(KBD_LINES))], "ktest=modules"),
 }
 # suites on a fixed machine shape (run once, whatever --smp says): name: (suite, -smp value)
 SHAPED = {
@@ -196,7 +225,146 @@ def nmi_injector(sock_path, log, stop, command=b"nmi\n", repeat=True):
         pass
 
 
-def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False, inject=None):
+def wait_for_line(log, needle, stop, secs=30):
+    """until the guest's log has needle (True), or stop or secs passed"""
+    end = time.time() + secs
+    while time.time() < end and not stop.is_set():
+        if os.path.exists(log) and needle in open(log, errors="replace").read():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+class UartPeer:
+    """COM2 on a host socket: once the driver says it is ready, send
+    UART_DATA and read the echo; byte-exact or a failure"""
+    def __init__(self, logdir, tag):
+        self.sock = os.path.join(logdir, f"uart.smp{tag}.com2")
+        self.problem, self.info = "no echo (the peer did not run)", ""
+
+    def qemu_args(self):
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        # the first -serial stays COM1 (the kernel's log); this one is COM2, 0x2f8, IRQ 3
+        return ["-chardev", f"socket,id=com2,path={self.sock},server=on,wait=off", "-serial", "chardev:com2"]
+
+    def run(self, log, stop):
+        if not wait_for_line(log, "uart: ready", stop):
+            self.problem = "the driver never said 'uart: ready'"
+            return
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.sock)
+        except OSError as e:
+            self.problem = f"cannot connect to {self.sock}: {e}"
+            return
+        # one thread sends and receives: the guest echoes while we send
+        t0 = time.time()
+        s.setblocking(False)
+        got, sent, quiet_since = bytearray(), 0, None
+        while len(got) < len(UART_DATA):
+            want_w = [s] if sent < len(UART_DATA) else []
+            r, w, _ = select.select([s], want_w, [], 0.2)
+            try:
+                if w:
+                    sent += s.send(UART_DATA[sent:sent + 65536])
+                if r:
+                    b = s.recv(65536)
+                    if not b:
+                        break
+                    got += b
+                    quiet_since = None
+            except BlockingIOError:
+                pass
+            except OSError:
+                break
+            if not r and stop.is_set():  # QEMU is gone: what came, came
+                quiet_since = quiet_since or time.time()
+                if time.time() - quiet_since > 1:
+                    break
+        secs = time.time() - t0
+        # a little longer: nothing more may come
+        if select.select([s], [], [], 0.3)[0]:
+            try:
+                got += s.recv(65536)
+            except OSError:
+                pass
+        s.close()
+        if bytes(got) == UART_DATA:
+            self.problem = None
+            self.info = f"host: {len(got)} bytes sent and echoed byte-exact in {secs:.1f}s"
+        elif len(got) < len(UART_DATA) and UART_DATA.startswith(bytes(got)):
+            self.problem = f"echo short: {len(got)} of {len(UART_DATA)} bytes"
+        else:
+            at = next((i for i, (a, b) in enumerate(zip(got, UART_DATA)) if a != b), min(len(got), len(UART_DATA)))
+            self.problem = f"echo differs at byte {at} ({len(got)} bytes received of {len(UART_DATA)})"
+
+    def result(self):
+        return (0, 1, [self.problem]) if self.problem else (1, 0, [])
+
+
+class KbdPeer:
+    """the QEMU monitor: once the guest is ready for keys, type KBD_KEYS with
+    sendkey, one key (chord) at a time: QEMU queues only about 50 input
+    events, so each must be through before the next"""
+    HOLD_MS = 10
+
+    def __init__(self, logdir, tag):
+        self.sock = os.path.join(logdir, f"kbd.smp{tag}.monitor")
+        self.problem, self.info = "no keys typed (the peer did not run)", ""
+
+    def qemu_args(self):
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        return ["-monitor", f"unix:{self.sock},server=on,wait=off"]
+
+    def run(self, log, stop):
+        if not wait_for_line(log, "kbdtest: ready", stop):
+            self.problem = "the client never said 'kbdtest: ready'"
+            return
+        out = b""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.sock)
+            s.settimeout(0.01)
+            n = 0
+            for line in KBD_KEYS:
+                for key in line:
+                    s.sendall(f"sendkey {key} {self.HOLD_MS}\n".encode())
+                    n += 1
+                    # down and up of every key of the chord, each held HOLD_MS
+                    end = time.time() + (2 * (key.count("-") + 1) * self.HOLD_MS + 30) / 1000
+                    while time.time() < end:
+                        try:
+                            out += s.recv(65536)
+                        except OSError:
+                            time.sleep(0.005)
+            s.settimeout(0.2)
+            try:
+                out += s.recv(65536)
+            except OSError:
+                pass
+            s.close()
+        except OSError as e:
+            self.problem = f"monitor: {e}"
+            return
+        text = out.decode(errors="replace")
+        bad = [l.strip() for l in text.splitlines() if re.search(r"unknown|invalid|error|usage", l, re.I)]
+        if bad:
+            self.problem = "the monitor refused keys: " + "; ".join(bad[:3])
+        else:
+            self.problem = None
+            self.info = f"host: {n} keys typed through the monitor"
+
+    def result(self):
+        return (0, 1, [self.problem]) if self.problem else (1, 0, [])
+
+
+# suites with a peer on the host side of a device (its result counts as one test)
+PEERS = {"uart": UartPeer, "kbd": KbdPeer}
+
+
+def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False, inject=None, peer=None):
     kind, mods, cmdline = spec
     # the kernel starts sigma0 and the root task; root loads the rest
     if name == "bad-root":
@@ -208,8 +376,11 @@ def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False, inject=No
     if os.path.exists(log):
         os.unlink(log)
     cmd = QEMU + ["-smp", str(smp), "-serial", f"file:{log}"] + list(extra)
+    if peer:
+        cmd += peer.qemu_args()
     if kind == "mb1":
-        initrd = ",".join(f"{p} {a}".strip() for p, a in mods)
+        # (QEMU splits the modules at commas; a comma of an argument is doubled)
+        initrd = ",".join(f"{p} {a}".strip().replace(",", ",,") for p, a in mods)
         cmd += ["-kernel", KERNEL32, "-initrd", initrd, "-append", cmdline]
     else:
         iso = os.path.join(logdir, f"{name}.iso")
@@ -217,7 +388,6 @@ def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False, inject=No
         cmd += ["-cdrom", iso, "-boot", "d"]
     stop = None
     if inject_nmi or inject:
-        import threading
         sock = os.path.join(logdir, f"{name}.monitor")
         if os.path.exists(sock):
             os.unlink(sock)
@@ -225,6 +395,11 @@ def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False, inject=No
         stop = threading.Event()
         args = (sock, log, stop) + ((inject, False) if inject else ())
         threading.Thread(target=nmi_injector, args=args, daemon=True).start()
+    peer_thread = peer_stop = None
+    if peer:
+        peer_stop = threading.Event()
+        peer_thread = threading.Thread(target=peer.run, args=(log, peer_stop), daemon=True)
+        peer_thread.start()
     t0 = time.time()
     try:
         p = subprocess.run(cmd, timeout=timeout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -235,6 +410,9 @@ def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False, inject=No
         hung, rc, qemu_msg = True, None, ""
     if stop:
         stop.set()
+    if peer_thread:
+        peer_stop.set()
+        peer_thread.join(10)
     text = open(log, errors="replace").read() if os.path.exists(log) else ""
     return text, hung, rc, qemu_msg, time.time() - t0, log
 
@@ -499,9 +677,13 @@ def main():
         for name, spec in SUITES.items():
             if args.only and args.only not in (name, "qemu"):
                 continue
+            peer = PEERS[name](logdir, smp) if name in PEERS else None
             text, hung, rc, msg, secs, log = boot(name, spec, smp, args.timeout, logdir, SUITE_QEMU.get(name, ()),
-                                                  inject_nmi=name in NMI_SUITES)
+                                                  inject_nmi=name in NMI_SUITES, peer=peer)
             p, f, probs = parse_ktap(text)
+            if peer:
+                pp, pf, pprobs = peer.result()
+                p, f, probs = p + pp, f + pf, probs + pprobs
             if hung:
                 f += 1
                 probs.append(f"hung: no exit within {args.timeout}s")
@@ -509,6 +691,8 @@ def main():
                 f += 1
                 probs.append(f"QEMU exited with {rc} (expected isa-debug-exit): {msg[-300:]}")
             print(f"{name:9s}: {p} passed, {f} failed (smp={smp}, {secs:.1f}s, log {os.path.relpath(log, ROOT)})")
+            if peer and peer.info:
+                print("    " + peer.info)
             for x in probs:
                 print("    FAIL", x)
             total_p, total_f = total_p + p, total_f + f
