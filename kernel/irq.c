@@ -65,7 +65,7 @@ int irq_bind_gsi(unsigned vector, uint32_t gsi, unsigned flags, uint32_t dest)
         return -AL_EINVAL;
     for (unsigned w = ARCH_IRQ_VEC_FIRST; w <= ARCH_IRQ_VEC_LAST; w++)
         if (vecs[w].kind == IRQ_GSI && vecs[w].gsi == gsi)
-            return -AL_EBUSY; /* one vector per line (shared INTx: not yet) */
+            return -AL_EBUSY; /* one vector per line (objects sharing it share it) */
     int rc = arch_irq_route_gsi(gsi, vector, dest, flags);
     if (rc)
         return rc;
@@ -97,6 +97,27 @@ int irq_bind_msi(unsigned vector, uint32_t dest, uint64_t *addr, uint32_t *data)
     v->kind = IRQ_MSI;
     v->dest = dest;
     return 0;
+}
+
+int irq_gsi_vector(uint32_t gsi)
+{
+    assert_kernel_locked();
+    for (unsigned w = ARCH_IRQ_VEC_FIRST; w <= ARCH_IRQ_VEC_LAST; w++)
+        if (vecs[w].kind == IRQ_GSI && vecs[w].gsi == gsi)
+            return (int)w;
+    return -AL_ENOENT;
+}
+
+int irq_set_dest(unsigned vector, uint32_t dest, uint64_t *addr, uint32_t *data)
+{
+    assert_kernel_locked();
+    struct irq_vec_info *v = vec_in(vector, K(IRQ_GSI) | K(IRQ_MSI));
+    if (!v)
+        return -AL_EINVAL;
+    int rc = v->kind == IRQ_GSI ? arch_irq_set_dest(v->gsi, dest) : arch_msi_compose(vector, dest, addr, data);
+    if (rc == 0)
+        v->dest = dest;
+    return rc;
 }
 
 int irq_mask(unsigned vector)

@@ -60,6 +60,17 @@ int irq_bind_isa(unsigned vector, unsigned isa, uint32_t dest);
 /* bind an ALLOCATED vector as an MSI to dest; *addr and *data are the
  * message to program into the device */
 int irq_bind_msi(unsigned vector, uint32_t dest, uint64_t *addr, uint32_t *data);
+/* the vector bound to gsi, or -AL_ENOENT (IRQ objects sharing a line
+ * share its vector) */
+int irq_gsi_vector(uint32_t gsi);
+/* a bound vector's destination becomes the CPU with hardware ID dest: a
+ * GSI's redirection entry is rewritten (arch_irq_set_dest: masked while it
+ * changes, its mask state kept); for an MSI, *addr and *data are the new
+ * message, which the device must be programmed with (until then it keeps
+ * sending to the old CPU, on the same vector: still delivered and
+ * counted). Nothing changes on an error (-AL_EINVAL: not bound, or a bad
+ * destination). */
+int irq_set_dest(unsigned vector, uint32_t dest, uint64_t *addr, uint32_t *data);
 /* back to ALLOCATED; a GSI's line is masked and unrouted */
 int irq_unbind(unsigned vector);
 

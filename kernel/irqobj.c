@@ -14,13 +14,26 @@
  *                arrival was counted meanwhile)
  * `count` holds the arrivals not yet reported by a message, so every
  * arrival is reported exactly once (its word mr[1]).
+ *
+ * Lines (ISA IRQs, GSIs): the objects on one GSI share its vector and a
+ * struct irqline (kernel/irqline.h, indexed by the vector), which decides
+ * the line's mask: unmasked while a member is bound, none owes an
+ * acknowledgement (level) and it is not throttled. Several members only
+ * if all were created AL_IRQ_SHARED (level lines). An arrival goes to
+ * every member (line_arrived). MSIs have no line: the sink is the object.
+ *
+ * Storms: a level line is throttled for the rest of the timer tick after
+ * IRQLINE_STORM_LIMIT arrivals in it; irqobj_tick (the boot CPU's timer
+ * tick) starts a new tick and unmasks the throttled lines that want it.
  */
 #include "kernel/irqobj.h"
 #include "kernel/irq.h"
+#include "kernel/irqline.h"
 #include "kernel/ipc_impl.h"
 #include "kernel/bkl.h"
 #include "kernel/cap.h"
 #include "kernel/cpu.h"
+#include "kernel/nospec.h"
 #include "kernel/object.h"
 #include "kernel/panic.h"
 #include "kernel/syscall.h"
@@ -35,7 +48,8 @@
 _Static_assert(AL_IRQ_LEVEL == ARCH_IRQ_LEVEL && AL_IRQ_LOW == ARCH_IRQ_LOW,
                "the ABI's line flags are the architecture's");
 
-#define IRQOBJ_MAX 32 /* IRQ objects at once (each owns a device vector) */
+#define IRQOBJ_MAX 32 /* IRQ objects at once (each owns a device vector, or shares its line's) */
+_Static_assert(IRQOBJ_MAX <= IRQLINE_MAX_MEMBERS, "a line names its members by pool slot");
 
 struct irqobj {
     /* the queue node on ep->sendq while the message waits; only its
@@ -51,10 +65,44 @@ struct irqobj {
     int queued;          /* node on ep->sendq */
     int taken;           /* the message was received, not yet acknowledged */
     unsigned long count; /* arrivals not yet reported */
+    /* statistics (irq_info) */
+    unsigned long arrivals, messages, coalesced;
+    long last_cpu; /* CPU index of the last arrival, -1 none */
 };
 
 static struct irqobj pool[IRQOBJ_MAX];
+/* the line of each GSI vector IRQ objects hold, by vector (unused: zero) */
+static struct irqline lines[256];
+static uint64_t epoch;         /* timer ticks, for the storm throttle */
+static unsigned nthrottled;    /* lines throttled since the last tick (at least) */
 char irq_control_space;
+
+static unsigned id_of(const struct irqobj *o)
+{
+    return (unsigned)(o - pool);
+}
+
+/* the object's line, or NULL for an MSI */
+static struct irqline *line_of(const struct irqobj *o)
+{
+    return o->kind == AL_IRQ_MSI ? NULL : &lines[o->vector];
+}
+
+/* the line's mask as irqline_want says; the IOAPIC is only written on a
+ * change (irq.c tracks the mask) */
+static void line_apply(struct irqobj *o)
+{
+    struct irqline *l = line_of(o);
+    if (!l)
+        return;
+    struct irq_vec_info vi;
+    irq_vector_info(o->vector, &vi);
+    int want = irqline_want(l);
+    if (want && vi.masked)
+        irq_unmask(o->vector);
+    else if (!want && !vi.masked)
+        irq_mask(o->vector);
+}
 
 static uint64_t irq_id(const struct irqobj *o)
 {
@@ -69,6 +117,8 @@ static void put_msg(struct irqobj *o, struct thread *r)
     u->mr[1] = o->count;
     u->tag = AL_TAG(2, 0, AL_LABEL_IRQ);
     u->badge = o->badge;
+    o->messages++;
+    o->coalesced += o->count - 1;
     o->count = 0;
     o->taken = 1;
 }
@@ -78,6 +128,9 @@ static void put_msg(struct irqobj *o, struct thread *r)
 static void deliver(struct irqobj *o)
 {
     assert_kernel_locked();
+    struct irqline *l = line_of(o);
+    if (l)
+        irqline_sent(l, id_of(o)); /* owed until acknowledged */
     struct endpoint *ep = o->ep;
     struct thread *r = ep->recvq;
     if (r) {
@@ -103,17 +156,57 @@ int irqobj_take(struct thread *node, struct thread *r)
     return 1;
 }
 
-/* the vector's sink: an arrival (kernel/irq.c, before the EOI) */
-static void arrived(void *arg)
+/* one arrival for the object: counted; a message if bound and idle. An
+ * unbound member of a line does not count it for a message: its line is
+ * masked unless another member is bound, and then the arrival is the
+ * others' (an MSI counts it, to be reported when bound). */
+static void obj_arrival(struct irqobj *o, long cpu)
 {
-    struct irqobj *o = arg;
-    assert_kernel_locked();
+    o->arrivals++;
+    o->last_cpu = cpu;
+    if (!o->ep && o->kind != AL_IRQ_MSI)
+        return;
     o->count++;
     if (o->ep && !o->queued && !o->taken)
         deliver(o);
 }
 
-/* no endpoint any more: the message withdrawn, a line masked */
+/* an MSI vector's sink: an arrival (kernel/irq.c, before the EOI) */
+static void arrived(void *arg)
+{
+    assert_kernel_locked();
+    obj_arrival(arg, (long)this_cpu()->index);
+}
+
+/* a line's sink (kernel/irq.c masked it first if level, before the EOI):
+ * every member hears of it. A level line stays masked: each bound member
+ * either gets a message now or already owes an acknowledgement. */
+static void line_arrived(void *arg)
+{
+    struct irqline *l = arg;
+    assert_kernel_locked();
+    if (irqline_arrival(l, epoch))
+        nthrottled++;
+    long cpu = (long)this_cpu()->index;
+    for (uint32_t m = l->members; m; m &= m - 1)
+        obj_arrival(&pool[__builtin_ctz(m)], cpu);
+}
+
+void irqobj_tick(void)
+{
+    assert_kernel_locked();
+    epoch++;
+    if (!nthrottled)
+        return;
+    nthrottled = 0;
+    for (unsigned v = 0; v < 256; v++)
+        if (lines[v].members && irqline_tick(&lines[v]))
+            line_apply(&pool[__builtin_ctz(lines[v].members)]);
+}
+
+/* no endpoint any more: the message withdrawn; its debt to the line
+ * forgiven (a line is masked if nobody is bound, unmasked if the others
+ * owe nothing) */
 static void unbind(struct irqobj *o)
 {
     assert_kernel_locked();
@@ -121,13 +214,15 @@ static void unbind(struct irqobj *o)
         return;
     if (o->queued)
         ipc_q_remove(&o->ep->sendq, &o->node);
-    if (o->kind != AL_IRQ_MSI)
-        irq_mask(o->vector);
     struct endpoint *ep = o->ep;
     o->ep = NULL;
     o->queued = o->taken = 0;
     o->count = 0;
     o->badge = 0;
+    if (line_of(o)) {
+        irqline_unbind(line_of(o), id_of(o));
+        line_apply(o);
+    }
     endpoint_ops.release(NULL, ep); /* the binding's reference */
 }
 
@@ -136,8 +231,9 @@ static void irq_ref(void *obj)
     ((struct irqobj *)obj)->refs++;
 }
 
-/* the last capability: unbound, the line masked and unrouted, the vector
- * freed: another task may take the source */
+/* the last capability: unbound; the last member of a line (or an MSI):
+ * the line masked and unrouted, the vector freed, so another task may
+ * take the source */
 static void irq_release(struct cap *c, void *obj)
 {
     (void)c;
@@ -146,7 +242,12 @@ static void irq_release(struct cap *c, void *obj)
     if (--o->refs)
         return;
     unbind(o);
-    irq_vector_free(o->vector);
+    struct irqline *l = line_of(o);
+    if (!l || irqline_leave(l, id_of(o)) == 0) {
+        irq_vector_free(o->vector); /* (its sink cleared) */
+        if (l)
+            *l = (struct irqline){0};
+    }
     o->used = 0;
 }
 
@@ -204,7 +305,8 @@ SYSCALL_DEFINE(irq_create)
             return -AL_EINVAL;
         break;
     case AL_IRQ_GSI:
-        if (a3 > UINT32_MAX || (a4 & ~(uint64_t)(AL_IRQ_LEVEL | AL_IRQ_LOW)))
+        if (a3 > UINT32_MAX || (a4 & ~(uint64_t)(AL_IRQ_LEVEL | AL_IRQ_LOW | AL_IRQ_SHARED)) ||
+            ((a4 & AL_IRQ_SHARED) && !(a4 & AL_IRQ_LEVEL)))
             return -AL_EINVAL;
         break;
     case AL_IRQ_MSI:
@@ -222,6 +324,23 @@ SYSCALL_DEFINE(irq_create)
             o = &pool[i];
     if (!o)
         return -AL_ENOMEM;
+    unsigned id = id_of(o);
+    /* a line: its GSI and flags; joined if objects hold it already */
+    uint32_t gsi = (uint32_t)a3;
+    unsigned flags = (unsigned)a4 & (AL_IRQ_LEVEL | AL_IRQ_LOW);
+    int shared = (a4 & AL_IRQ_SHARED) != 0;
+    if (a2 == AL_IRQ_ISA && arch_irq_isa_to_gsi((unsigned)a3, &gsi, &flags))
+        return -AL_EINVAL;
+    int held = a2 == AL_IRQ_MSI ? -AL_ENOENT : irq_gsi_vector(gsi);
+    if (held >= 0) {
+        int rc = irqline_join(&lines[held], id, shared, (flags & AL_IRQ_LEVEL) != 0, flags);
+        if (rc)
+            return rc; /* -AL_EBUSY: held alone, or shared in another way */
+        *o = (struct irqobj){.used = 1, .vector = (unsigned)held, .kind = (unsigned)a2, .line = (uint32_t)a3,
+                             .last_cpu = -1};
+        cap_install(dst, AL_CAP_IRQ, AL_R_CONTROL, o, 0);
+        return 0;
+    }
     int v = irq_vector_alloc();
     if (v < 0)
         return v;
@@ -231,7 +350,7 @@ SYSCALL_DEFINE(irq_create)
     if (a2 == AL_IRQ_ISA)
         rc = irq_bind_isa((unsigned)v, (unsigned)a3, dest);
     else if (a2 == AL_IRQ_GSI)
-        rc = irq_bind_gsi((unsigned)v, (uint32_t)a3, (unsigned)a4, dest);
+        rc = irq_bind_gsi((unsigned)v, gsi, flags, dest);
     else {
         uint64_t addr;
         uint32_t data;
@@ -245,21 +364,29 @@ SYSCALL_DEFINE(irq_create)
         irq_vector_free((unsigned)v);
         return rc;
     }
-    *o = (struct irqobj){.used = 1, .vector = (unsigned)v, .kind = (unsigned)a2};
+    *o = (struct irqobj){.used = 1, .vector = (unsigned)v, .kind = (unsigned)a2, .last_cpu = -1};
     o->line = a2 == AL_IRQ_MSI ? (uint32_t)v : (uint32_t)a3;
-    irq_set_sink((unsigned)v, arrived, o);
+    if (a2 == AL_IRQ_MSI) {
+        irq_set_sink((unsigned)v, arrived, o);
+    } else {
+        rc = irqline_join(&lines[v], id, shared, (flags & AL_IRQ_LEVEL) != 0, flags);
+        assert(rc == 0); /* the line was free: its first member */
+        irq_set_sink((unsigned)v, line_arrived, &lines[v]);
+    }
     cap_install(dst, AL_CAP_IRQ, AL_R_CONTROL, o, 0);
     return 0;
 }
 
-/* Ready for the next message (bound, none outstanding): unmask a line (an
- * MSI has no line to mask) and send at once what arrived meanwhile. */
+/* Ready for the next message (bound, none outstanding): the object owes
+ * its line nothing; what arrived meanwhile is sent at once; then the line
+ * is unmasked if no member owes an acknowledgement (an MSI has no line) */
 static void rearm(struct irqobj *o)
 {
-    if (o->kind != AL_IRQ_MSI)
-        irq_unmask(o->vector);
+    if (line_of(o))
+        irqline_acked(line_of(o), id_of(o));
     if (o->count)
         deliver(o);
+    line_apply(o);
 }
 
 /* the IRQ object in the caller's slot (CONTROL), which must be bound */
@@ -293,6 +420,8 @@ SYSCALL_DEFINE(irq_bind)
     o->ep = e->obj;
     endpoint_ops.ref(o->ep);
     o->badge = a2;
+    if (line_of(o))
+        irqline_bind(line_of(o), id_of(o));
     rearm(o); /* enabled only now; an MSI that arrived before is sent */
     return 0;
 }
@@ -320,4 +449,41 @@ SYSCALL_DEFINE(irq_detach)
         return err;
     unbind(o);
     return 0;
+}
+
+/* the IRQ object in the caller's slot (CONTROL), bound or not */
+static struct irqobj *held_irq(uint64_t slot, long *err)
+{
+    struct cap *c = cap_lookup(current()->task, slot, AL_CAP_IRQ, AL_R_CONTROL, err);
+    return c ? c->obj : NULL;
+}
+
+/* irq_set_cpu(irq, cpu, msi): deliver to CPU `cpu` (an online CPU's
+ * index) from now on. A line (the whole line, for a shared one) is
+ * rerouted at once; an MSI's new message is written to *msi for the
+ * driver to program (until then the device keeps sending to the old CPU,
+ * on the same vector: delivered and counted as before). Checks in
+ * docs/ABI.md's order; nothing changes on an error. */
+SYSCALL_DEFINE(irq_set_cpu)
+{
+    long err = 0;
+    struct irqobj *o = held_irq(a0, &err);
+    if (!o)
+        return err;
+    if (a1 >= ncpus || !cpus[array_index_nospec(a1, ncpus)].online)
+        return -AL_EINVAL;
+    uint32_t dest = cpus[array_index_nospec(a1, ncpus)].apic_id;
+    if (o->kind != AL_IRQ_MSI)
+        return irq_set_dest(o->vector, dest, NULL, NULL);
+    if (!user_range_ok(a2, sizeof(struct al_irq_msi)))
+        return -AL_EFAULT;
+    uint64_t addr;
+    uint32_t data;
+    int rc = arch_msi_compose(o->vector, dest, &addr, &data); /* the message first: */
+    if (rc)
+        return rc;
+    struct al_irq_msi msg = {.addr = addr, .data = data};
+    if (copy_to_user(current()->task, a2, &msg, sizeof msg))
+        return -AL_EFAULT; /* (nothing changed) */
+    return irq_set_dest(o->vector, dest, &addr, &data);
 }

@@ -31,4 +31,8 @@ void irqobj_grant_root(struct task *root);
  * IRQ object's queue node, it leaves the queue, its message goes to the
  * receiver r, and 1 is returned; 0 for a thread (nothing done) */
 int irqobj_take(struct thread *node, struct thread *r);
+
+/* the boot CPU's timer tick (kernel/sched.c): a new storm-throttle tick;
+ * the lines throttled in the last one are unmasked if they want it */
+void irqobj_tick(void);
 #endif

@@ -17,6 +17,7 @@
 #include "kernel/runqueue.h"
 #include "kernel/panic.h"
 #include "kernel/console.h"
+#include "kernel/irqobj.h"
 #include <arch/fpu.h>
 #include <arch/timer.h>
 #include <arch/smp.h>
@@ -241,8 +242,9 @@ void sched_tick(void)
     /* CPU time is sampled: the running thread is charged the whole tick
      * (cheaper than reading the TSC at every switch) */
     c->current->cpu_ns += 1000000000ULL / TIMER_HZ;
-    /* the boot CPU serves the sleep list */
+    /* the boot CPU serves the sleep list and the IRQ storm throttle */
     if (c->index == 0) {
+        irqobj_tick();
         uint64_t now = clock_ns();
         while (sleepers && sleepers->wake_at <= now) {
             struct thread *t = sleepers;

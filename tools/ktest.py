@@ -100,7 +100,9 @@ SUITES = {
     # the edu test last and in the background: it is not leak-checked, since
     # sigma0 keeps the page tables it built for the device memory it mapped
     "irq": ("mb1", [(U("irq"), "hold irqs=1"), (U("irq"), "take irqs=1"),
-                    (U("irq"), "rtc irqs=1 ports=0x70:2"), (U("hello"), "after hold take and rtc"),
+                    (U("irq"), "rtc irqs=1 ports=0x70:2"), (U("irqshare"), "share irqs=1 ports=0x70:2"),
+                    (U("irqshare"), "affinity irqs=1 ports=0x70:2"), (U("irqshare"), "storm irqs=1 ports=0x70:2"),
+                    (U("hello"), "after hold take and rtc"),
                     (U("irq"), "irqs=1 ports=0xcf8:8 start=bg")], "ktest=modules"),
     "fuzz": ("mb1", [(U("fuzz"), "20000 7"), (U("fuzz"), "20000 1234567"), (U("hello"), "after fuzzing")],
              "ktest=modules"),

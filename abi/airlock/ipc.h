@@ -30,6 +30,7 @@ enum al_cap_type { AL_CAP_NONE, AL_CAP_ENDPOINT, AL_CAP_REPLY, AL_CAP_TASK, AL_C
 #define AL_IRQ_GSI 3 /* line: a GSI, with flags */
 #define AL_IRQ_LEVEL 1 /* flags of AL_IRQ_GSI: level-triggered (else edge) */
 #define AL_IRQ_LOW   2 /* active-low (else active-high) */
+#define AL_IRQ_SHARED 4 /* AL_IRQ_GSI with AL_IRQ_LEVEL: the line may have several objects, all shared */
 /* cap_info id and word 0 of its messages: kind and line (MSI: the vector) */
 #define AL_IRQ_ID(kind, line) ((unsigned long)(kind) << 32 | (unsigned long)(line))
 /* an interrupt message: label AL_LABEL_IRQ, the binding's badge, 2 words:

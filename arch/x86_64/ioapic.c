@@ -107,6 +107,20 @@ int arch_irq_route_gsi(uint32_t gsi, unsigned vector, uint32_t dest, unsigned fl
     return 0;
 }
 
+int arch_irq_set_dest(uint32_t gsi, uint32_t dest)
+{
+    unsigned io, pin;
+    if (find(gsi, &io, &pin) || dest > 0xffu)
+        return -AL_EINVAL;
+    if (irqroute_reserved(&layout, gsi))
+        return -AL_EPERM;
+    uint64_t rte = rte_read(io, pin);
+    if ((rte & RTE_VECTOR) == 0)
+        return -AL_EINVAL; /* never routed */
+    rte_write(io, pin, ioapic_rte_set_dest(rte, dest)); /* masked while it changes */
+    return 0;
+}
+
 int arch_irq_unroute_gsi(uint32_t gsi)
 {
     unsigned io, pin;

@@ -121,6 +121,9 @@ int irqroute_reserved(const struct irq_layout *l, uint32_t gsi);
  * not checked here (arch_irq_route_gsi does). */
 uint64_t ioapic_rte_encode(unsigned vector, uint32_t dest, unsigned flags, int masked);
 void ioapic_rte_decode(uint64_t rte, struct arch_irq_route *out);
+/* the entry rte with its destination replaced by dest (low 8 bits), every
+ * other field (vector, flags, mask) kept */
+uint64_t ioapic_rte_set_dest(uint64_t rte, uint32_t dest);
 
 /* arch_msi_compose's logic: -AL_EINVAL unless arch_irq_vector_ok(vector)
  * and dest fits the 8 bits of an xAPIC destination. */

@@ -143,6 +143,11 @@ uint64_t ioapic_rte_encode(unsigned vector, uint32_t dest, unsigned flags, int m
     return r;
 }
 
+uint64_t ioapic_rte_set_dest(uint64_t rte, uint32_t dest)
+{
+    return (rte & ~((uint64_t)0xffu << RTE_DEST_SHIFT)) | (uint64_t)(dest & 0xffu) << RTE_DEST_SHIFT;
+}
+
 void ioapic_rte_decode(uint64_t rte, struct arch_irq_route *out)
 {
     out->vector = (unsigned)(rte & RTE_VECTOR);

@@ -58,6 +58,15 @@ int arch_irq_route_gsi(uint32_t gsi, unsigned vector, uint32_t dest, unsigned fl
     return 0;
 }
 
+int arch_irq_set_dest(uint32_t gsi, uint32_t dest)
+{
+    if (gsi >= NGSI || !routed[gsi] || dest > 0xff)
+        return -AL_EINVAL;
+    lines[gsi].dest = dest; /* (the real one masks around the change) */
+    logf_("dest", gsi);
+    return 0;
+}
+
 int arch_irq_unroute_gsi(uint32_t gsi)
 {
     if (gsi >= NGSI)
@@ -321,6 +330,44 @@ static void test_sink(void **state)
     assert_string_equal(log_buf, "eoi:0");
 }
 
+/* the vector of a GSI (for joining a shared line); moving a bound
+ * vector's destination: a line's entry rewritten with its mask kept, an
+ * MSI's new message; refusals change nothing */
+static void test_gsi_vector_and_dest(void **state)
+{
+    (void)state;
+    int v = irq_vector_alloc(), m = irq_vector_alloc(), a = irq_vector_alloc();
+    assert_int_equal(irq_gsi_vector(20), -AL_ENOENT);
+    assert_int_equal(irq_bind_gsi((unsigned)v, 20, ARCH_IRQ_PCI_INTX, 0), 0);
+    assert_int_equal(irq_gsi_vector(20), v);
+    assert_int_equal(irq_gsi_vector(21), -AL_ENOENT);
+    log_buf[0] = 0;
+    assert_int_equal(irq_set_dest((unsigned)v, 3, NULL, NULL), 0);
+    assert_string_equal(log_buf, "dest:20");
+    struct irq_vec_info vi;
+    irq_vector_info((unsigned)v, &vi);
+    assert_true(vi.dest == 3 && vi.masked && lines[20].dest == 3 && lines[20].masked &&
+                lines[20].vector == (unsigned)v && lines[20].flags == ARCH_IRQ_PCI_INTX);
+    assert_int_equal(irq_set_dest((unsigned)v, 0x100, NULL, NULL), -AL_EINVAL);
+    irq_vector_info((unsigned)v, &vi);
+    assert_int_equal(vi.dest, 3);
+    /* an MSI: the new message; a bad destination changes nothing */
+    uint64_t addr = 0;
+    uint32_t data = 0;
+    assert_int_equal(irq_bind_msi((unsigned)m, 0, &addr, &data), 0);
+    assert_int_equal(irq_set_dest((unsigned)m, 2, &addr, &data), 0);
+    assert_true(addr == (0xfee00000u | 2u << 12) && data == (uint32_t)m);
+    assert_int_equal(irq_set_dest((unsigned)m, 0x1000, &addr, &data), -AL_EINVAL);
+    irq_vector_info((unsigned)m, &vi);
+    assert_int_equal(vi.dest, 2);
+    /* not bound, not a device vector */
+    assert_int_equal(irq_set_dest((unsigned)a, 1, &addr, &data), -AL_EINVAL);
+    assert_int_equal(irq_set_dest(0xEF, 1, &addr, &data), -AL_EINVAL);
+    /* unbound: the GSI has no vector any more */
+    assert_int_equal(irq_unbind((unsigned)v), 0);
+    assert_int_equal(irq_gsi_vector(20), -AL_ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +376,7 @@ int main(void)
         cmocka_unit_test_setup(test_arrival_edge_level, free_all),
         cmocka_unit_test_setup(test_arrival_unexpected_and_msi, free_all),
         cmocka_unit_test_setup(test_sink, free_all),
+        cmocka_unit_test_setup(test_gsi_vector_and_dest, free_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -267,6 +267,21 @@ static void test_msi(void **state)
     assert_true(a == 7 && d == 7); /* untouched */
 }
 
+/* a new destination keeps every other field, the mask included */
+static void test_rte_set_dest(void **state)
+{
+    (void)state;
+    for (int masked = 0; masked < 2; masked++) {
+        uint64_t rte = ioapic_rte_encode(0x41, 1, ARCH_IRQ_PCI_INTX, masked);
+        uint64_t moved = ioapic_rte_set_dest(rte, 0xfe);
+        struct arch_irq_route r;
+        ioapic_rte_decode(moved, &r);
+        assert_true(r.vector == 0x41 && r.dest == 0xfe && r.flags == ARCH_IRQ_PCI_INTX && r.masked == masked);
+        assert_true(moved == ioapic_rte_encode(0x41, 0xfe, ARCH_IRQ_PCI_INTX, masked));
+        assert_true(ioapic_rte_set_dest(moved, 1) == rte);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,7 +289,7 @@ int main(void)
         cmocka_unit_test(test_isa_qemu),       cmocka_unit_test(test_isa_flags),
         cmocka_unit_test(test_isa_hostile),    cmocka_unit_test(test_isa_missing_lines),
         cmocka_unit_test(test_isa_many),       cmocka_unit_test(test_rte_encoding),
-        cmocka_unit_test(test_msi),
+        cmocka_unit_test(test_msi),            cmocka_unit_test(test_rte_set_dest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,6 +62,13 @@ int arch_irq_isa_to_gsi(unsigned irq, uint32_t *gsi, unsigned *flags);
 /* Program GSI gsi to deliver vector to the CPU whose hardware ID is dest,
  * with flags; the line is left MASKED (arch_irq_unmask starts it). */
 int arch_irq_route_gsi(uint32_t gsi, unsigned vector, uint32_t dest, unsigned flags);
+/* Deliver a routed GSI to the CPU whose hardware ID is dest from now on,
+ * keeping its vector, flags and mask bit. The entry is masked while it
+ * changes (never half-written and unmasked). An interrupt the old CPU has
+ * already accepted is still delivered there, on the same vector (device
+ * vectors mean the same source on every CPU); a level line's remote IRR
+ * is cleared by that CPU's EOI, which the IOAPIC matches by vector. */
+int arch_irq_set_dest(uint32_t gsi, uint32_t dest);
 /* Mask the line and clear its vector (the boot state). */
 int arch_irq_unroute_gsi(uint32_t gsi);
 int arch_irq_mask(uint32_t gsi);
