@@ -7,6 +7,9 @@
 #   airlock-walk TASK VA       the page-table walk of VA (an expression, e.g.
 #                              &kmain) in TASK's address space (TASK 0: the
 #                              kernel's), level by level
+#   airlock-irqs               every IRQ object in use: source, vector, GSI and
+#                              trigger, CPU, binding (endpoint, badge), holder,
+#                              line sharing, mask/throttle/pending, counters
 # They read kernel memory as the kernel sees it. When gdb stopped the CPU
 # in user mode (user CR3: the kernel is not mapped there), page tables are
 # read as physical memory through QEMU's gdbstub (Qqemu.PhyMemMode), and
@@ -21,12 +24,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
-def _layout_constant(name):
-    """A constant from abi/airlock/layout.h, its one definition."""
-    text = open(os.path.join(ROOT, "abi", "airlock", "layout.h")).read()
+def _layout_constant(name, header="layout.h"):
+    """A constant from abi/airlock/HEADER (layout.h), its one definition."""
+    text = open(os.path.join(ROOT, "abi", "airlock", header)).read()
     m = re.search(r"#define\s+%s\s+(0x[0-9a-fA-F]+|\d+)" % name, text)
     if not m:
-        raise gdb.GdbError("airlock: %s not found in abi/airlock/layout.h" % name)
+        raise gdb.GdbError("airlock: %s not found in abi/airlock/%s" % (name, header))
     return int(m.group(1), 0)
 
 
@@ -245,7 +248,113 @@ class AirlockWalk(gdb.Command):
             table = e & PTE_ADDR
 
 
+# IRQ objects (kernel/irqobj.c): the kinds and line flags of abi/airlock/ipc.h
+IRQ_KIND = {_layout_constant(n, "ipc.h"): k for n, k in (("AL_IRQ_ISA", "ISA"), ("AL_IRQ_GSI", "GSI"),
+                                                         ("AL_IRQ_MSI", "MSI"))}
+IRQ_LEVEL = _layout_constant("AL_IRQ_LEVEL", "ipc.h")
+IRQ_LOW = _layout_constant("AL_IRQ_LOW", "ipc.h")
+
+
+def _static(filename, name):
+    """a file-scope static of the kernel (e.g. irqobj.c's pool)"""
+    try:
+        return gdb.parse_and_eval("'%s'::%s" % (filename, name))
+    except gdb.error as e:
+        raise gdb.GdbError("airlock: %s::%s: %s" % (filename, name, e))
+
+
+def _cpu_of(apic_id):
+    """the CPU index whose hardware ID is apic_id (kernel/irqobj.c's cpu_of), or None"""
+    cpus = gdb.parse_and_eval("cpus")
+    for i in range(int(gdb.parse_and_eval("ncpus"))):
+        if int(cpus[i]["apic_id"]) == apic_id:
+            return i
+    return None
+
+
+def _cap_holders(kinds):
+    """{object address: ["task ID NAME slot N", ...]} for the capabilities of
+    the given types (enum al_cap_type values) in every reachable task"""
+    held = {}
+    for tk in _tasks():
+        who = "task %d %s" % (int(tk["id"]), _str(tk["name"]))
+        for i, c in _cap_slots(tk):
+            if int(c["type"]) in kinds:
+                held.setdefault(_ptr(c["obj"]), []).append("%s slot %d" % (who, i))
+    return held
+
+
+def _thread_name(t):
+    return "thread %d %s" % (int(t["id"]), _str(t["name"])) if _ptr(t) else None
+
+
+class AirlockIrqs(gdb.Command):
+    """List the IRQ objects in use: source, vector, line, binding, holder, state, counters."""
+
+    def __init__(self):
+        super().__init__("airlock-irqs", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        _need_kernel()
+        pool = _static("irqobj.c", "pool")
+        lines = _static("irqobj.c", "lines")
+        vecs = _static("irq.c", "vecs")
+        irq_gsi = int(gdb.parse_and_eval("IRQ_GSI"))
+        used = [i for i in range(pool.type.range()[1] + 1) if int(pool[i]["used"])]
+        if not used:
+            print("no IRQ objects")
+            return
+        held = _cap_holders((int(gdb.parse_and_eval("AL_CAP_IRQ")), int(gdb.parse_and_eval("AL_CAP_ENDPOINT"))))
+        print("%4s  %-8s %6s %5s %-12s %4s  %-10s %s" % ("obj", "id", "vector", "gsi", "trigger", "cpu", "line",
+                                                         "state"))
+        for i in used:
+            o = pool[i]
+            kind, vec = int(o["kind"]), int(o["vector"])
+            vi = vecs[vec]
+            is_line = IRQ_KIND.get(kind) != "MSI"
+            gsi = trigger = "-"
+            if int(vi["kind"]) == irq_gsi:
+                f = int(vi["flags"])
+                gsi = str(int(vi["gsi"]))
+                trigger = "%s/%s" % ("level" if f & IRQ_LEVEL else "edge", "low" if f & IRQ_LOW else "high")
+            cpu = _cpu_of(int(vi["dest"]))
+            cpu = str(cpu) if cpu is not None else "apic%d" % int(vi["dest"])
+            state = ["bound" if _ptr(o["ep"]) else "unbound"]
+            line = "-"
+            if is_line:
+                ln = lines[vec]
+                members = bin(int(ln["members"])).count("1")
+                line = "shared(%d)" % members if int(ln["shared"]) else "exclusive"
+                if int(vi["masked"]):
+                    state.append("masked")
+                if int(ln["throttled"]):
+                    state.append("throttled")
+            if int(o["queued"]):
+                state.append("pending(queued)")
+            if int(o["taken"]):
+                state.append("pending(taken, not acked)")
+            print("%4d  %-8s %#6x %5s %-12s %4s  %-10s %s" % (i, "%s %d" % (IRQ_KIND.get(kind, str(kind)), int(o["line"])),
+                                                              vec, gsi, trigger, cpu, line, " ".join(state)))
+            ep = o["ep"]
+            if _ptr(ep):
+                e = ep.dereference()
+                who = held.get(_ptr(ep), [])
+                rx = _thread_name(e["recvq"])
+                bits = (["held by " + ", ".join(who)] if who else []) + (["receiver " + rx] if rx else [])
+                print("      bound to endpoint %#x%s, badge %#x" % (_ptr(ep), " (%s)" % "; ".join(bits) if bits else "",
+                                                                   int(o["badge"])))
+            holders = held.get(int(o.address), [])
+            refs = int(o["refs"])
+            print("      holder %s (%d capabilit%s)" % (", ".join(holders) if holders else "?", refs,
+                                                       "y" if refs == 1 else "ies"))
+            last = int(o["last_cpu"])
+            print("      arrivals %d messages %d coalesced %d throttled %s unreported %d last-cpu %s" % (
+                int(o["arrivals"]), int(o["messages"]), int(o["coalesced"]),
+                int(lines[vec]["throttles"]) if is_line else "-", int(o["count"]), last if last >= 0 else "-"))
+
+
 AirlockThreads()
 AirlockTasks()
 AirlockCaps()
 AirlockWalk()
+AirlockIrqs()

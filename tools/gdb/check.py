@@ -2,8 +2,10 @@
 """The gdb helpers (tools/gdb/airlock.py) against a live kernel.
 
 Boots the kernel under QEMU with its gdb stub, stops it in the exit system
-call of the `hello` module (sigma0, root and hello exist then), runs each
-helper in gdb's batch mode and checks what it prints. Prints one KTAP-like
+call of the `hello` module (sigma0, root and hello exist then), then in the
+first irq_ack of the `irq rtc` module (task 4: its IRQ object on GSI 8,
+level, bound to its endpoint, has delivered the RTC's first interrupt),
+runs each helper in gdb's batch mode and checks what it prints. Prints one KTAP-like
 line per check ("ok N ..." / "not ok N ...") and exits 1 if any failed.
 
     python3 tools/gdb/check.py            (AIRLOCK_BUILD: the build directory)
@@ -38,7 +40,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="airlock-gdb-")
     log = os.path.join(tmp, "serial.log")
     mods = ",".join([os.path.join(B, "user", "sigma0.elf"), os.path.join(B, "user", "root.elf"),
-                     os.path.join(B, "user", "hello.elf") + " hello gdb"])
+                     os.path.join(B, "user", "hello.elf") + " hello gdb",
+                     os.path.join(B, "user", "irq.elf") + " rtc irqs=1 ports=0x70:2"])
     qemu = subprocess.Popen(
         ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max", "-m", "512M", "-smp", "1", "-no-reboot",
          "-display", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-serial", "file:" + log,
@@ -61,6 +64,7 @@ def main():
             "continue",
             "echo ==user-threads\\n", guarded("airlock-threads"),
             "echo ==user-walk\\n", guarded("airlock-walk 0 &kmain"),
+            "echo ==user-irqs\\n", guarded("airlock-irqs"),
             "delete",
             "break sys_exit",
             "continue",
@@ -71,6 +75,16 @@ def main():
             "echo ==walk-hole\\n", guarded("airlock-walk 3 0x7f0000000000"),
             "echo ==walk-kernel-in-user\\n", guarded("airlock-walk 3 &kmain"),
             "echo ==walk-kernel\\n", guarded("airlock-walk 0 &kmain"),
+            "echo ==no-irqs\\n", guarded("airlock-irqs"),
+            "delete",
+            "break sys_irq_ack",
+            "continue",
+            "echo ==irqs\\n", guarded("airlock-irqs"),
+            # gdb's own view of irq.c's vector table: the vectors bound to GSI 8
+            "echo ==gsi8\\n",
+            "python\nv = gdb.parse_and_eval(\"'irq.c'::vecs\")\n"
+            "print(' '.join('%#x' % i for i in range(256) if int(v[i]['kind']) == int(gdb.parse_and_eval('IRQ_GSI'))"
+            " and int(v[i]['gsi']) == 8))\nend",
             "echo ==end\\n",
             "kill",
         ]) + "\n")
@@ -87,6 +101,11 @@ def main():
     wu, wh = sections.get("walk-user", ""), sections.get("walk-hole", "")
     wku, wk = sections.get("walk-kernel-in-user", ""), sections.get("walk-kernel", "")
     ut, uw = sections.get("user-threads", ""), sections.get("user-walk", "")
+    ui, ni, irqs = sections.get("user-irqs", ""), sections.get("no-irqs", ""), sections.get("irqs", "")
+    gsi8 = sections.get("gsi8", "").split()
+    # the rtc module's object: obj, id, vector, gsi, trigger, cpu, line, state
+    row = re.search(r"^\s*(\d+)\s+GSI 8\s+(0x[0-9a-f]+)\s+8\s+level/high\s+0\s+exclusive\s+(.*)$", irqs, re.M)
+    obj = (row.group(0) + irqs[row.end():].split("\n\n")[0]) if row else ""
     checks = [
         ("stopped in user mode (user CR3), the object commands refuse instead of printing garbage",
          "user CR3" in ut and "tid" not in ut),
@@ -104,6 +123,19 @@ def main():
         ("an unmapped user address stops with 'not mapped'", "not mapped" in wh and "-> physical" not in wh),
         ("the kernel image is not mapped in hello's space (the airlock)", "not mapped" in wku),
         ("the kernel image is mapped in the kernel's space", "-> physical" in wk),
+        ("stopped in user mode, airlock-irqs refuses too", "user CR3" in ui and "vector" not in ui),
+        ("before any driver ran, airlock-irqs finds no IRQ objects", ni.strip().split("\n")[0] == "no IRQ objects"),
+        ("airlock-irqs lists one object: GSI 8, level/high, CPU 0, exclusive, on the vector gdb finds bound to "
+         "GSI 8 in irq.c's vecs[]",
+         row is not None and len(re.findall(r"^\s*\d+\s+(?:ISA|GSI|MSI) ", irqs, re.M)) == 1
+         and gsi8 == [row.group(2)]),
+        ("its state: bound, masked (a level arrival), its message taken and not acknowledged",
+         row is not None and row.group(3).strip() == "bound masked pending(taken, not acked)"),
+        ("bound to the endpoint of task 4's slot 10 with badge 0x1e9, held in its slot 12",
+         re.search(r"bound to endpoint 0x[0-9a-f]+ \(held by task 4 \S*irq\S* slot 10\), badge 0x1e9$", obj, re.M)
+         is not None and re.search(r"holder task 4 \S*irq\S* slot 12 \(1 capability\)$", obj, re.M) is not None),
+        ("its counters: one arrival, one message, nothing coalesced or throttled",
+         re.search(r"arrivals 1 messages 1 coalesced 0 throttled 0 unreported 0 last-cpu 0$", obj, re.M) is not None),
     ]
     failed = 0
     for i, (what, ok) in enumerate(checks, 1):
