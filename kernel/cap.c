@@ -45,6 +45,16 @@ struct cap *cap_slot(struct task *t, uint64_t idx)
     return &t->cspace->slot[idx];
 }
 
+struct cap *cap_empty_slot(struct task *t, uint64_t idx, long *err)
+{
+    struct cap *c = cap_slot(t, idx);
+    if (!c || c->type) {
+        *err = c ? -AL_EEXIST : -AL_EBADCAP;
+        return NULL;
+    }
+    return c;
+}
+
 struct cap *cap_lookup(struct task *t, uint64_t idx, int type, int rights, long *err)
 {
     struct cap *c = cap_slot(t, idx);
@@ -57,6 +67,15 @@ struct cap *cap_lookup(struct task *t, uint64_t idx, int type, int rights, long 
         return NULL;
     }
     return c;
+}
+
+long cap_derive_args(struct task *t, uint64_t src, uint64_t dst, uint64_t rights, int type, struct cap **srcp,
+                     struct cap **dstp)
+{
+    long err = 0;
+    if (!(*srcp = cap_lookup(t, src, type, AL_R_CONTROL, &err)) || !(*dstp = cap_empty_slot(t, dst, &err)))
+        return err;
+    return rights & ~(uint64_t)AL_R_ALL ? -AL_EINVAL : 0;
 }
 
 static const struct obj_ops *ops_of(int type)
@@ -158,23 +177,36 @@ int cap_derive(struct cap *src, struct cap *dst, int rights_mask, uint64_t badge
     return 0;
 }
 
-void cap_install_ports(struct cap *dst, int rights, unsigned first, unsigned last)
+/* the range a capability of type c->type carries in its slot */
+static void set_range(struct cap *c, uint32_t first, uint32_t last)
 {
-    cap_fill(dst, AL_CAP_IOPORT, rights, &ioport_space, 0);
-    dst->ports.first = (uint16_t)first;
-    dst->ports.last = (uint16_t)last;
+    if (c->type == AL_CAP_IOPORT) {
+        c->ports.first = (uint16_t)first;
+        c->ports.last = (uint16_t)last;
+    } else {
+        assert(c->type == AL_CAP_IOMEM);
+        c->mem.first = first;
+        c->mem.last = last;
+    }
+}
+
+void cap_install_range(struct cap *dst, int type, int rights, void *obj, uint32_t first, uint32_t last)
+{
+    cap_fill(dst, type, rights, obj, 0);
+    set_range(dst, first, last);
     cap_installed(dst);
 }
 
-int cap_derive_ports(struct cap *src, struct cap *dst, int rights_mask, unsigned first, unsigned last)
+int cap_derive_range(struct cap *src, struct cap *dst, int rights_mask, uint32_t first, uint32_t last)
 {
-    assert(src->type == AL_CAP_IOPORT && first >= src->ports.first && last <= src->ports.last && first <= last);
+    assert(first <= last);
+    assert(src->type != AL_CAP_IOPORT || (first >= src->ports.first && last <= src->ports.last));
+    assert(src->type != AL_CAP_IOMEM || (first >= src->mem.first && last <= src->mem.last));
     int e = derive_check(src, dst, 0);
     if (e)
         return e;
     derive_link(src, dst, rights_mask);
-    dst->ports.first = (uint16_t)first;
-    dst->ports.last = (uint16_t)last;
+    set_range(dst, first, last);
     cap_installed(dst);
     return 0;
 }

@@ -245,7 +245,7 @@ void ioport_grant_root(struct task *root)
     struct cap *slot = cap_slot(root, AL_SLOT_IOPORTS);
     if (!slot || slot->type || ioport_prepare(slot))
         panic("system: cannot give the root task its I/O ports");
-    cap_install_ports(slot, AL_R_CONTROL, 0, AL_IOPORTS - 1);
+    cap_install_range(slot, AL_CAP_IOPORT, AL_R_CONTROL, &ioport_space, 0, AL_IOPORTS - 1);
 }
 
 /* ioport_derive(src, dst, base, count, rights): a capability in our slot
@@ -253,18 +253,10 @@ void ioport_grant_root(struct task *root)
  * (which needs CONTROL), derived from it, with its rights & rights */
 SYSCALL_DEFINE(ioport_derive)
 {
-    long err = 0;
-    struct task *self = current()->task;
-    struct cap *src = cap_lookup(self, a0, AL_CAP_IOPORT, AL_R_CONTROL, &err);
-    if (!src)
+    struct cap *src, *dst;
+    long err = cap_derive_args(current()->task, a0, a1, a4, AL_CAP_IOPORT, &src, &dst);
+    if (err)
         return err;
-    struct cap *dst = cap_slot(self, a1);
-    if (!dst)
-        return -AL_EBADCAP;
-    if (dst->type)
-        return -AL_EEXIST;
-    if (a4 & ~(uint64_t)AL_R_ALL)
-        return -AL_EINVAL;
     if (a2 >= AL_IOPORTS || a3 == 0 || a3 > AL_IOPORTS - a2)
         return -AL_EINVAL; /* (no wrap: base + count computed only when it fits) */
     unsigned first = (unsigned)a2, last = (unsigned)(a2 + a3 - 1);
@@ -272,5 +264,5 @@ SYSCALL_DEFINE(ioport_derive)
         return -AL_EPERM;
     if (arch_ioport_reserved(first, last))
         return -AL_EPERM;
-    return cap_derive_ports(src, dst, (int)a4, first, last);
+    return cap_derive_range(src, dst, (int)a4, first, last);
 }

@@ -294,18 +294,14 @@ SYSCALL_DEFINE(irq_create)
     struct task *self = current()->task;
     if (!cap_lookup(self, a0, AL_CAP_IRQ_CONTROL, AL_R_CONTROL, &err))
         return err;
-    struct cap *dst = cap_slot(self, a1);
+    struct cap *dst = cap_empty_slot(self, a1, &err);
     if (!dst)
-        return -AL_EBADCAP;
-    if (dst->type)
-        return -AL_EEXIST;
+        return err;
     switch (a2) {
-    case AL_IRQ_ISA:
-        if (a3 >= 16 || a4)
-            return -AL_EINVAL;
-        break;
+    case AL_IRQ_ISA: /* flags 0: the firmware's trigger and polarity */
     case AL_IRQ_GSI:
-        if (a3 > UINT32_MAX || (a4 & ~(uint64_t)(AL_IRQ_LEVEL | AL_IRQ_LOW | AL_IRQ_SHARED)) ||
+        if (a3 > (a2 == AL_IRQ_ISA ? 15 : UINT32_MAX) ||
+            (a4 & ~(uint64_t)(AL_IRQ_LEVEL | AL_IRQ_LOW | AL_IRQ_SHARED)) ||
             ((a4 & AL_IRQ_SHARED) && !(a4 & AL_IRQ_LEVEL)))
             return -AL_EINVAL;
         break;
@@ -329,8 +325,15 @@ SYSCALL_DEFINE(irq_create)
     uint32_t gsi = (uint32_t)a3;
     unsigned flags = (unsigned)a4 & (AL_IRQ_LEVEL | AL_IRQ_LOW);
     int shared = (a4 & AL_IRQ_SHARED) != 0;
+    /* an ISA line: the firmware's GSI (the MADT's overrides), and its
+     * trigger and polarity unless the caller gives them (a PCI line the
+     * chipset routes to an ISA input is level-triggered whatever the MADT
+     * says of the ISA line: the PCI server knows, the MADT does not) */
+    unsigned given = flags;
     if (a2 == AL_IRQ_ISA && arch_irq_isa_to_gsi((unsigned)a3, &gsi, &flags))
         return -AL_EINVAL;
+    if (a2 == AL_IRQ_ISA && a4)
+        flags = given;
     int held = a2 == AL_IRQ_MSI ? -AL_ENOENT : irq_gsi_vector(gsi);
     if (held >= 0) {
         int rc = irqline_join(&lines[held], id, shared, (flags & AL_IRQ_LEVEL) != 0, flags);
@@ -347,9 +350,7 @@ SYSCALL_DEFINE(irq_create)
     uint32_t dest = this_cpu()->apic_id;
     struct al_irq_msi msg = {0};
     int rc;
-    if (a2 == AL_IRQ_ISA)
-        rc = irq_bind_isa((unsigned)v, (unsigned)a3, dest);
-    else if (a2 == AL_IRQ_GSI)
+    if (a2 == AL_IRQ_ISA || a2 == AL_IRQ_GSI)
         rc = irq_bind_gsi((unsigned)v, gsi, flags, dest);
     else {
         uint64_t addr;
@@ -486,4 +487,53 @@ SYSCALL_DEFINE(irq_set_cpu)
     if (copy_to_user(current()->task, a2, &msg, sizeof msg))
         return -AL_EFAULT; /* (nothing changed) */
     return irq_set_dest(o->vector, dest, &addr, &data);
+}
+
+/* the CPU index whose hardware ID is apic_id, -1 if none */
+static long cpu_of(uint32_t apic_id)
+{
+    for (unsigned i = 0; i < ncpus; i++)
+        if (cpus[i].apic_id == apic_id)
+            return (long)i;
+    return -1;
+}
+
+/* the object's state and statistics (docs/ABI.md, struct al_irq_info) */
+static void irq_info_of(const struct irqobj *o, struct al_irq_info *out)
+{
+    struct irq_vec_info vi;
+    irq_vector_info(o->vector, &vi);
+    const struct irqline *l = line_of(o);
+    *out = (struct al_irq_info){
+        .id = irq_id(o),
+        .vector = o->vector,
+        .cpu = cpu_of(vi.dest),
+        .last_cpu = o->last_cpu,
+        .arrivals = o->arrivals,
+        .messages = o->messages,
+        .coalesced = o->coalesced,
+    };
+    if (o->ep)
+        out->flags |= AL_IRQ_INFO_BOUND;
+    if (o->queued || o->taken)
+        out->flags |= AL_IRQ_INFO_PENDING;
+    if (l) {
+        out->flags |= l->flags | (l->shared ? AL_IRQ_SHARED : 0) | (vi.masked ? AL_IRQ_INFO_MASKED : 0) |
+                      (l->throttled ? AL_IRQ_INFO_THROTTLED : 0);
+        out->throttled = l->throttles;
+    }
+}
+
+/* irq_info(irq, out): the object's state and statistics into *out */
+SYSCALL_DEFINE(irq_info)
+{
+    long err = 0;
+    struct irqobj *o = held_irq(a0, &err);
+    if (!o)
+        return err;
+    struct al_irq_info info;
+    irq_info_of(o, &info);
+    if (copy_to_user(current()->task, a1, &info, sizeof info))
+        return -AL_EFAULT;
+    return 0;
 }

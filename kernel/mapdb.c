@@ -227,6 +227,18 @@ void mapdb_unmap(struct mapnode *n, int self, uint32_t rights_off, uint64_t *flu
         destroy_subtree(n, flush);
 }
 
+void mapdb_root_remove(struct mapnode *n, uint64_t *flush)
+{
+    assert(!n->parent);
+    while (n->child)
+        destroy_subtree(n->child, flush);
+    pt_unmap(n->task->pml4, n->va);
+    *flush |= task_cpu_mask(n->task);
+    unlink_node(n);
+    hash_remove(n);
+    node_free(n);
+}
+
 static int is_ancestor(struct mapnode *a, struct mapnode *n)
 {
     for (; n; n = n->parent)
@@ -322,14 +334,9 @@ static int gone_visit(uint64_t va, uint64_t pte, uint64_t size, int level, void 
     if (n->parent) {
         destroy_subtree(n, flush);
     } else {
-        /* a root (sigma0's ownership): derivations go, the frame stays with
-         * the system (sigma0 is never torn down while the system runs) */
-        while (n->child)
-            destroy_subtree(n->child, flush);
-        pt_unmap(t->pml4, n->va);
-        unlink_node(n);
-        hash_remove(n);
-        node_free(n);
+        /* a root (sigma0's ownership, a driver's device page): derivations
+         * go, the frame stays with the system */
+        mapdb_root_remove(n, flush);
     }
     return 0;
 }

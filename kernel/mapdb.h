@@ -50,6 +50,9 @@ long mapdb_map_check(struct mapnode *src, struct task *dst, uint64_t dva, uint32
 /* revoke everything derived from n (and n itself if self); rights_off != 0
  * only removes those rights from the derived mappings instead */
 void mapdb_unmap(struct mapnode *n, int self, uint32_t rights_off, uint64_t *flush);
+/* remove a root mapping: everything derived from it, then the root itself
+ * (its owner gave up the page: a device page whose capability went) */
+void mapdb_root_remove(struct mapnode *n, uint64_t *flush);
 /* drop every mapping of a dying task (derived ones everywhere too) */
 void mapdb_task_gone(struct task *t, uint64_t *flush);
 unsigned long mapdb_nodes(void);

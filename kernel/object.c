@@ -9,4 +9,5 @@ const struct obj_ops *const obj_types[AL_CAP_TYPES] = {
     [AL_CAP_IOPORT] = &ioport_ops,
     [AL_CAP_IRQ_CONTROL] = &irq_control_ops,
     [AL_CAP_IRQ] = &irq_ops,
+    [AL_CAP_IOMEM] = &iomem_ops,
 };

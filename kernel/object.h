@@ -45,4 +45,5 @@ extern const struct obj_ops thread_ops;   /* kernel/thread.c */
 extern const struct obj_ops ioport_ops;   /* kernel/ioport.c */
 extern const struct obj_ops irq_control_ops; /* kernel/irqobj.c */
 extern const struct obj_ops irq_ops;         /* kernel/irqobj.c */
+extern const struct obj_ops iomem_ops;       /* kernel/iomem.c */
 #endif

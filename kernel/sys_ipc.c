@@ -9,11 +9,10 @@
 
 SYSCALL_DEFINE(endpoint_create)
 {
-    struct cap *slot = cap_slot(current()->task, a0);
+    long err = 0;
+    struct cap *slot = cap_empty_slot(current()->task, a0, &err);
     if (!slot)
-        return -AL_EBADCAP;
-    if (slot->type)
-        return -AL_EEXIST;
+        return err;
     struct endpoint *ep = endpoint_create();
     if (!ep)
         return -AL_ENOMEM;
@@ -25,11 +24,10 @@ SYSCALL_DEFINE(endpoint_create)
 SYSCALL_DEFINE(reply_save)
 {
     struct thread *self = current();
-    struct cap *slot = cap_slot(self->task, a0);
+    long err = 0;
+    struct cap *slot = cap_empty_slot(self->task, a0, &err);
     if (!slot)
-        return -AL_EBADCAP;
-    if (slot->type)
-        return -AL_EEXIST;
+        return err;
     struct thread *caller = self->reply_to;
     if (!caller || caller->ipc_state != IPC_REPLY)
         return -AL_ECANCELED;

@@ -1,8 +1,8 @@
 /*
  * User-level memory management system calls (the L4 way): task_map (map or
  * grant own pages into a task one holds a capability to), unmap (revoke
- * what was derived from own pages, recursively), map_info, and device_map
- * (sigma0 only: device memory becomes sigma0's, as RAM did at boot).
+ * what was derived from own pages, recursively) and map_info. (Device
+ * memory is mapped by capability: kernel/iomem.c.)
  * Map and grant items in IPC use the same helpers (kernel/map.c).
  * BKL held.
  */
@@ -79,38 +79,4 @@ SYSCALL_DEFINE(map_info)
     if (n)
         r = (long)n->rights | AL_MAP_MANAGED;
     return r;
-}
-
-static int is_device(uint64_t pa)
-{
-    if (pa < 0x1000 || pa >= (1ULL << 40))
-        return 0;
-    for (unsigned i = 0; i < boot_info.nmem; i++)
-        if (pa + 4096 > boot_info.mem[i].base && pa < boot_info.mem[i].base + boot_info.mem[i].len)
-            return 0;      /* RAM */
-    return !arch_device_page_reserved(pa); /* interrupt controllers, AP start-up page */
-}
-
-/* device_map(pa, npages): sigma0 only. Device pages (not RAM, not the
- * kernel's interrupt controllers) become sigma0's at AL_SIGMA0_BASE + pa. */
-SYSCALL_DEFINE(device_map)
-{
-    struct task *t = current()->task;
-    if (!t->is_sigma0)
-        return -AL_EPERM;
-    if ((a0 & 0xfff) || !a1 || a1 > 1024)
-        return -AL_EINVAL;
-    for (uint64_t i = 0; i < a1; i++)
-        if (!is_device(a0 + i * 4096))
-            return -AL_EPERM;
-    long done = 0;
-    for (uint64_t i = 0; i < a1; i++) {
-        long r = mapdb_root(t, AL_SIGMA0_BASE + a0 + i * 4096, a0 + i * 4096, MAP_R | MAP_W, 1);
-        if (r == -AL_EEXIST)
-            continue;
-        if (r)
-            return r;
-        done++;
-    }
-    return done;
 }

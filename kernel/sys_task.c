@@ -26,11 +26,10 @@ static struct task *task_arg(uint64_t slot, long *err)
 SYSCALL_DEFINE(task_create)
 {
     struct task *self = current()->task;
-    struct cap *slot = cap_slot(self, a0);
+    long err = 0;
+    struct cap *slot = cap_empty_slot(self, a0, &err);
     if (!slot)
-        return -AL_EBADCAP;
-    if (slot->type)
-        return -AL_EEXIST;
+        return err;
     char name[32];
     unsigned n = 0;
     if (a1) {
@@ -119,11 +118,9 @@ SYSCALL_DEFINE(thread_cap)
     struct thread *th = thread_by_id(t, (unsigned)a1);
     if (!th || th->state == T_DEAD)
         return -AL_ESRCH;
-    struct cap *slot = cap_slot(current()->task, a2);
+    struct cap *slot = cap_empty_slot(current()->task, a2, &err);
     if (!slot)
-        return -AL_EBADCAP;
-    if (slot->type)
-        return -AL_EEXIST;
+        return err;
     cap_install(slot, AL_CAP_THREAD, AL_R_CONTROL, th, 0);
     return 0;
 }

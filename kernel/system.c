@@ -17,6 +17,7 @@
 #include "kernel/cap.h"
 #include "kernel/ioport.h"
 #include "kernel/irqobj.h"
+#include "kernel/iomem.h"
 #include "kernel/ipc.h"
 #include "kernel/mapdb.h"
 #include "kernel/frame.h"
@@ -101,13 +102,6 @@ static void give_memory(struct task *s0)
             info->nranges++;
         }
     }
-    /* the page tables for the legacy device area (first MiB: VGA, BIOS) are
-     * built now, so taking such device pages later allocates nothing */
-    uint64_t probe = frame_alloc();
-    if (probe && !pt_map(s0->pml4, AL_SIGMA0_BASE + 0xa0000, probe, PTE_U | pte_nx))
-        pt_unmap(s0->pml4, AL_SIGMA0_BASE + 0xa0000);
-    if (probe)
-        frame_free(probe);
     kprintf("system: sigma0 owns %lu pages (%lu MiB) in %lu ranges; the kernel keeps %lu free frames\n", given,
             given / 256, info->nranges, (unsigned long)frame_free_count());
 }
@@ -144,6 +138,7 @@ int system_start(int s0i, int rooti, int ktap, unsigned ktap_first)
     cap_install(cap_slot(root, AL_SLOT_SIGMA0), AL_CAP_ENDPOINT, AL_R_SEND, ep, 0);
     ioport_grant_root(root);
     irqobj_grant_root(root);
+    iomem_grant_root(root);
     struct al_bootinfo *bi = info_pages(root, AL_BOOTINFO, 2);
     _Static_assert(sizeof(struct al_bootinfo) <= 8192, "boot info fits two pages");
     bi->magic = AL_BOOT_MAGIC;

@@ -40,6 +40,11 @@ struct task {
     uint64_t io_gen;           /* changes whenever the set is rebuilt */
     int io_dirty;              /* on ioport_dirty: its set shrank, CPUs to refresh */
     struct task *io_dirty_next;
+    /* device memory (kernel/iomem.c): iomem capabilities in its cspace, and
+     * whether it ever mapped a device page (else a deletion has nothing to
+     * take down) */
+    unsigned iomem_caps;
+    int iomem_mapped;
     uint64_t utcb_used[AL_UTCB_SLOTS / 64];
     char name[32];
 };

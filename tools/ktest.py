@@ -93,7 +93,8 @@ SUITES = {
     "nmi": ("mb1", [(U("spin"), "100")], "ktest=modules"),
     "ipc": ("mb1", [(U("ipc"), ""), (U("ipcpair"), "server start=bg"), (U("ipcpair"), "client"),
                     (U("threadcap"), ""), (U("replies"), "")], "ktest=modules"),
-    "memory": ("mb1", [(U("mapping"), ""), (U("capcheck"), ""), (U("tlb"), ""), (U("chains"), "")], "ktest=modules"),
+    "memory": ("mb1", [(U("mapping"), ""), (U("capcheck"), ""), (U("iomem"), "mem=all"), (U("tlb"), ""), (U("chains"), "")],
+               "ktest=modules"),
     "faults": ("mb1", [(U("faults"), ""), (U("hello"), "after faults")], "ktest=modules"),
     "ioport": ("mb1", [(U("ioport"), "ports=all"), (U("crash"), f"io expect=fault:{GP}"), (U("hello"), "after ioport")],
                "ktest=modules"),
@@ -103,7 +104,12 @@ SUITES = {
                     (U("irq"), "rtc irqs=1 ports=0x70:2"), (U("irqshare"), "share irqs=1 ports=0x70:2"),
                     (U("irqshare"), "affinity irqs=1 ports=0x70:2"), (U("irqshare"), "storm irqs=1 ports=0x70:2"),
                     (U("hello"), "after hold take and rtc"),
-                    (U("irq"), "irqs=1 ports=0xcf8:8 start=bg")], "ktest=modules"),
+                    (U("irq"), "irqs=1 ports=0xcf8:8 mem=all start=bg")], "ktest=modules"),
+    # the PCI server and a driver that gets its device through it
+    # (a driver dies in the middle of an interrupt; a fresh one takes the line)
+    "pci": ("mb1", [(U("pci"), "serve=pci ports=all mem=all irqs=1 start=server"),
+                    (U("edu"), f"crash pci=1234:11e8 expect=fault:{UD}"), (U("edu"), "pci=1234:11e8")],
+            "ktest=modules"),
     "fuzz": ("mb1", [(U("fuzz"), "20000 7"), (U("fuzz"), "20000 1234567"), (U("hello"), "after fuzzing")],
              "ktest=modules"),
     "threads": ("mb1", [(U("sched"), ""), (U("fpu"), ""), (U("cpus"), ""), (U("sleep"), ""),
@@ -134,7 +140,7 @@ NMI_SUITES = {"nmi"}
 
 # extra QEMU devices of a suite: the self-tests' MSI test and the IRQ objects'
 # user test need the edu PCI device
-SUITE_QEMU = {"selftest": ["-device", "edu"], "irq": ["-device", "edu"]}
+SUITE_QEMU = {"selftest": ["-device", "edu"], "irq": ["-device", "edu"], "pci": ["-device", "edu"]}
 
 # deliberate kernel crashes: each must print the panic report, with these
 # lines, and stop the machine through isa-debug-exit (exit code 3)
@@ -457,6 +463,7 @@ BENCH_SETS = [
     [(U("yieldbench"), "4000 ports start=bg ports=0xcf8:4"), (U("yieldbench"), "4000 ports start=bg ports=0xcf8:4")],
     [(U("ipcpair"), "bench-server start=bg"), (U("ipcpair"), "bench")],
     [(U("faults"), "bench")],
+    [(U("pci"), "serve=pci ports=all mem=all irqs=1 start=server"), (U("edu"), "bench pci=1234:11e8")],
 ]
 
 

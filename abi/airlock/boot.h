@@ -2,8 +2,9 @@
  * System start (docs/ABI.md, "System start"). The kernel starts two tasks:
  *   sigma0  owns all user memory: every free frame the kernel does not keep
  *           for itself is mapped in sigma0 at AL_SIGMA0_BASE + physical
- *           address (mapping-database roots); device memory joins on demand
- *           (device_map). Its memory ranges are described at AL_BOOTINFO.
+ *           address (mapping-database roots). Its memory ranges are described
+ *           at AL_BOOTINFO. Device memory is not sigma0's: it goes by
+ *           capability (AL_CAP_IOMEM, root's slot AL_SLOT_IOMEM).
  *   root    gets the other boot modules (mapped read-only at AL_MODULES),
  *           their list at AL_BOOTINFO, a capability to sigma0 and the boot
  *           endpoint; it loads the modules into new tasks and starts them.
@@ -22,6 +23,15 @@
 /* root only: the IRQ-control capability (AL_CAP_IRQ_CONTROL, rights CONTROL):
  * irq_create makes IRQ objects from it (docs/ABI.md, section 5.12) */
 #define AL_SLOT_IRQ_CONTROL 4
+/* root only: a device-memory capability for all physical addresses
+ * [0, AL_IOMEM_LIMIT), rights CONTROL; only device pages can be mapped
+ * through it (docs/ABI.md, section 5.13) */
+#define AL_SLOT_IOMEM 5
+/* a server's receive endpoint (module word serve=NAME, user/bin/root.c) */
+#define AL_SLOT_SERVICE 7
+/* a driver's send capability to the PCI server, badged with its device
+ * (module word pci=VVVV:DDDD[:N]; the protocol: user/lib/pci.h) */
+#define AL_SLOT_PCI 8
 
 #define AL_BOOT_MAGIC    0x41697242ULL /* "BriA" */
 #define AL_BOOT_MAX_MODS 32
@@ -59,7 +69,7 @@ struct al_sigma0_info {
     1                  /* mr[0] = order (12..22), mr[1] = rights; reply: a map item into the                           \
                           caller's rcv_window, mr[0] = allocation id */
 #define AL_S0_FREE   2 /* mr[0] = allocation id: revoked everywhere and reused */
-#define AL_S0_DEVICE 3 /* mr[0] = physical address, mr[1] = order; reply: map item (RW, uncached) */
+/* label 3 (device memory) is retired: device memory goes by capability */
 #define AL_S0_INFO   4 /* reply: mr[0] = free pages, mr[1] = pages owned */
 #define AL_S0_RECLAIM                                                                                                  \
     5 /* mr[0] = a client's badge: everything it still holds comes back; accepted only                                 \

@@ -13,7 +13,7 @@
 
 /* capability types */
 enum al_cap_type { AL_CAP_NONE, AL_CAP_ENDPOINT, AL_CAP_REPLY, AL_CAP_TASK, AL_CAP_THREAD, AL_CAP_IOPORT, AL_CAP_IRQ_CONTROL, AL_CAP_IRQ,
-                   AL_CAP_TYPES };
+                   AL_CAP_IOMEM, AL_CAP_TYPES };
 
 /* I/O ports (AL_CAP_IOPORT): a capability names the ports [base, base + count);
  * its cap_info id is base | count << 16 (count 1..65536) */
@@ -22,10 +22,19 @@ enum al_cap_type { AL_CAP_NONE, AL_CAP_ENDPOINT, AL_CAP_REPLY, AL_CAP_TASK, AL_C
 #define AL_IOPORT_BASE(id)  ((unsigned long)(id)&0xffff)
 #define AL_IOPORT_COUNT(id) ((unsigned long)(id) >> 16)
 
+/* Device memory (AL_CAP_IOMEM): a capability names the physical pages
+ * [base, base + size) (page-aligned); its holder maps the device pages among
+ * them into its own space with iomem_map (RAM and the kernel's pages never).
+ * Its cap_info id is its first page frame number | its page count << 32. */
+#define AL_IOMEM_ID(base, size) ((unsigned long)(base) >> 12 | ((unsigned long)(size) >> 12) << 32)
+#define AL_IOMEM_BASE(id)       (((id)&0xffffffffUL) << 12)
+#define AL_IOMEM_SIZE(id)       (((id) >> 32) << 12)
+#define AL_IOMEM_LIMIT          (1UL << 40) /* physical addresses beyond: none */
+
 /* IRQ objects (AL_CAP_IRQ), made from the IRQ-control capability
  * (AL_CAP_IRQ_CONTROL) by irq_create; their interrupts arrive as IPC
  * messages on the endpoint they are bound to (docs/ABI.md, section 5.12) */
-#define AL_IRQ_ISA 1 /* line: ISA IRQ 0..15 (the firmware's GSI, trigger and polarity) */
+#define AL_IRQ_ISA 1 /* line: ISA IRQ 0..15 (the firmware's GSI; its trigger and polarity unless flags say) */
 #define AL_IRQ_MSI 2 /* line 0: the kernel allocates a vector; the MSI message is written out */
 #define AL_IRQ_GSI 3 /* line: a GSI, with flags */
 #define AL_IRQ_LEVEL 1 /* flags of AL_IRQ_GSI: level-triggered (else edge) */
@@ -42,6 +51,23 @@ struct al_irq_msi {
     unsigned long data; /* the message data (16 bits used) */
 };
 
+/* irq_info: an IRQ object's state and statistics */
+struct al_irq_info {
+    unsigned long id;        /* AL_IRQ_ID(kind, line) */
+    unsigned long vector;    /* the CPU vector (shared by the objects of a line) */
+    unsigned long flags;     /* AL_IRQ_LEVEL, AL_IRQ_LOW, AL_IRQ_SHARED, AL_IRQ_INFO_* */
+    long cpu;                /* destination CPU (index, as cpu_info) */
+    long last_cpu;           /* CPU that took the last arrival; -1: none yet */
+    unsigned long arrivals;  /* interrupts of its source since its creation */
+    unsigned long messages;  /* messages received from it */
+    unsigned long coalesced; /* arrivals reported together with an earlier one (mr[1] - 1, summed) */
+    unsigned long throttled; /* times its line was kept masked for a tick (storm) */
+};
+#define AL_IRQ_INFO_BOUND     0x100 /* bound to an endpoint */
+#define AL_IRQ_INFO_MASKED    0x200 /* its line is masked now */
+#define AL_IRQ_INFO_THROTTLED 0x400 /* its line is throttled until the next tick */
+#define AL_IRQ_INFO_PENDING   0x800 /* a message is outstanding (not yet acknowledged) */
+
 /* rights */
 #define AL_R_SEND    1 /* send / call through an endpoint */
 #define AL_R_RECV    2 /* receive from an endpoint */
@@ -55,7 +81,8 @@ struct al_cap_info {
     unsigned long badge;
     unsigned long object; /* an opaque identity: equal for caps to one object */
     unsigned long id;     /* task: task id; thread: thread id; reply: the caller's thread id; endpoint: 0;
-                             ioport: AL_IOPORT_ID(base, count); irq: AL_IRQ_ID */
+                             ioport: AL_IOPORT_ID(base, count); irq: AL_IRQ_ID;
+                             iomem: AL_IOMEM_ID(base, size) */
 };
 
 /* ipc operations */

@@ -14,6 +14,7 @@
  * died); `rtc` (with ports=0x70:2): a level-triggered line, the RTC's.
  */
 #include "user/lib/airlock.h"
+#include "user/lib/portio.h"
 #include "abi/airlock/boot.h"
 #include "lib/string.h"
 
@@ -42,35 +43,20 @@
 #define EDU_RAISE        0x60
 #define EDU_ACK          0x64
 
-static inline void outl_(unsigned port, unsigned v)
-{
-    __asm__ volatile("outl %%eax, %%dx" ::"a"(v), "d"(port) : "memory");
-}
-static inline void outw_(unsigned port, unsigned short v)
-{
-    __asm__ volatile("outw %%ax, %%dx" ::"a"(v), "d"(port) : "memory");
-}
-static inline unsigned inl_(unsigned port)
-{
-    unsigned v;
-    __asm__ volatile("inl %%dx, %%eax" : "=a"(v) : "d"(port) : "memory");
-    return v;
-}
-
 static unsigned cfg_read(unsigned dev, unsigned off)
 {
-    outl_(PCI_ADDR, 0x80000000u | dev << 11 | (off & 0xfc));
-    return inl_(PCI_DATA) >> (8 * (off & 3));
+    outl(PCI_ADDR, 0x80000000u | dev << 11 | (off & 0xfc));
+    return inl(PCI_DATA) >> (8 * (off & 3));
 }
 static void cfg_write16(unsigned dev, unsigned off, unsigned short v)
 {
-    outl_(PCI_ADDR, 0x80000000u | dev << 11 | (off & 0xfc));
-    outw_(PCI_DATA + (off & 2), v);
+    outl(PCI_ADDR, 0x80000000u | dev << 11 | (off & 0xfc));
+    outw(PCI_DATA + (off & 2), v);
 }
 static void cfg_write32(unsigned dev, unsigned off, unsigned v)
 {
-    outl_(PCI_ADDR, 0x80000000u | dev << 11 | (off & 0xfc));
-    outl_(PCI_DATA, v);
+    outl(PCI_ADDR, 0x80000000u | dev << 11 | (off & 0xfc));
+    outl(PCI_DATA, v);
 }
 
 static volatile unsigned *edu;
@@ -138,25 +124,15 @@ static int hold_or_take(int hold)
     return ktap_failures(); /* (hold: we exit holding it) */
 }
 
-static inline void outb_(unsigned port, unsigned char v)
-{
-    __asm__ volatile("outb %%al, %%dx" ::"a"(v), "d"(port) : "memory");
-}
-static inline unsigned char inb_(unsigned port)
-{
-    unsigned char v;
-    __asm__ volatile("inb %%dx, %%al" : "=a"(v) : "d"(port) : "memory");
-    return v;
-}
 static unsigned char cmos_read(unsigned char r)
 {
-    outb_(0x70, r);
-    return inb_(0x71);
+    outb(0x70, r);
+    return inb(0x71);
 }
 static void cmos_write(unsigned char r, unsigned char v)
 {
-    outb_(0x70, r);
-    outb_(0x71, v);
+    outb(0x70, r);
+    outb(0x71, v);
 }
 
 /* a message on EP within ms milliseconds: 1 with its words, 0 if none */
@@ -245,7 +221,8 @@ int main(int argc, char **argv)
         al_irq_create(AL_SLOT_IRQ_CONTROL, EP, AL_IRQ_ISA, 8, 0, 0) == -AL_EEXIST &&
         al_irq_create(AL_SLOT_IRQ_CONTROL, IRQ, 0, 8, 0, 0) == -AL_EINVAL &&
         al_irq_create(AL_SLOT_IRQ_CONTROL, IRQ, AL_IRQ_ISA, 16, 0, 0) == -AL_EINVAL &&
-        al_irq_create(AL_SLOT_IRQ_CONTROL, IRQ, AL_IRQ_ISA, 8, AL_IRQ_LEVEL, 0) == -AL_EINVAL &&
+        al_irq_create(AL_SLOT_IRQ_CONTROL, IRQ, AL_IRQ_ISA, 8, 0x10, 0) == -AL_EINVAL &&
+        al_irq_create(AL_SLOT_IRQ_CONTROL, IRQ, AL_IRQ_ISA, 8, AL_IRQ_SHARED, 0) == -AL_EINVAL &&
         al_irq_create(AL_SLOT_IRQ_CONTROL, IRQ, AL_IRQ_GSI, 8, 4, 0) == -AL_EINVAL &&
         al_irq_create(AL_SLOT_IRQ_CONTROL, IRQ, AL_IRQ_MSI, 1, 0, &msi) == -AL_EINVAL &&
         al_irq_create(AL_SLOT_IRQ_CONTROL, IRQ, AL_IRQ_MSI, 0, 0, 0) == -AL_EFAULT &&
@@ -278,9 +255,9 @@ int main(int argc, char **argv)
         return ktap_failures();
     }
     unsigned bar = cfg_read(dev, PCI_BAR0) & ~0xfu;
-    r = mem_device((void *)MMIO, bar, 12);
+    r = al_iomem_map(AL_SLOT_IOMEM, AL_FPAGE(bar, 12), MMIO, AL_MAP_RW);
     edu = (volatile unsigned *)MMIO;
-    ktap_result(r == 0 && (edu[0] & 0xff) == 0xed, "edu at 00:%02x.0, BAR0 %#x mapped from sigma0 (%ld)", dev, bar, r);
+    ktap_result(r == 0 && (edu[0] & 0xff) == 0xed, "edu at 00:%02x.0, BAR0 %#x mapped by capability (%ld)", dev, bar, r);
 
     r = al_irq_create(AL_SLOT_IRQ_CONTROL, IRQ, AL_IRQ_MSI, 0, 0, &msi);
     r1 = al_cap_info(IRQ, &ci);

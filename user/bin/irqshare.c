@@ -19,6 +19,7 @@
  *             on the same CPU still runs
  */
 #include "user/lib/airlock.h"
+#include "user/lib/portio.h"
 #include "abi/airlock/boot.h"
 #include "lib/string.h"
 
@@ -54,25 +55,15 @@ static long al_irq_info(long irq, struct al_irq_info *out)
 #define BADGE 0x5a1
 #define BADGE2 0x5a2
 
-static inline void outb_(unsigned port, unsigned char v)
-{
-    __asm__ volatile("outb %%al, %%dx" ::"a"(v), "d"(port) : "memory");
-}
-static inline unsigned char inb_(unsigned port)
-{
-    unsigned char v;
-    __asm__ volatile("inb %%dx, %%al" : "=a"(v) : "d"(port) : "memory");
-    return v;
-}
 static unsigned char cmos_read(unsigned char r)
 {
-    outb_(0x70, r);
-    return inb_(0x71);
+    outb(0x70, r);
+    return inb(0x71);
 }
 static void cmos_write(unsigned char r, unsigned char v)
 {
-    outb_(0x70, r);
-    outb_(0x71, v);
+    outb(0x70, r);
+    outb(0x71, v);
 }
 
 static unsigned char rtc_a, rtc_b;

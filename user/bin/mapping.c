@@ -7,6 +7,7 @@
  * window checks).
  */
 #include "user/lib/airlock.h"
+#include "abi/airlock/boot.h"
 
 #define MAGIC  0x6d6170706564UL /* "mapped" */
 #define P      0x30000000UL     /* A's page */
@@ -186,7 +187,8 @@ int main(void)
     ktap_result(al_task_map(AL_SLOT_BOOT_EP, AL_FPAGE(P, 12), PB, AL_MAP_R) == -AL_EBADCAP &&
                     al_task_map(77, AL_FPAGE(P, 12), PB, AL_MAP_R) == -AL_EBADCAP,
                 "task_map without a task capability: EBADCAP");
-    ktap_result(al_device_map(0xb8000, 1) == -AL_EPERM, "device_map is sigma0's alone: EPERM");
+    ktap_result(al_iomem_map(AL_SLOT_IOMEM, AL_FPAGE(0xb8000, 12), PB, AL_MAP_RW) == -AL_EBADCAP,
+                "device memory needs an iomem capability: EBADCAP");
 
     /* map items in IPC, within this task: a second view of P */
     al_endpoint_create(EP);

@@ -14,7 +14,14 @@
  * those ports only, in the same slot (AL_SLOT_IOPORTS), and
  * ports=BASE:COUNT,BASE:COUNT a second one in AL_SLOT_IOPORTS2 (a device whose
  * ports straddle one of the kernel's, as the i8042's do); irqs=1 gives it a copy
- * of our IRQ-control capability (AL_SLOT_IRQ_CONTROL). For modules that run alone
+ * of our IRQ-control capability (AL_SLOT_IRQ_CONTROL); mem=all a copy of our
+ * device-memory capability, mem=BASE:SIZE (hexadecimal, page-aligned) one for
+ * that physical range only (AL_SLOT_IOMEM). serve=pci makes the module the
+ * PCI server: it gets the receive end of a new endpoint (AL_SLOT_SERVICE);
+ * pci=VVVV:DDDD[:N] gives a driver a send capability to it whose badge names
+ * the N-th device with those IDs (AL_SLOT_PCI, user/lib/pci.h).
+ * start=server starts it in the background and stops it (deletes its task)
+ * once every other module has ended. For modules that run alone
  * it checks that kernel frames and sigma0 pages all came back.
  */
 #include "user/lib/airlock.h"
@@ -22,12 +29,13 @@
 #include "lib/elf.h"
 #include "lib/string.h"
 #include "lib/argv.h"
+#include "user/lib/pci.h"
 
 #define SCRATCH        0x0000200000000000UL /* root's window onto pages it builds */
 #define TASK_SLOT_BASE 32                   /* one task capability per module */
 #define S0_SLOT_BASE   96                   /* one badged sigma0 capability per module */
-#define IO_SLOT_BASE   160                  /* ports=BASE:COUNT: the range we derived and gave */
-#define IO2_SLOT_BASE  224                  /* ports=...,BASE:COUNT: the second range */
+#define KEPT_FIRST     160                  /* [KEPT_FIRST, PCI_EP_SLOT): capabilities derived and given */
+#define PCI_EP_SLOT    250                  /* the PCI server's endpoint (serve=pci) */
 #define MAX_PAGES      512
 
 enum { EXP_EXIT, EXP_FAULT, EXP_REFUSE };
@@ -41,7 +49,15 @@ struct mod {
     int ports; /* 1: ports=all, 2: ports=BASE:COUNT (see build) */
     int irqs;  /* irqs=1: a copy of our IRQ-control capability */
     unsigned long port_base2, port_count2; /* ports=...,BASE:COUNT (count 0: none) */
-    unsigned long port_base, port_count;
+    int mem;   /* 1: mem=all, 2: mem=BASE:SIZE */
+    int serve; /* serve=pci */
+    int server; /* start=server */
+    unsigned long pci_badge; /* pci=VVVV:DDDD[:N]: PCI_BADGE, 0: none */
+    /* the capabilities we derived for it and keep while it runs (deleting
+     * one would revoke what it got): ports= (two), mem=, pci= */
+    long kept[4];
+    int nkept;
+    unsigned long port_base, port_count, mem_base, mem_size;
     long task_slot, task_id;
     long ids[MAX_PAGES];
     int nids;
@@ -49,6 +65,28 @@ struct mod {
 };
 
 static unsigned long scratch_next = SCRATCH;
+static unsigned char kept_used[PCI_EP_SLOT];
+
+/* a free slot in [KEPT_FIRST, PCI_EP_SLOT) for a capability kept for m */
+static long keep_slot(struct mod *m)
+{
+    for (long s = KEPT_FIRST; s < PCI_EP_SLOT; s++)
+        if (!kept_used[s]) {
+            kept_used[s] = 1;
+            m->kept[m->nkept++] = s;
+            return s;
+        }
+    return -AL_ENOMEM;
+}
+
+static void drop_kept(struct mod *m)
+{
+    for (int i = 0; i < m->nkept; i++) {
+        al_cap_delete(m->kept[i]);
+        kept_used[m->kept[i]] = 0;
+    }
+    m->nkept = 0;
+}
 static unsigned ktap_next;
 static int ktap;
 static struct mod mods[AL_BOOT_MAX_MODS];
@@ -96,6 +134,30 @@ static void parse(struct mod *m, const char *cmdline)
             m->expect = EXP_REFUSE;
     }
     m->bg = take_word(m->args, "start=bg", 0, NULL, 0);
+    m->server = take_word(m->args, "start=server", 0, NULL, 0);
+    m->bg |= m->server;
+    m->serve = take_word(m->args, "serve=pci", 0, NULL, 0);
+    if (take_word(m->args, "pci=", 1, v, sizeof v)) {
+        /* pci=VVVV:DDDD[:N] (hexadecimal IDs, decimal N); malformed: none,
+         * and the driver finds no PCI server */
+        int ok = 1, ok2 = 1, ok3 = 1;
+        char *c1 = v, *c2;
+        while (*c1 && *c1 != ':')
+            c1++;
+        if (*c1) {
+            *c1++ = 0;
+            for (c2 = c1; *c2 && *c2 != ':'; c2++)
+                ;
+            long n = 0;
+            if (*c2) {
+                *c2++ = 0;
+                n = strtol_simple(c2, &ok3);
+            }
+            unsigned long ven = strtoul_hex(v, &ok), dev = strtoul_hex(c1, &ok2);
+            if (ok && ok2 && ok3 && ven <= 0xffff && dev <= 0xffff && n >= 0 && n < 256)
+                m->pci_badge = PCI_BADGE(ven, dev, n);
+        }
+    }
     m->irqs = take_word(m->args, "irqs=1", 0, NULL, 0);
     if (take_word(m->args, "ports=", 1, v, sizeof v)) {
         /* ports=all, or ports=BASE:COUNT (hexadecimal base, decimal count),
@@ -126,6 +188,20 @@ static void parse(struct mod *m, const char *cmdline)
             m->port_count = (unsigned long)strtol_simple(colon + 1, &ok2);
         }
         m->ports = !strcmp(v, "all") ? 1 : ok && ok2 && ok3 && m->port_count ? 2 : 0;
+    }
+    if (take_word(m->args, "mem=", 1, v, sizeof v)) {
+        /* mem=all, or mem=BASE:SIZE (both hexadecimal); a bad range is
+         * refused by iomem_derive when the module is built */
+        int ok = 1, ok2 = 1;
+        char *colon = v;
+        while (*colon && *colon != ':')
+            colon++;
+        if (*colon) {
+            *colon = 0;
+            m->mem_base = strtoul_hex(v, &ok);
+            m->mem_size = strtoul_hex(colon + 1, &ok2);
+        }
+        m->mem = !strcmp(v, "all") ? 1 : ok && ok2 ? 2 : 0;
     }
     /* KTAP name: basename and arguments */
     const char *b = m->args;
@@ -223,18 +299,47 @@ static long build(struct mod *m, const struct al_boot_module *bm, unsigned idx, 
         return *why = "cannot give capabilities", -AL_EINVAL;
     long io = AL_SLOT_IOPORTS;
     if (m->ports == 2) {
-        io = IO_SLOT_BASE + idx;
+        if ((io = keep_slot(m)) < 0)
+            return *why = "out of slots", io;
         if ((r = al_ioport_derive(AL_SLOT_IOPORTS, io, m->port_base, m->port_count, AL_R_ALL)) < 0)
             return *why = "cannot derive the I/O ports", r;
     }
     if (m->ports && al_cap_give(m->task_slot, io, AL_SLOT_IOPORTS, AL_R_ALL))
         return *why = "cannot give the I/O ports", -AL_EINVAL;
     if (m->ports == 2 && m->port_count2) {
-        long io2 = IO2_SLOT_BASE + idx;
+        long io2 = keep_slot(m);
+        if (io2 < 0)
+            return *why = "out of slots", io2;
         if ((r = al_ioport_derive(AL_SLOT_IOPORTS, io2, m->port_base2, m->port_count2, AL_R_ALL)) < 0)
             return *why = "cannot derive the I/O ports", r;
         if (al_cap_give(m->task_slot, io2, AL_SLOT_IOPORTS2, AL_R_ALL))
             return *why = "cannot give the I/O ports", -AL_EINVAL;
+    }
+    long mem = AL_SLOT_IOMEM;
+    if (m->mem == 2) {
+        if ((mem = keep_slot(m)) < 0)
+            return *why = "out of slots", mem;
+        if ((r = al_iomem_derive(AL_SLOT_IOMEM, mem, m->mem_base, m->mem_size, AL_R_ALL)) < 0)
+            return *why = "cannot derive the device memory", r;
+    }
+    if (m->mem && al_cap_give(m->task_slot, mem, AL_SLOT_IOMEM, AL_R_ALL))
+        return *why = "cannot give the device memory", -AL_EINVAL;
+    if (m->serve) {
+        /* one PCI server; its endpoint outlives it (drivers' calls fail
+         * with an error once it is gone, never hang on a dead server) */
+        struct al_cap_info ci;
+        if (al_cap_info(PCI_EP_SLOT, &ci) != 0 && al_endpoint_create(PCI_EP_SLOT) != 0)
+            return *why = "cannot create the service endpoint", -AL_ENOMEM;
+        if (al_cap_give(m->task_slot, PCI_EP_SLOT, AL_SLOT_SERVICE, AL_R_ALL))
+            return *why = "cannot give the service endpoint", -AL_EINVAL;
+    }
+    if (m->pci_badge) {
+        long pc = keep_slot(m);
+        if (pc < 0)
+            return *why = "out of slots", pc;
+        if (al_cap_copy(PCI_EP_SLOT, pc, AL_R_SEND | AL_R_GRANT, m->pci_badge) ||
+            al_cap_give(m->task_slot, pc, AL_SLOT_PCI, AL_R_SEND | AL_R_GRANT))
+            return *why = "no PCI server (serve=pci) before the driver", -AL_ENOENT;
     }
     if (m->irqs && al_cap_give(m->task_slot, AL_SLOT_IRQ_CONTROL, AL_SLOT_IRQ_CONTROL, AL_R_CONTROL))
         return *why = "cannot give the IRQ-control capability", -AL_EINVAL;
@@ -278,8 +383,7 @@ static int finish(struct mod *m)
     release(m);
     mem_reclaim(0x100 + (unsigned long)(m - mods)); /* what it got from sigma0 itself */
     al_cap_delete(S0_SLOT_BASE + (m - mods));
-    al_cap_delete(IO_SLOT_BASE + (m - mods));
-    al_cap_delete(IO2_SLOT_BASE + (m - mods));
+    drop_kept(m);
     if (m->kframes) {
         unsigned long kf = kernel_frames(), fp, tp;
         mem_info(&fp, &tp);
@@ -291,6 +395,21 @@ static int finish(struct mod *m)
     }
     result(m, ok);
     return ok;
+}
+
+/* start=server: a server runs until everything else ended; then it is
+ * stopped (its task deleted) and reported as passed: a server that failed
+ * earlier shows in its clients' results. */
+static int stop(struct mod *m)
+{
+    al_cap_delete(m->task_slot);
+    release(m);
+    mem_reclaim(0x100 + (unsigned long)(m - mods));
+    al_cap_delete(S0_SLOT_BASE + (m - mods));
+    drop_kept(m);
+    printf("[root] %s: stopped\n", m->name);
+    result(m, 1);
+    return 1;
 }
 
 int main(void)
@@ -322,8 +441,7 @@ int main(void)
         if (r) {
             printf("[root] %s: refused: %s (error %ld)\n", m->name, why ? why : "?", r);
             al_cap_delete(m->task_slot);
-            al_cap_delete(IO_SLOT_BASE + i);
-            al_cap_delete(IO2_SLOT_BASE + i);
+            drop_kept(m);
             release(m);
             int ok = m->expect == EXP_REFUSE;
             if (m->kframes && kernel_frames() < m->kframes) {
@@ -342,9 +460,14 @@ int main(void)
         failed += !finish(m);
     }
     for (unsigned i = 0; i < bi->nmods && i < AL_BOOT_MAX_MODS; i++)
-        if (mods[i].bg && mods[i].task_slot) {
+        if (mods[i].bg && !mods[i].server && mods[i].task_slot) {
             bg_running--;
             failed += !finish(&mods[i]);
+        }
+    for (unsigned i = 0; i < bi->nmods && i < AL_BOOT_MAX_MODS; i++)
+        if (mods[i].server && mods[i].task_slot) {
+            bg_running--;
+            failed += !stop(&mods[i]);
         }
     printf("root: all modules finished, %d failed\n", failed);
     return failed;

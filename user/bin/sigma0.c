@@ -4,7 +4,7 @@
  * It hands out naturally aligned blocks by map items, remembers which
  * client (badge of the capability it called with) got what, and takes a
  * block back by revoking every mapping derived from it. Device memory is
- * obtained from the kernel on demand (device_map) and mapped uncached.
+ * not sigma0's: drivers map it by capability (iomem_map).
  */
 #include "user/lib/airlock.h"
 #include "abi/airlock/boot.h"
@@ -108,18 +108,6 @@ static unsigned long serve(unsigned long tag, unsigned long badge)
                 return AL_TAG(1, 0, 0);
             }
         return reply_err(-AL_ENOENT), AL_TAG(1, 0, 1);
-    }
-    if (label == AL_S0_DEVICE) {
-        unsigned long pa = u->mr[0], order = u->mr[1];
-        if (order < AL_FPAGE_MIN_ORDER || order > AL_FPAGE_MAX_ORDER || (pa & ((1UL << order) - 1)))
-            return reply_err(-AL_EINVAL), AL_TAG(1, 0, 1);
-        long r = al_device_map(pa, (1UL << order) / 4096);
-        if (r < 0)
-            return reply_err(r), AL_TAG(1, 0, 1);
-        u->mr[0] = 0;
-        u->mr[1] = AL_ITEM_MAP | (AL_MAP_RW << 8);
-        u->mr[2] = AL_FPAGE(AL_SIGMA0_BASE + pa, order);
-        return AL_TAG(1, 1, 0);
     }
     if (label == AL_S0_RECLAIM) {
         if (badge != 0)

@@ -132,7 +132,6 @@ static inline struct al_utcb *al_utcb(void)
  * bytes mapped at va with rights (AL_MAP_*); returns an allocation id */
 long mem_alloc(void *va, unsigned order, int rights);
 long mem_free(long id);                                      /* revoked everywhere, back to sigma0 */
-long mem_device(void *va, unsigned long pa, unsigned order); /* device memory, RW uncached */
 long mem_info(unsigned long *free_pages, unsigned long *total_pages);
 long mem_reclaim(unsigned long badge); /* root task: a dead client's memory back to sigma0 */
 

@@ -30,17 +30,6 @@ long mem_free(long id)
     return s0_call(AL_S0_FREE, 1);
 }
 
-long mem_device(void *va, unsigned long pa, unsigned order)
-{
-    struct al_utcb *u = al_utcb();
-    u->rcv_window = AL_FPAGE(va, order);
-    u->mr[0] = pa;
-    u->mr[1] = order;
-    long r = s0_call(AL_S0_DEVICE, 2);
-    u->rcv_window = 0;
-    return r;
-}
-
 long mem_info(unsigned long *free_pages, unsigned long *total_pages)
 {
     struct al_utcb *u = al_utcb();

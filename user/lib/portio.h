@@ -17,4 +17,28 @@ static inline unsigned char inb(unsigned port)
     return v;
 }
 
+static inline void outw(unsigned port, unsigned short v)
+{
+    __asm__ volatile("outw %%ax, %%dx" ::"a"(v), "d"(port) : "memory");
+}
+
+static inline unsigned short inw(unsigned port)
+{
+    unsigned short v;
+    __asm__ volatile("inw %%dx, %%ax" : "=a"(v) : "d"(port) : "memory");
+    return v;
+}
+
+static inline void outl(unsigned port, unsigned v)
+{
+    __asm__ volatile("outl %%eax, %%dx" ::"a"(v), "d"(port) : "memory");
+}
+
+static inline unsigned inl(unsigned port)
+{
+    unsigned v;
+    __asm__ volatile("inl %%dx, %%eax" : "=a"(v) : "d"(port) : "memory");
+    return v;
+}
+
 #endif
