@@ -32,6 +32,15 @@
 /* a driver's send capability to the PCI server, badged with its device
  * (module word pci=VVVV:DDDD[:N]; the protocol: user/lib/pci.h) */
 #define AL_SLOT_PCI 8
+/* send capabilities to the system's servers (module word use=NAME,...;
+ * a server is started with serve=NAME and receives in AL_SLOT_SERVICE):
+ * the UART driver (user/lib/uart.h), the keyboard driver (user/lib/kbd.h),
+ * the console server (user/lib/console.h), init, the root task
+ * (user/lib/init.h) */
+#define AL_SLOT_UART    9
+#define AL_SLOT_KBD     10
+#define AL_SLOT_CONSOLE 11
+#define AL_SLOT_INIT    12
 
 #define AL_BOOT_MAGIC    0x41697242ULL /* "BriA" */
 #define AL_BOOT_MAX_MODS 32
