@@ -537,3 +537,28 @@ SYSCALL_DEFINE(irq_info)
         return -AL_EFAULT;
     return 0;
 }
+
+/* irq_list(out, max): the state and statistics of every IRQ object in use,
+ * whoever holds it (information only, as thread_list: the shell's `irq`
+ * command), the first max of them into out[]; returns how many exist */
+SYSCALL_DEFINE(irq_list)
+{
+    _Static_assert(IRQOBJ_MAX == AL_IRQ_LIST_MAX, "irq_list's limit is the pool's size");
+    if (a1 > IRQOBJ_MAX)
+        return -AL_E2BIG;
+    if (!user_range_ok(a0, a1 * sizeof(struct al_irq_info)))
+        return -AL_EFAULT;
+    uint64_t n = 0;
+    for (unsigned i = 0; i < IRQOBJ_MAX; i++) {
+        if (!pool[i].used)
+            continue;
+        if (n < a1) {
+            struct al_irq_info info;
+            irq_info_of(&pool[i], &info);
+            if (copy_to_user(current()->task, a0 + n * sizeof info, &info, sizeof info))
+                return -AL_EFAULT;
+        }
+        n++;
+    }
+    return (long)n;
+}

@@ -67,6 +67,8 @@ struct al_irq_info {
 #define AL_IRQ_INFO_MASKED    0x200 /* its line is masked now */
 #define AL_IRQ_INFO_THROTTLED 0x400 /* its line is throttled until the next tick */
 #define AL_IRQ_INFO_PENDING   0x800 /* a message is outstanding (not yet acknowledged) */
+/* irq_list: at most this many IRQ objects exist at once */
+#define AL_IRQ_LIST_MAX 32
 
 /* rights */
 #define AL_R_SEND    1 /* send / call through an endpoint */

@@ -203,7 +203,7 @@ int main(int argc, char **argv)
         return hold_or_take(0);
     if (argc > 1 && !strcmp(argv[1], "rtc"))
         return rtc();
-    ktap_plan(14);
+    ktap_plan(15);
     struct al_cap_info ci;
     struct al_irq_msi msi = {0, 0};
     unsigned long id = 0, n = 0;
@@ -265,6 +265,16 @@ int main(int argc, char **argv)
     ktap_result(r == 0 && r1 == 0 && ci.type == AL_CAP_IRQ && ci.rights == AL_R_CONTROL &&
                     ci.id == AL_IRQ_ID(AL_IRQ_MSI, vec) && (msi.addr & ~0xff000UL) == 0xfee00000UL && vec >= 0x30,
                 "an MSI IRQ object: message %#lx/%#lx, id %#lx", msi.addr, msi.data, ci.id);
+    {
+        /* irq_list: every object in the system, ours among them */
+        static struct al_irq_info all[AL_IRQ_LIST_MAX];
+        long n = al_irq_list(all, AL_IRQ_LIST_MAX), found = 0;
+        for (long i = 0; i < n && i < AL_IRQ_LIST_MAX; i++)
+            found += all[i].id == ci.id && all[i].vector == vec;
+        ktap_result(n >= 1 && found == 1 && al_irq_list(all, 0) == n && al_irq_list(all, AL_IRQ_LIST_MAX + 1) == -AL_E2BIG &&
+                        al_irq_list((struct al_irq_info *)AL_KERNEL_BASE, 1) == -AL_EFAULT,
+                    "irq_list: %ld objects in the system, ours once; too many: E2BIG; a bad pointer: EFAULT", n);
+    }
 
     /* program edu's MSI capability with it */
     unsigned cmd = cfg_read(dev, PCI_COMMAND) & 0xffff;
