@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Airlock beside Linux: the side-by-side table and the chart of `make bench`.
 
-Input: the `bench:` lines of Airlock's benchmarks, the `linux:` lines of
+Input: the `bench:` lines of Airlock's benchmarks (and its `hist:` lines,
+the latency distribution of each delivery of a device interrupt), the `linux:` lines of
 tools/linux/lbench.c (Debian's Linux 6.1 under the same QEMU command line),
 and the region lines of the outside instrument (tools/qemu-plugin) for
 both. Output: one table (operation, Airlock instructions with CR3 writes,
 TLB flushes and FPU saves, Linux instructions with CR3 writes, ratio) and
-an SVG bar chart on a log scale drawn by gnuplot.
+one SVG drawn by gnuplot: a bar chart on a log scale, and below it a
+histogram of the instructions each interrupt delivery took.
 
     python3 tools/benchreport.py --selftest    (the parser on known lines)
 """
@@ -28,8 +30,9 @@ ROWS = [
      "exception -> handler -> back (SIGILL, sigreturn)"),
     ("protection fault -> remap -> retry, + remove W", "protection fault -> handler maps RW -> retry (+ unmap W)",
      "protection fault -> handler maps RW -> retry (+ mprotect RO)"),
-    ("device IRQ -> user driver runs (edu)", None, "device IRQ -> driver runs (edu, uio_pci_generic)"),
-    ("full IRQ cycle (edu)", None, "full IRQ cycle: raise, driver runs, ack, unmask (edu, uio)"),
+    ("device IRQ -> user driver runs (edu)", "IRQ -> driver (edu MSI)",
+     "device IRQ -> driver runs (edu, uio_pci_generic)"),
+    ("full IRQ cycle (edu)", "full IRQ cycle (edu MSI)", "full IRQ cycle: raise, driver runs, ack, unmask (edu, uio)"),
     ("create + destroy an address space", None, "create + destroy an address space (fork+exit+wait)"),
     ("string transfer 4 KiB", None, "string transfer 4 KiB (pipe)"),
     ("string transfer 64 KiB", None, "string transfer 64 KiB (pipe)"),
@@ -81,6 +84,16 @@ def parse_linux(lines, regions):
     return out
 
 
+def parse_hist(lines):
+    """hist: lines -> {name: (from, width, [counts])}"""
+    out = {}
+    for line in lines:
+        m = re.match(r"hist: (.*?) \| from (\d+) width (\d+) counts((?: \d+)+)\s*$", line)
+        if m:
+            out[m.group(1).strip()] = (int(m.group(2)), int(m.group(3)), [int(x) for x in m.group(4).split()])
+    return out
+
+
 def table(airlock, linux):
     """the rows of the side-by-side table, as text lines"""
     head = "%-48s %14s %6s %6s %6s %14s %6s %8s" % ("operation", "Airlock instr", "CR3", "TLB", "FPU",
@@ -99,8 +112,10 @@ def table(airlock, linux):
     return out
 
 
-def svg(airlock, linux, path):
-    """a log-scale bar chart of instructions per operation, by gnuplot"""
+def svg(airlock, linux, path, hists=None):
+    """a log-scale bar chart of instructions per operation and, below it,
+    the latency histograms (hists: parse_hist's), by gnuplot"""
+    hists = hists or {}
     data = path + ".dat"
     with open(data, "w") as f:
         for op, a_name, l_name in ROWS:
@@ -109,9 +124,17 @@ def svg(airlock, linux, path):
             if not a and not l:
                 continue
             f.write('"%s" %s %s\n' % (op.replace('"', "'"), a["instr"] if a else "NaN", l["instr"] if l else "NaN"))
-    script = "\n".join([
-        "set terminal svg size 1100,560 font 'sans,11' background rgb 'white'",
+    hdata = []
+    for i, (name, (lo, width, counts)) in enumerate(sorted(hists.items())):
+        hdata.append(path + ".h%d" % i)
+        with open(hdata[-1], "w") as f:
+            for b, c in enumerate(counts):
+                f.write("%d %d\n" % (lo + b * width, c))
+    rows = 2 if hists else 1
+    lines = [
+        "set terminal svg size 1100,%d font 'sans,11' background rgb 'white'" % (560 * rows),
         "set output '%s'" % path,
+        "set multiplot layout %d,1" % rows,
         "set title 'Instructions per operation under QEMU TCG -icount shift=0 (lower is better)'",
         "set style data histograms",
         "set style histogram clustered gap 1",
@@ -126,9 +149,23 @@ def svg(airlock, linux, path):
         "set rmargin 14",
         "plot '%s' using 2:xtic(1) title 'Airlock' lc rgb '#1f77b4', '' using 3 title 'Linux 6.1 (pti=on)' lc rgb '#d62728'"
         % data,
-    ])
-    subprocess.run(["gnuplot"], input=script.encode(), check=True)
-    os.unlink(data)
+    ]
+    if hists:
+        lines += [
+            "reset",
+            "set title 'Each delivery of a device interrupt to its user-mode driver (edu MSI -> receive returns)'",
+            "set style fill solid 0.8 border -1",
+            "set boxwidth 0.9 relative",
+            "set xlabel 'guest instructions from the raising write to the driver running'",
+            "set ylabel 'deliveries'",
+            "set grid ytics",
+            "plot " + ", ".join("'%s' using 1:2 with boxes title '%s'" % (f, n.replace("'", "")) for f, n in
+                                zip(hdata, sorted(hists))),
+        ]
+    lines.append("unset multiplot")
+    subprocess.run(["gnuplot"], input="\n".join(lines).encode(), check=True)
+    for f in [data] + hdata:
+        os.unlink(f)
 
 
 def selftest():
@@ -151,6 +188,9 @@ def selftest():
         any(r.startswith("null system call") and "53" in r and "343" in r and "6.5x" in r for r in rows),
         any(r.startswith("IPC round trip") and "387" in r and "10597" in r and "27.4x" in r for r in rows),
         any(r.startswith("device IRQ") and "(not yet)" in r and "4422" in r for r in rows),
+        parse_hist(["hist: IRQ -> driver (edu MSI) | from 473 width 2 counts 190 5 0 5"]) ==
+        {"IRQ -> driver (edu MSI)": (473, 2, [190, 5, 0, 5])},
+        parse_hist(["hist: x | from 1 width 0 counts"]) == {},
         len(rows) == len(ROWS) + 2,
     ]
     for i, good in enumerate(ok, 1):

@@ -482,7 +482,7 @@ def run_benchmarks(logdir):
         extra = ["-icount", "shift=0,sleep=off", "-device", "edu", "-plugin", f"file={PLUGIN}", "-d", "plugin",
                  "-D", plog]
         text, hung, rc, msg, secs, log = boot(f"bench{i}", ("mb1", mods, "bench"), 1, 600, logdir, extra)
-        got = [l for l in text.splitlines() if l.startswith("bench:")]
+        got = [l for l in text.splitlines() if l.startswith(("bench:", "hist:"))]
         lines += got
         if os.path.exists(plog):
             regions += [l for l in open(plog, errors="replace").read().splitlines() if l.startswith("airlock-plugin:")]
@@ -567,6 +567,8 @@ FIGURES = {"instructions": r"([\d.]+) instructions/", "CR3 writes": r"CR3 writes
 
 def parse_bench_line(line):
     """'bench: NAME  53.00 instructions/op  CR3 writes/op 2.00 ...' -> (NAME, {figure: value})"""
+    if not line.startswith("bench:"):
+        return None, {}  # (hist: lines, the latency histograms)
     body = line[len("bench:"):].strip()
     m = re.match(r"(.*?)\s+[\d.]+ instructions/", body)
     if not m:
@@ -660,7 +662,7 @@ def main():
         os.makedirs(outdir, exist_ok=True)
         svg = os.path.join(outdir, "report.svg")
         try:
-            benchreport.svg(airlock, linux, svg)
+            benchreport.svg(airlock, linux, svg, benchreport.parse_hist(lines))
             print(f"chart: {os.path.relpath(svg, ROOT)}")
         except (OSError, subprocess.CalledProcessError) as e:
             lprobs.append(f"chart: gnuplot failed: {e}")
