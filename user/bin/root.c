@@ -16,10 +16,13 @@
  * ports straddle one of the kernel's, as the i8042's do); irqs=1 gives it a copy
  * of our IRQ-control capability (AL_SLOT_IRQ_CONTROL); mem=all a copy of our
  * device-memory capability, mem=BASE:SIZE (hexadecimal, page-aligned) one for
- * that physical range only (AL_SLOT_IOMEM). serve=pci makes the module the
- * PCI server: it gets the receive end of a new endpoint (AL_SLOT_SERVICE);
- * pci=VVVV:DDDD[:N] gives a driver a send capability to it whose badge names
- * the N-th device with those IDs (AL_SLOT_PCI, user/lib/pci.h).
+ * that physical range only (AL_SLOT_IOMEM). serve=NAME (pci, uart, kbd,
+ * console) makes the module that service's server: it gets the receive end
+ * of our endpoint for NAME (AL_SLOT_SERVICE); use=NAME,... gives a client a
+ * send capability to each (in the slots boot.h names, badged with the
+ * client's index); pci=VVVV:DDDD[:N] gives a driver one to the PCI server
+ * whose badge names the N-th device with those IDs (AL_SLOT_PCI,
+ * user/lib/pci.h).
  * start=server starts it in the background and stops it (deletes its task)
  * once every other module has ended. For modules that run alone
  * it checks that kernel frames and sigma0 pages all came back.
@@ -34,8 +37,8 @@
 #define SCRATCH        0x0000200000000000UL /* root's window onto pages it builds */
 #define TASK_SLOT_BASE 32                   /* one task capability per module */
 #define S0_SLOT_BASE   96                   /* one badged sigma0 capability per module */
-#define KEPT_FIRST     160                  /* [KEPT_FIRST, PCI_EP_SLOT): capabilities derived and given */
-#define PCI_EP_SLOT    250                  /* the PCI server's endpoint (serve=pci) */
+#define KEPT_FIRST     160                  /* [KEPT_FIRST, SVC_EP_BASE): capabilities derived and given */
+#define SVC_EP_BASE    240                  /* + i: the endpoint of services[i] (serve=NAME) */
 #define MAX_PAGES      512
 
 enum { EXP_EXIT, EXP_FAULT, EXP_REFUSE };
@@ -50,12 +53,13 @@ struct mod {
     int irqs;  /* irqs=1: a copy of our IRQ-control capability */
     unsigned long port_base2, port_count2; /* ports=...,BASE:COUNT (count 0: none) */
     int mem;   /* 1: mem=all, 2: mem=BASE:SIZE */
-    int serve; /* serve=pci */
+    int serve; /* serve=NAME: 1 + its index in services[], 0: none */
+    unsigned use; /* use=NAME,...: bit i for services[i] */
     int server; /* start=server */
     unsigned long pci_badge; /* pci=VVVV:DDDD[:N]: PCI_BADGE, 0: none */
     /* the capabilities we derived for it and keep while it runs (deleting
      * one would revoke what it got): ports= (two), mem=, pci= */
-    long kept[4];
+    long kept[4 + 5];
     int nkept;
     unsigned long port_base, port_count, mem_base, mem_size;
     long task_slot, task_id;
@@ -65,12 +69,33 @@ struct mod {
 };
 
 static unsigned long scratch_next = SCRATCH;
-static unsigned char kept_used[PCI_EP_SLOT];
+static unsigned char kept_used[SVC_EP_BASE];
 
-/* a free slot in [KEPT_FIRST, PCI_EP_SLOT) for a capability kept for m */
+/* the system's services: a module started with serve=NAME receives on the
+ * endpoint of NAME; modules with use=NAME get a send capability to it in
+ * the slot the ABI gives NAME (abi/airlock/boot.h). The endpoints are
+ * ours: they outlive the servers (a restarted server gets the same one,
+ * and its clients' calls fail with an error meanwhile, never hang on a
+ * dead server). "init" is this task's own (init mode). */
+static const char *const services[] = {"pci", "uart", "kbd", "console", "init"};
+static const long service_slot[] = {AL_SLOT_PCI, AL_SLOT_UART, AL_SLOT_KBD, AL_SLOT_CONSOLE, AL_SLOT_INIT};
+#define NSERVICES   (sizeof services / sizeof services[0])
+#define SVC_INIT    4
+_Static_assert(SVC_EP_BASE + NSERVICES <= AL_CSPACE_SLOTS, "the service endpoints fit");
+
+/* our endpoint of service i, created on first use */
+static long service_ep(unsigned i)
+{
+    struct al_cap_info ci;
+    if (al_cap_info(SVC_EP_BASE + (long)i, &ci) != 0 && al_endpoint_create(SVC_EP_BASE + (long)i) != 0)
+        return -AL_ENOMEM;
+    return SVC_EP_BASE + (long)i;
+}
+
+/* a free slot in [KEPT_FIRST, SVC_EP_BASE) for a capability kept for m */
 static long keep_slot(struct mod *m)
 {
-    for (long s = KEPT_FIRST; s < PCI_EP_SLOT; s++)
+    for (long s = KEPT_FIRST; s < SVC_EP_BASE; s++)
         if (!kept_used[s]) {
             kept_used[s] = 1;
             m->kept[m->nkept++] = s;
@@ -136,7 +161,26 @@ static void parse(struct mod *m, const char *cmdline)
     m->bg = take_word(m->args, "start=bg", 0, NULL, 0);
     m->server = take_word(m->args, "start=server", 0, NULL, 0);
     m->bg |= m->server;
-    m->serve = take_word(m->args, "serve=pci", 0, NULL, 0);
+    m->serve = 0;
+    if (take_word(m->args, "serve=", 1, v, sizeof v))
+        for (unsigned i = 0; i < NSERVICES - 1; i++) /* (not init: ours) */
+            if (!strcmp(v, services[i]))
+                m->serve = (int)i + 1;
+    m->use = 0;
+    if (take_word(m->args, "use=", 1, v, sizeof v)) {
+        /* use=NAME[,NAME...]; unknown names are ignored */
+        for (char *w = v; *w;) {
+            char *e = w;
+            while (*e && *e != ',')
+                e++;
+            char c = *e;
+            *e = 0;
+            for (unsigned i = 0; i < NSERVICES; i++)
+                if (!strcmp(w, services[i]))
+                    m->use |= 1u << i;
+            w = c ? e + 1 : e;
+        }
+    }
     if (take_word(m->args, "pci=", 1, v, sizeof v)) {
         /* pci=VVVV:DDDD[:N] (hexadecimal IDs, decimal N); malformed: none,
          * and the driver finds no PCI server */
@@ -325,21 +369,24 @@ static long build(struct mod *m, const struct al_boot_module *bm, unsigned idx, 
     if (m->mem && al_cap_give(m->task_slot, mem, AL_SLOT_IOMEM, AL_R_ALL))
         return *why = "cannot give the device memory", -AL_EINVAL;
     if (m->serve) {
-        /* one PCI server; its endpoint outlives it (drivers' calls fail
-         * with an error once it is gone, never hang on a dead server) */
-        struct al_cap_info ci;
-        if (al_cap_info(PCI_EP_SLOT, &ci) != 0 && al_endpoint_create(PCI_EP_SLOT) != 0)
-            return *why = "cannot create the service endpoint", -AL_ENOMEM;
-        if (al_cap_give(m->task_slot, PCI_EP_SLOT, AL_SLOT_SERVICE, AL_R_ALL))
+        long ep = service_ep((unsigned)m->serve - 1);
+        if (ep < 0)
+            return *why = "cannot create the service endpoint", ep;
+        if (al_cap_give(m->task_slot, ep, AL_SLOT_SERVICE, AL_R_ALL))
             return *why = "cannot give the service endpoint", -AL_EINVAL;
     }
-    if (m->pci_badge) {
-        long pc = keep_slot(m);
-        if (pc < 0)
-            return *why = "out of slots", pc;
-        if (al_cap_copy(PCI_EP_SLOT, pc, AL_R_SEND | AL_R_GRANT, m->pci_badge) ||
-            al_cap_give(m->task_slot, pc, AL_SLOT_PCI, AL_R_SEND | AL_R_GRANT))
-            return *why = "no PCI server (serve=pci) before the driver", -AL_ENOENT;
+    /* send capabilities to services, badged with the client's index (a
+     * driver's PCI capability: with its device instead) */
+    for (unsigned i = 0; i < NSERVICES; i++) {
+        unsigned long badge = i == 0 ? m->pci_badge : (m->use >> i & 1) ? 0x1000 + idx : 0;
+        if (!badge)
+            continue;
+        long ep = service_ep(i), c = keep_slot(m);
+        if (ep < 0 || c < 0)
+            return *why = "out of slots", -AL_ENOMEM;
+        if (al_cap_copy(ep, c, AL_R_SEND | AL_R_GRANT, badge) ||
+            al_cap_give(m->task_slot, c, service_slot[i], AL_R_SEND | AL_R_GRANT))
+            return *why = "cannot give a service capability", -AL_EINVAL;
     }
     if (m->irqs && al_cap_give(m->task_slot, AL_SLOT_IRQ_CONTROL, AL_SLOT_IRQ_CONTROL, AL_R_CONTROL))
         return *why = "cannot give the IRQ-control capability", -AL_EINVAL;
