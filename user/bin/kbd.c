@@ -3,8 +3,10 @@
  * port 0x60, status/command port 0x64, ISA IRQ 1). Started by the root
  * task with ports=0x60:1,0x64:1 irqs=1 start=bg (two port capabilities,
  * since 0x61 between them is the kernel's): it holds those two ports, the
- * IRQ-control capability for its one IRQ object, the boot endpoint it
- * serves on, and nothing else.
+ * IRQ-control capability for its one IRQ object, the endpoint it serves
+ * on, and nothing else. With serve=kbd that is the receive end of the
+ * system's keyboard endpoint (AL_SLOT_SERVICE; clients hold AL_SLOT_KBD,
+ * use=kbd), else the boot endpoint (the `kbd` suite).
  *
  * Scancodes: QEMU's keyboard, like a real one, starts in set 2, and the
  * i8042 translates set 2 to set 1 when bit 6 of its command byte is set
@@ -20,7 +22,7 @@
  * Anything else, unknown codes included, is counted and ignored, and the
  * keyboard's error codes (0x00, 0xff) reset a half-read sequence.
  *
- * One thread blocked in IPC receive on the boot endpoint, woken by the
+ * One thread blocked in IPC receive on that endpoint, woken by the
  * interrupt message (our badge) or a client's call (user/lib/kbd.h). The
  * interrupt path reads the controller while its status says a byte is
  * there (bounded), then irq_ack. Setting the controller up before the IRQ
@@ -35,10 +37,10 @@
 #include "abi/airlock/boot.h"
 #include "lib/string.h"
 
-#define EP         AL_SLOT_BOOT_EP
-#define IRQ        10
-#define RD_REPLY   11
-#define INJ_REPLY  12
+/* our own slots: above the well-known ones (abi/airlock/boot.h) */
+#define IRQ        16
+#define RD_REPLY   17
+#define INJ_REPLY  18
 #define IRQ_BADGE  0x6b6b1
 #define ISA_IRQ    1
 #define DATA       0x60
@@ -70,6 +72,7 @@ static const char shifted[0x59] = {
 #define SC_ALT    0x38
 #define SC_CAPS   0x3a
 
+static long EP = AL_SLOT_BOOT_EP; /* the endpoint we serve: AL_SLOT_SERVICE with serve=kbd */
 static unsigned long st[KBD_STAT_WORDS];
 static int lshift, rshift, lctrl, rctrl, alt, caps;
 static int prefix;       /* 0, 0xe0, or 0xe1 while a sequence is half read */
@@ -373,6 +376,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    struct al_cap_info ci;
+    if (al_cap_info(AL_SLOT_SERVICE, &ci) == 0 && ci.type == AL_CAP_ENDPOINT && (ci.rights & AL_R_RECV))
+        EP = AL_SLOT_SERVICE;
     long r = al_irq_create(AL_SLOT_IRQ_CONTROL, IRQ, AL_IRQ_ISA, ISA_IRQ, 0, 0);
     if (r) {
         printf("kbd: cannot take ISA IRQ %d (%ld)\n", ISA_IRQ, r);

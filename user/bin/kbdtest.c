@@ -1,6 +1,7 @@
 /*
  * A client of the PS/2 keyboard driver (user/bin/kbd.c, protocol
- * user/lib/kbd.h) through the boot endpoint (KTAP).
+ * user/lib/kbd.h) through AL_SLOT_KBD (use=kbd) or else the boot endpoint
+ * (KTAP).
  *
  *   kbdtest WORDS... [| WORDS...]...
  *
@@ -16,12 +17,22 @@
  */
 #include "user/lib/airlock.h"
 #include "user/lib/kbd.h"
+#include "abi/airlock/boot.h"
 #include "lib/string.h"
 
-#define EP           AL_SLOT_BOOT_EP
 #define LINE_MAX     160
 #define MAX_LINES    4
 #define KEYS_TIMEOUT 30000000000L /* 30 s for the host to type a line */
+
+/* the driver's endpoint: AL_SLOT_KBD with use=kbd, else the boot endpoint */
+static long EP = AL_SLOT_BOOT_EP;
+
+static void choose_endpoint(void)
+{
+    struct al_cap_info ci;
+    if (al_cap_info(AL_SLOT_KBD, &ci) == 0 && ci.type == AL_CAP_ENDPOINT && (ci.rights & AL_R_SEND))
+        EP = AL_SLOT_KBD;
+}
 
 static long call(unsigned long words, unsigned long label, long timeout)
 {
@@ -75,6 +86,7 @@ static const char hostile_out[] = "a\x03!Qq";
 int main(int argc, char **argv)
 {
     struct al_utcb *u = al_utcb();
+    choose_endpoint();
     /* the expected lines from the words */
     static char want[MAX_LINES][LINE_MAX];
     int nlines = 0;

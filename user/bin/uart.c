@@ -3,9 +3,11 @@
  * 3), interrupt-driven in both directions with the FIFOs on. Started by
  * the root task with ports=0x2f8:8 irqs=1 start=bg: it holds those eight
  * ports, the IRQ-control capability it makes its one IRQ object from, the
- * boot endpoint it serves on, and nothing else.
+ * endpoint it serves on, and nothing else. With serve=uart that is the
+ * receive end of the system's UART endpoint (AL_SLOT_SERVICE; clients
+ * hold AL_SLOT_UART, use=uart), else the boot endpoint (the `uart` suite).
  *
- * One thread, blocked in IPC receive on the boot endpoint; it wakes for an
+ * One thread, blocked in IPC receive on that endpoint; it wakes for an
  * interrupt message (label AL_LABEL_IRQ, our badge) or a client's call
  * (the protocol: user/lib/uart.h). Nothing polls the device:
  *   - an interrupt: read IIR and serve what it names (line status: count
@@ -36,11 +38,11 @@
 #include "abi/airlock/boot.h"
 #include "lib/string.h"
 
-#define EP        AL_SLOT_BOOT_EP
-#define IRQ       10 /* our IRQ object */
-#define RD_REPLY  11 /* the waiting reader's reply */
-#define WR_REPLY  12 /* the waiting writer's reply */
-#define QUIT_REPLY 13
+/* our own slots: above the well-known ones (abi/airlock/boot.h) */
+#define IRQ       16 /* our IRQ object */
+#define RD_REPLY  17 /* the waiting reader's reply */
+#define WR_REPLY  18 /* the waiting writer's reply */
+#define QUIT_REPLY 19
 #define IRQ_BADGE 0x3a27c0de
 #define BASE      0x2f8
 #define ISA_IRQ   3
@@ -111,6 +113,7 @@ static unsigned char ring_get(struct ring *r)
     return r->buf[r->tail++ & (r->size - 1)];
 }
 
+static long EP = AL_SLOT_BOOT_EP; /* the endpoint we serve: AL_SLOT_SERVICE with serve=uart */
 static unsigned long st[UART_STAT_WORDS];
 static unsigned ier;
 static int rx_stalled;
@@ -383,6 +386,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    struct al_cap_info ci;
+    if (al_cap_info(AL_SLOT_SERVICE, &ci) == 0 && ci.type == AL_CAP_ENDPOINT && (ci.rights & AL_R_RECV))
+        EP = AL_SLOT_SERVICE;
     long r = al_irq_create(AL_SLOT_IRQ_CONTROL, IRQ, AL_IRQ_ISA, ISA_IRQ, 0, 0);
     if (r) {
         printf("uart: cannot take ISA IRQ %d (%ld)\n", ISA_IRQ, r);
@@ -399,7 +405,8 @@ int main(int argc, char **argv)
     }
     set_ier(IER_RDI | IER_RLSI);
     service(); /* (anything pending already: the line must be low for the next edge) */
-    printf("uart: ready at %#x, ISA IRQ %d, rings rx %lu tx %lu\n", BASE, ISA_IRQ, rx.size, tx.size);
+    printf("uart: ready at %#x, ISA IRQ %d, rings rx %lu tx %lu, serving on %s\n", BASE, ISA_IRQ, rx.size, tx.size,
+           EP == AL_SLOT_SERVICE ? "its service endpoint" : "the boot endpoint");
 
     struct al_utcb *u = al_utcb();
     for (;;) {

@@ -1,6 +1,7 @@
 /*
  * A client of the UART driver (user/bin/uart.c, protocol user/lib/uart.h)
- * through the boot endpoint, with no capability of its own beyond that:
+ * through AL_SLOT_UART (use=uart) or else the boot endpoint, with no
+ * capability of its own beyond that:
  * it reads what arrives on the line and writes it back, until it has
  * echoed BYTES bytes, then checks the CRC-32 of what it saw and the
  * driver's counters, and tells the driver to finish (KTAP).
@@ -14,9 +15,9 @@
  */
 #include "user/lib/airlock.h"
 #include "user/lib/uart.h"
+#include "abi/airlock/boot.h"
 #include "lib/string.h"
 
-#define EP AL_SLOT_BOOT_EP
 #define READ_TIMEOUT 20000000000L /* 20 s without a byte: the host stopped sending */
 
 static unsigned long crc32_update(unsigned long crc, const unsigned char *p, unsigned long n)
@@ -28,6 +29,16 @@ static unsigned long crc32_update(unsigned long crc, const unsigned char *p, uns
             crc = (crc >> 1) ^ (0xedb88320UL & -(crc & 1));
     }
     return ~crc & 0xffffffffUL;
+}
+
+/* the driver's endpoint: AL_SLOT_UART with use=uart, else the boot endpoint */
+static long EP = AL_SLOT_BOOT_EP;
+
+static void choose_endpoint(void)
+{
+    struct al_cap_info ci;
+    if (al_cap_info(AL_SLOT_UART, &ci) == 0 && ci.type == AL_CAP_ENDPOINT && (ci.rights & AL_R_SEND))
+        EP = AL_SLOT_UART;
 }
 
 /* a call with `words` words and `label`; the reply's label, or a negative error */
@@ -47,6 +58,7 @@ static int refused(unsigned long words, unsigned long label, unsigned long mr0)
 int main(int argc, char **argv)
 {
     struct al_utcb *u = al_utcb();
+    choose_endpoint();
     int ok = 0, ok2 = 1;
     long want = argc > 1 ? strtol_simple(argv[1], &ok) : 0;
     unsigned long crc_want = 0, pause_ms = 0;
