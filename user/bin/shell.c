@@ -73,12 +73,10 @@ static void putb(char c)
     obuf[on++] = c;
 }
 
-/* '\n' goes out as CR LF: the terminal is raw */
+/* (the console server, and debug_write, make "\n" CR LF) */
 static void put_fmt(char c, void *arg)
 {
     (void)arg;
-    if (c == '\n')
-        putb('\r');
     putb(c);
 }
 

@@ -85,7 +85,7 @@ void le_start(struct lineedit *e)
 
 void le_interrupt(struct lineedit *e)
 {
-    outs(e, "^C\r\n");
+    outs(e, "^C\n");
     clear_line(e);
     e->hist_pos = -1;
     e->esc = 0;
@@ -295,7 +295,7 @@ int le_feed(struct lineedit *e, unsigned char c)
             return LE_NONE; /* CR LF: one line */
         /* fall through */
     case '\r':
-        outs(e, "\r\n");
+        outs(e, "\n");
         hist_add(e);
         e->hist_pos = -1;
         return LE_LINE;

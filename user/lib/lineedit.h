@@ -4,7 +4,8 @@
  * compiles on the host too (tests/host/test_lineedit.c).
  *
  * The editor takes the bytes typed, one at a time (le_feed), and writes
- * its echo through a callback, with plain ANSI (CR, BS, ESC[K, ESC[nD):
+ * its echo through a callback, with plain ANSI (CR, BS, ESC[K, ESC[nD;
+ * a finished line ends with LF alone: the console server makes it CR LF):
  *   printable ASCII       inserted at the cursor (at most LE_MAX bytes:
  *                         beyond that the terminal beeps and the byte is dropped)
  *   DEL (0x7f), BS (0x08) delete the byte before the cursor
@@ -56,7 +57,7 @@ void le_init(struct lineedit *e, const char *prompt, le_write_fn write, void *ar
 /* a fresh, empty line: writes the prompt */
 void le_start(struct lineedit *e);
 /* one byte typed; LE_LINE: the line is complete, in e->line (its echo ended
- * with CR LF); call le_start for the next one */
+ * with LF); call le_start for the next one */
 int le_feed(struct lineedit *e, unsigned char c);
 /* Ctrl-C: "^C" and a new line; the line typed is dropped (call le_start) */
 void le_interrupt(struct lineedit *e);
