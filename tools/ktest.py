@@ -83,6 +83,14 @@ KBD_KEYS = [["shift-h", "e", "l", "l", "o", "comma", "f1", "spc", "shift-a", "i"
             ["caps_lock", "a", "b", "shift-c", "1", "caps_lock", "d", "kp_divide", "ctrl-x", "ctrl_r-y", "ret"]]
 KBD_LINES = ["Hello, Airlock 42! ok?", "ABc1d/^X^Y"]
 
+# the console suite: the garbage the host floods the console with (no CR,
+# LF or Ctrl-C, so that every byte is one byte of input), and what the
+# client writes that the host must see on COM2 ("\n" made "\r\n")
+CON_FLOOD = bytes(b for b in random.Random(0xc0c0).randbytes(40000) if b not in (3, 10, 13))[:32768]
+CON_EXPECT = [b"\x1b[1;33mserial out: 0123456789\x1b[0m\r\n", b"contest: printf through the console 42\r\n",
+              b"long line:" + bytes(ord("a") + i % 26 for i in range(10, 590)) + b"\r\n"]
+CON_KEYS = ["k", "b", "d", "spc", "l", "i", "n", "e", "x", "backspace", "ctrl-c", "ret"]
+
 SUITES = {
     # name: (boot, modules, kernel command line)
     "selftest": ("mb1", [(U("hello"), "hello world"), (U("badptr"), "")], "ktest"),
@@ -125,6 +133,14 @@ SUITES = {
     # lines of KBD_KEYS typed through the QEMU monitor ('|' ends a line)
     "kbd": ("mb1", [(U("kbd"), "inject ports=0x60:1,0x64:1 irqs=1 start=bg"),
                     (U("kbdtest"), " | ".join(KBD_LINES))], "ktest=modules"),
+    # the console server on both drivers (each on its own service endpoint)
+    # and the VGA text buffer; its client checks the screen, lines typed on
+    # COM2 and on the keyboard, Ctrl-C, a flood, the UART driver going away
+    "console": ("mb1", [(U("uart"), "serve=uart ports=0x2f8:8 irqs=1 start=server"),
+                        (U("kbd"), "serve=kbd ports=0x60:1,0x64:1 irqs=1 start=server"),
+                        (U("console"), "serve=console use=uart,kbd mem=0xb8000:0x1000 start=server"),
+                        (U("contest"), f"{len(CON_FLOOD)} use=console,uart,kbd mem=0xb8000:0x1000")],
+                "ktest=modules"),
 }
 # suites on a fixed machine shape (run once, whatever --smp says): name: (suite, -smp value)
 SHAPED = {
@@ -368,8 +384,105 @@ class KbdPeer:
         return (0, 1, [self.problem]) if self.problem else (1, 0, [])
 
 
+class ConsolePeer:
+    """COM2 on a socket and the QEMU monitor: at each 'contest: ready for'
+    line of the guest, type what the step wants (serial bytes or keys), and
+    check that what the console wrote to COM2 holds CON_EXPECT"""
+    HOLD_MS = 10
+
+    def __init__(self, logdir, tag):
+        self.sock = os.path.join(logdir, f"console.smp{tag}.com2")
+        self.mon = os.path.join(logdir, f"console.smp{tag}.monitor")
+        self.problem, self.info = "the peer did not run", ""
+        self.got = bytearray()
+
+    def qemu_args(self):
+        for p in (self.sock, self.mon):
+            if os.path.exists(p):
+                os.unlink(p)
+        return ["-chardev", f"socket,id=com2,path={self.sock},server=on,wait=off", "-serial", "chardev:com2",
+                "-monitor", f"unix:{self.mon},server=on,wait=off"]
+
+    def _reader(self, s):
+        while True:
+            try:
+                b = s.recv(65536)
+            except OSError:
+                return
+            if not b:
+                return
+            self.got += b
+
+    def _keys(self, keys):
+        m = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        m.connect(self.mon)
+        m.settimeout(0.01)
+        out = b""
+        for key in keys:
+            m.sendall(f"sendkey {key} {self.HOLD_MS}\n".encode())
+            end = time.time() + (2 * (key.count("-") + 1) * self.HOLD_MS + 30) / 1000
+            while time.time() < end:
+                try:
+                    out += m.recv(65536)
+                except OSError:
+                    time.sleep(0.005)
+        m.close()
+        bad = [l.strip() for l in out.decode(errors="replace").splitlines()
+               if re.search(r"unknown|invalid|error|usage", l, re.I)]
+        return "the monitor refused keys: " + "; ".join(bad[:3]) if bad else None
+
+    def run(self, log, stop):
+        if not wait_for_line(log, "uart: ready", stop):
+            self.problem = "the UART driver never said 'uart: ready'"
+            return
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.sock)
+        except OSError as e:
+            self.problem = f"cannot connect to {self.sock}: {e}"
+            return
+        threading.Thread(target=self._reader, args=(s,), daemon=True).start()
+        try:
+            if not wait_for_line(log, "contest: ready for the serial line", stop, 60):
+                self.problem = "the client never got to the serial line"
+                return
+            s.sendall(b"hel\x03lo seriak\x7fl\r\n")
+            if not wait_for_line(log, "contest: ready for the keyboard", stop, 60):
+                self.problem = "the client never got to the keyboard"
+                return
+            end = time.time() + 20
+            while time.time() < end and b"contest: output done\r\n" not in self.got:
+                time.sleep(0.05)
+            missing = [e for e in CON_EXPECT if e not in self.got]
+            if missing:
+                self.problem = f"not on COM2: {missing[0][:60]!r} ({len(self.got)} bytes came)"
+                return
+            self.problem = self._keys(CON_KEYS)
+            if self.problem:
+                return
+            if not wait_for_line(log, "contest: ready for the flood", stop, 60):
+                self.problem = "the client never got to the flood"
+                return
+            s.sendall(CON_FLOOD)
+            if not wait_for_line(log, "contest: ready for the last line", stop, 60):
+                self.problem = "the client never got to the last line"
+                return
+            s.sendall(b"still alive\r")
+            self.problem = None
+            self.info = (f"host: {len(CON_EXPECT)} outputs found on COM2, 2 lines typed there and {len(CON_KEYS)} "
+                         f"keys on the keyboard, a flood of {len(CON_FLOOD)} bytes")
+        except OSError as e:
+            self.problem = f"COM2 or monitor: {e}"
+        finally:
+            time.sleep(0.5)
+            s.close()
+
+    def result(self):
+        return (0, 1, [self.problem]) if self.problem else (1, 0, [])
+
+
 # suites with a peer on the host side of a device (its result counts as one test)
-PEERS = {"uart": UartPeer, "kbd": KbdPeer}
+PEERS = {"uart": UartPeer, "kbd": KbdPeer, "console": ConsolePeer}
 
 
 def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False, inject=None, peer=None):

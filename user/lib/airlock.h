@@ -92,6 +92,11 @@ struct al_irq_msi;
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int vprintf(const char *fmt, va_list ap);
 int puts(const char *s);
+/* printf's output goes to the console server when the task holds a send
+ * capability in AL_SLOT_CONSOLE (user/lib/libc.c), else to the kernel's log
+ * (debug_write); console_output(0) sends it to the log whatever the task
+ * holds, console_output(1) undoes that */
+void console_output(int on);
 long strtol_simple(const char *s, int *ok);
 unsigned long strtoul_hex(const char *s, int *ok);
 _Noreturn void exit(long status);

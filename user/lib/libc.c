@@ -1,16 +1,64 @@
-/* Minimal user-space C support: printf through debug_write, exit, KTAP. */
+/* Minimal user-space C support: printf (to the console server, or through
+ * debug_write), exit, KTAP. */
 #include "user/lib/airlock.h"
+#include "user/lib/console.h"
+#include "abi/airlock/boot.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
 struct outbuf {
-    char buf[256];
+    char buf[256]; /* (at most CON_MAX_BYTES: one CON_WRITE per flush) */
     unsigned n;
 };
 
+/* Where printf's output goes: to the console server (CON_WRITE, user/lib/
+ * console.h) if this task holds a send capability in AL_SLOT_CONSOLE
+ * (looked at once, at the first output), else to the kernel's log
+ * (debug_write). A CON_WRITE that fails (the console is gone, or does not
+ * answer within the timeout) sends that chunk through debug_write
+ * instead; after a failure the next attempts wait only briefly, until one
+ * succeeds. The call uses the message registers: they are saved and
+ * restored around it, so printf between a call and the reading of its
+ * reply does no harm. */
+enum { OUT_UNKNOWN, OUT_CONSOLE, OUT_DEBUG };
+static int out_mode, out_forced_debug, out_failing;
+#define CON_TIMEOUT      3000000000L /* the console makes a writer wait about 1 s at most */
+#define CON_TIMEOUT_FAIL 200000000L
+
+void console_output(int on)
+{
+    out_forced_debug = !on;
+}
+
+static int con_write(const char *p, unsigned n)
+{
+    struct al_utcb *u = al_utcb();
+    unsigned words = 1 + (n + 7) / 8;
+    unsigned long keep[1 + (sizeof ((struct outbuf *)0)->buf + 7) / 8], tag = u->tag, badge = u->badge;
+    memcpy(keep, u->mr, words * sizeof keep[0]);
+    u->mr[0] = n;
+    memcpy(&u->mr[1], p, n);
+    long r = al_ipc(AL_IPC_CALL, AL_SLOT_CONSOLE, AL_TAG(words, 0, CON_WRITE), 0,
+                    out_failing ? CON_TIMEOUT_FAIL : CON_TIMEOUT);
+    int ok = r == 0 && AL_TAG_LABEL(u->tag) == CON_OK && u->mr[0] == n;
+    memcpy(u->mr, keep, words * sizeof keep[0]);
+    u->tag = tag;
+    u->badge = badge;
+    out_failing = !ok;
+    return ok;
+}
+
 static void flush(struct outbuf *o)
 {
-    if (o->n)
+    if (!o->n)
+        return;
+    if (out_mode == OUT_UNKNOWN) {
+        struct al_cap_info ci;
+        out_mode = al_cap_info(AL_SLOT_CONSOLE, &ci) == 0 && ci.type == AL_CAP_ENDPOINT && (ci.rights & AL_R_SEND)
+                       ? OUT_CONSOLE
+                       : OUT_DEBUG;
+    }
+    if (out_mode != OUT_CONSOLE || out_forced_debug || !con_write(o->buf, o->n))
         al_debug_write(o->buf, o->n);
     o->n = 0;
 }
