@@ -156,10 +156,13 @@ static long init_call(unsigned long words, unsigned long label)
     return 0;
 }
 
+static void flush(void);
+
 static long init_run(const char *cmdline, int bg)
 {
     struct al_utcb *u = al_utcb();
     size_t n = strlen(cmdline);
+    flush(); /* what we wrote comes before the program's output */
     if (n + 1 > INIT_CMDLINE)
         return -AL_E2BIG;
     u->mr[0] = bg ? INIT_BG : 0;
@@ -279,12 +282,18 @@ static long run_fg(const char *cmdline, unsigned long *how, unsigned long *statu
 /* ---- background programs ---- */
 
 static long bg_ids[MAX_BG];
+static char bg_names[MAX_BG][48];
 
-static void bg_add(long id)
+static void bg_add(long id, const char *cmdline)
 {
     for (int i = 0; i < MAX_BG; i++)
         if (!bg_ids[i]) {
             bg_ids[i] = id;
+            size_t n = strlen(cmdline);
+            if (n >= sizeof bg_names[i])
+                n = sizeof bg_names[i] - 1;
+            memcpy(bg_names[i], cmdline, n);
+            bg_names[i][n] = 0;
             return;
         }
 }
@@ -313,8 +322,10 @@ static void bg_check(void)
                 bg_ids[i] = 0;
             }
         }
-        if (!known && n >= 0)
-            bg_ids[i] = 0; /* init forgot it */
+        if (!known && n >= 0) { /* init lists it no more: it has ended */
+            say("[%ld] done: %s\n", bg_ids[i], bg_names[i]);
+            bg_ids[i] = 0;
+        }
     }
 }
 
@@ -474,7 +485,7 @@ static void cmd_mem(struct sh_cmd *c)
     else
         say("  sigma0: %lu pages (%lu MiB): %lu in use (%lu KiB), %lu free (%lu MiB)\n", tot, tot / 256, tot - fr,
             (tot - fr) * 4, fr, fr / 256);
-    if (rs)
+    if (rs < 0)
         say("shell: mem: stats: %s (%ld)\n", errname(rs), rs);
     else
         say("  kernel: %lu frames (%lu MiB): %lu free (%lu MiB), %lu in caches, %lu mappings, %lu tasks, %lu "
@@ -550,7 +561,7 @@ static void cmd_cpus(struct sh_cmd *c)
 static void report_end(const char *what, long t, unsigned long how, unsigned long status)
 {
     if (interrupted)
-        say("%s: task %ld interrupted\n", what, t);
+        say("^C\n%s: task %ld interrupted\n", what, t);
     else if (how == AL_THREAD_EXITED)
         say("%s: task %ld exited with status %ld\n", what, t, (long)status);
     else if (how == AL_THREAD_FAULTED)
@@ -579,7 +590,7 @@ static void cmd_run(struct sh_cmd *c)
             return;
         }
         say("run: [%ld] %s\n", t, line);
-        bg_add(t);
+        bg_add(t, line);
         return;
     }
     unsigned long how = 0, status = 0;
@@ -680,11 +691,30 @@ static void cmd_restart(struct sh_cmd *c)
     if (i < 0)
         return;
     unsigned long old = tasks[i].id;
+    char name[sizeof tasks[i].name];
+    memcpy(name, tasks[i].name, sizeof name);
     long r = init_word(INIT_RESTART, old);
-    if (r)
-        say("shell: restart: %s (task %lu): %s (%ld)\n", tasks[i].name, old, errname(r), r);
+    unsigned long id = al_utcb()->mr[0];
+    if (r) {
+        say("shell: restart: %s (task %lu): %s (%ld)\n", name, old, errname(r), r);
+        return;
+    }
+    /* init may restart it later (mr[0] = 0): wait up to 3 s for the new task */
+    interrupted = 0;
+    for (int k = 0; !id && k < 30 && !interrupted; k++) {
+        flush();
+        unlock();
+        al_sleep(100000000);
+        lock();
+        n = list_tasks();
+        for (long j = 0; j < n; j++)
+            if (tasks[j].id != old && tasks[j].state == INIT_RUNNING && !strcmp(tasks[j].name, name))
+                id = tasks[j].id;
+    }
+    if (id)
+        say("restart: %s: task %lu restarted as task %lu\n", name, old, id);
     else
-        say("restart: %s: task %lu restarted as task %lu\n", tasks[i].name, old, al_utcb()->mr[0]);
+        say("restart: %s: task %lu stopped; init has not restarted it yet\n", name, old);
 }
 
 /* in-system tests: programs whose exit status 0 means all passed (KTAP) */
@@ -735,7 +765,7 @@ static void cmd_test(struct sh_cmd *c)
             say("  FAIL %s: %s: %s (%ld)\n", t->suite, t->cmdline, errname(r), r);
             fail++;
         } else if (interrupted) {
-            say("  FAIL %s: %s: interrupted\n", t->suite, t->cmdline);
+            say("^C\n  FAIL %s: %s: interrupted\n", t->suite, t->cmdline);
             fail++;
         } else if (how == AL_THREAD_EXITED && status == 0) {
             say("  PASS %s: %s\n", t->suite, t->cmdline);
