@@ -514,8 +514,10 @@ static void reply_stats(void)
 /* ------------------------------------------------------------------ */
 /* input */
 
-static int reader_n;                      /* waiting readers, in order */
-static unsigned long reader_max[READERS]; /* in slot SLOT_READER + i */
+/* waiting readers: a queue (reply capabilities cannot be copied, so they
+ * stay in their slots, SLOT_READER + index) */
+static int rd_first, rd_n;
+static unsigned long rd_max[READERS];
 static int intr_waiting;
 static unsigned long intr_count;
 static int last_cr;
@@ -536,18 +538,19 @@ static long reply_read(long slot, unsigned long max)
     return r;
 }
 
+static void pop_reader(void)
+{
+    al_cap_delete(SLOT_READER + rd_first);
+    rd_first = (rd_first + 1) % READERS;
+    rd_n--;
+}
+
 static void serve_readers(void)
 {
-    while (reader_n && ring_count(&in)) {
+    while (rd_n && ring_count(&in)) {
         /* the first waiter; it is gone if its reply fails (it gave up) */
-        reply_read(SLOT_READER, reader_max[0]);
-        al_cap_delete(SLOT_READER);
-        for (int i = 1; i < reader_n; i++) {
-            al_cap_copy(SLOT_READER + i, SLOT_READER + i - 1, AL_R_ALL, 0);
-            al_cap_delete(SLOT_READER + i);
-            reader_max[i - 1] = reader_max[i];
-        }
-        reader_n--;
+        reply_read(SLOT_READER + rd_first, rd_max[rd_first]);
+        pop_reader();
     }
 }
 
@@ -842,8 +845,10 @@ static void request(void)
             reply_err(-1, -AL_EINVAL);
             return;
         }
+        while (rd_n && !alive(SLOT_READER + rd_first))
+            pop_reader(); /* (waiters that gave up) */
         if (ring_count(&in) || (flags & CON_NOWAIT)) {
-            if (!reader_n) { /* (waiting readers first) */
+            if (!rd_n) { /* (waiting readers first) */
                 reply_read(-1, n);
                 return;
             }
@@ -853,26 +858,15 @@ static void request(void)
                 return;
             }
         }
-        /* drop waiters that gave up, then wait in line */
-        for (int i = 0; i < reader_n;) {
-            if (alive(SLOT_READER + i)) {
-                i++;
-                continue;
-            }
-            for (int k = i + 1; k < reader_n; k++) {
-                al_cap_copy(SLOT_READER + k, SLOT_READER + k - 1, AL_R_ALL, 0);
-                al_cap_delete(SLOT_READER + k);
-                reader_max[k - 1] = reader_max[k];
-            }
-            al_cap_delete(SLOT_READER + reader_n - 1);
-            reader_n--;
-        }
-        if (reader_n == READERS) {
+        if (rd_n == READERS) {
             reply_err(-1, -AL_EBUSY);
             return;
         }
-        if (save(SLOT_READER + reader_n) == 0)
-            reader_max[reader_n++] = n;
+        int k = (rd_first + rd_n) % READERS;
+        if (save(SLOT_READER + k) == 0) {
+            rd_max[k] = n;
+            rd_n++;
+        }
         return;
     }
     case CON_INTR:
