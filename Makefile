@@ -138,13 +138,23 @@ $(B)/linux/lbench: tools/linux/lbench.c
 QEMU      := qemu-system-x86_64
 QEMU_BASE := -machine q35 -cpu max -m 512M -smp $(SMP) -no-reboot \
              -device isa-debug-exit,iobase=0xf4,iosize=0x04
-RUN_MODS  := $(B)/user/sigma0.elf,$(B)/user/root.elf,$(B)/user/hello.elf hello world,$(B)/user/crash.elf ud expect=fault:6
+# make run: the system of user/etc/system.cfg (drivers, console, shell) and
+# the programs the shell can run; the terminal is COM2 (the UART driver's),
+# COM1 is the kernel's log: both share this terminal through QEMU's mux
+# (typing goes to COM2; Ctrl-A X quits)
+RUN_PROGS := pci uart kbd console shell hello crash spin ipc ipcpair threadcap replies mapping tlb faults sched fpu \
+             cpus sleep stress bench edu
+comma     := ,
+empty     :=
+space     := $(empty) $(empty)
+RUN_MODS  := $(B)/user/sigma0.elf,$(B)/user/root.elf,$(CURDIR)/user/etc/system.cfg$(subst $(space),,$(foreach p,$(RUN_PROGS),$(comma)$(B)/user/$(p).elf))
+RUN_TERM  := -chardev stdio,id=term,mux=on,signal=off -serial chardev:term -serial chardev:term
 
 deps:
 	$(Q)bash tools/deps.sh
 
 run: deps all
-	$(QEMU) $(QEMU_BASE) -serial mon:stdio -display none -kernel $(KERNEL32) \
+	$(QEMU) $(QEMU_BASE) $(RUN_TERM) -display none -device edu -kernel $(KERNEL32) \
 	    -initrd "$(RUN_MODS)" -append "$(CMDLINE)" || true
 
 test: deps all
@@ -159,7 +169,7 @@ $(B)/airlock.iso: all tools/mkiso.sh
 
 qemu-gdb: deps all
 	@echo "QEMU waits for gdb on :1234 — run: gdb -x tools/gdbinit"
-	$(QEMU) $(QEMU_BASE) -serial mon:stdio -display none -kernel $(KERNEL32) \
+	$(QEMU) $(QEMU_BASE) $(RUN_TERM) -display none -device edu -kernel $(KERNEL32) \
 	    -initrd "$(RUN_MODS)" -append "$(CMDLINE)" -s -S
 
 format:

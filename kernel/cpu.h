@@ -10,6 +10,7 @@
 /* cpu.switch_work: after a switch, sched_switch_tail ... */
 #define SWITCH_REAP  1 /* frees the dead thread in cpu.reap */
 #define SWITCH_PORTS 2 /* loads the next task's I/O ports (the bitmap holds a set) */
+#define SWITCH_KILL  4 /* killed threads exist: one switched in goes to the kill point */
 
 struct thread;
 

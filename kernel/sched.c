@@ -143,11 +143,11 @@ static struct thread *pick(unsigned self, int may_steal)
     return may_steal ? steal(self) : NULL;
 }
 
-void sched_switch_tail(void)
+/* the rare work after a switch: a dead thread to reap, a killed thread
+ * switched in (it ends here, on its own stack, where it was blocked or
+ * preempted: thread_kill made sure nothing there still needs it) */
+static __attribute__((noinline)) void switch_tail_slow(struct cpu *c)
 {
-    struct cpu *c = this_cpu();
-    if (c->switch_work & SWITCH_PORTS)
-        ioport_switch(c);
     struct thread *r = c->reap;
     if (r) {
         c->reap = NULL;
@@ -157,6 +157,19 @@ void sched_switch_tail(void)
         if (r->task && r->task->orphan && !r->task->live_threads && !r->task->waiter)
             task_destroy(r->task);
     }
+    if (c->switch_work & SWITCH_KILL)
+        thread_kill_point();
+}
+
+/* (the common case, a switch with nothing to do here or only the I/O
+ * bitmap, stays as short as before the slow part existed) */
+__attribute__((noinline)) void sched_switch_tail(void)
+{
+    struct cpu *c = this_cpu();
+    if (c->switch_work & SWITCH_PORTS)
+        ioport_switch(c);
+    if (c->switch_work & (SWITCH_REAP | SWITCH_KILL))
+        switch_tail_slow(c);
 }
 
 #ifdef DEBUG
@@ -182,8 +195,10 @@ void schedule(void)
     struct cpu *c = this_cpu();
     struct thread *prev = c->current;
     c->entry->pending &= ~(uint64_t)PENDING_RESCHED;
-    if (prev->state == T_RUNNING && prev->suspended && prev != c->idle)
+    if (prev->state == T_RUNNING && prev->suspended && prev != c->idle) {
+        thread_kill_point(); /* a running thread that was killed ends here */
         prev->state = T_SUSPENDED;
+    }
     int prev_runs = prev->state == T_RUNNING && prev != c->idle;
     int must_leave = prev_runs && prev->affinity >= 0 && (unsigned)prev->affinity != c->index;
     struct thread *next = pick(c->index, !prev_runs || must_leave);

@@ -23,6 +23,21 @@ static struct task *task_arg(uint64_t slot, long *err)
     return c ? c->obj : NULL;
 }
 
+/* task_kill(task): every thread of the task ends (END_KILLED), at its
+ * next return to user mode; the call returns at once. The task's end is
+ * reported by task_wait as usual (AL_THREAD_KILLED if its first thread was
+ * still running). */
+SYSCALL_DEFINE(task_kill)
+{
+    long err = 0;
+    struct task *t = task_arg(a0, &err);
+    if (!t)
+        return err;
+    for (struct thread *th = t->threads; th; th = th->task_next)
+        thread_kill(th);
+    return 0;
+}
+
 SYSCALL_DEFINE(task_create)
 {
     struct task *self = current()->task;
@@ -98,7 +113,7 @@ SYSCALL_DEFINE(task_wait)
         return -AL_EBUSY;
     t->refs++; /* the task stays while we wait, whatever happens to our capability */
     task_wait(t);
-    struct al_task_end end = {t->main->end == END_EXIT ? AL_THREAD_EXITED : AL_THREAD_FAULTED, t->main->exit_status};
+    struct al_task_end end = {thread_end_abi(t->main->end), t->main->exit_status};
     task_put(t);
     if (a1 && copy_to_user(current()->task, a1, &end, sizeof end))
         return -AL_EFAULT;

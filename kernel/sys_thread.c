@@ -145,7 +145,7 @@ SYSCALL_DEFINE(thread_join)
     enum thread_end e = thread_join(t, &status);
     if (a1 && copy_to_user(self->task, a1, &status, sizeof status))
         return -AL_EFAULT;
-    return e == END_EXIT ? AL_THREAD_EXITED : AL_THREAD_FAULTED;
+    return thread_end_abi(e);
 }
 
 /* thread_suspend(tid), thread_resume, thread_set_prio(tid, prio),

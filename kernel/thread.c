@@ -15,6 +15,8 @@
 #include <arch/paging.h>
 #include "lib/string.h"
 #include "kernel/ipc.h"
+#include "kernel/bkl.h"
+#include "abi/airlock/errno.h"
 #include "kernel/object.h"
 #include <arch/tlb.h>
 #include "abi/airlock/layout.h"
@@ -226,9 +228,14 @@ enum thread_end thread_join(struct thread *t, long *status)
     return e;
 }
 
+static unsigned kills_pending;
+static void kills_set(int on);
+
 _Noreturn static void die(void)
 {
     struct thread *self = current();
+    if (self->killed && --kills_pending == 0) /* (however it ends) */
+        kills_set(0);
     ipc_thread_dies(self);
     self->state = T_DEAD;
     if (self->joiner)
@@ -239,6 +246,59 @@ _Noreturn static void die(void)
     }
     schedule();
     panic("dead thread %u was scheduled", self->id);
+}
+
+/* kills_pending: killed threads not dead yet. While there are any, every
+ * CPU's switches run sched_switch_tail, which sends a killed thread
+ * switched in to the kill point (a switch costs nothing extra otherwise). */
+static void kills_set(int on)
+{
+    for (unsigned i = 0; i < ncpus; i++)
+        if (on)
+            cpus[i].switch_work |= SWITCH_KILL;
+        else
+            cpus[i].switch_work &= ~(uint64_t)SWITCH_KILL;
+}
+
+void thread_kill(struct thread *t)
+{
+    assert_kernel_locked();
+    if (t->state == T_DEAD || t->killed || !t->task)
+        return;
+    t->killed = 1;
+    if (kills_pending++ == 0)
+        kills_set(1);
+    t->suspended = 0;
+    if (t->state == T_RUNNING) {
+        /* stopped as a suspension would stop it (schedule()), and ends
+         * there instead */
+        t->suspended = 1;
+        if (t == current())
+            this_entry()->pending |= PENDING_RESCHED;
+        else
+            sched_kick(t->cpu);
+    } else if (t->state == T_SUSPENDED) {
+        sched_enqueue(t);
+    } else if (t->state == T_BLOCKED && (t->ipc_state || t->sleeping)) {
+        sched_sleep_cancel(t);
+        if (t->ipc_state) {
+            ipc_timeout(t); /* off the endpoint's queue, or its reply link */
+            t->ipc_result = -AL_ECANCELED;
+        }
+        sched_enqueue(t);
+    }
+    /* T_RUNNABLE (and the ones just enqueued): it ends in sched_switch_tail
+     * when it is switched in */
+}
+
+void thread_kill_point(void)
+{
+    struct thread *self = current();
+    if (!self->killed)
+        return;
+    self->end = END_KILLED;
+    self->exit_status = 0;
+    die();
 }
 
 _Noreturn void thread_exit(long status)

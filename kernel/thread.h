@@ -14,6 +14,7 @@
 #ifndef KERNEL_THREAD_H
 #define KERNEL_THREAD_H
 #include <stdint.h>
+#include "abi/airlock/syscall.h"
 #include <arch/trap.h>
 #include "abi/airlock/ipc.h"
 #include "kernel/cap.h"
@@ -25,6 +26,11 @@ enum thread_state { T_NEW, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_SUSPENDED, T_DEAD
 
 /* how a thread ended */
 enum thread_end { END_NONE, END_EXIT, END_FAULT, END_KILLED };
+/* how a thread ended, as thread_join and task_wait report it */
+static inline int thread_end_abi(enum thread_end e)
+{
+    return e == END_EXIT ? AL_THREAD_EXITED : e == END_KILLED ? AL_THREAD_KILLED : AL_THREAD_FAULTED;
+}
 
 #define PRIO_MAX      255 /* highest */
 #define PRIO_DEFAULT  100
@@ -52,7 +58,7 @@ struct thread {
             uint16_t suspended; /* suspend requested: not schedulable */
             uint16_t sleeping;  /* on the sleep list (sleep or IPC timeout) */
             uint16_t kmsg;      /* in a fault IPC: messages go to and from kmsg_mr, not the UTCB */
-            uint16_t pad_;
+            uint16_t killed;    /* thread_kill: ends at its next return to user mode */
         };
         uint64_t fast_blockers;
     };
@@ -107,6 +113,16 @@ struct thread *thread_create_kernel(void (*fn)(void *), void *arg, const char *n
 void thread_start(struct thread *t);
 /* Wait until t is dead, then free it. Returns how it ended. */
 enum thread_end thread_join(struct thread *t, long *status);
+/* End t (END_KILLED) without running any more of its user code: a thread
+ * blocked in IPC or asleep is taken off its queues and made runnable, a
+ * suspended one too, and each ends when it is next switched in
+ * (sched_switch_tail, while SWITCH_KILL is set); a running one is stopped
+ * as a suspension stops it and ends in schedule(). A thread blocked in
+ * thread_join or task_wait ends once what it waits for has ended (killing
+ * a whole task: its own threads do). BKL held. */
+void thread_kill(struct thread *t);
+/* the current thread ends here if it was killed (returns otherwise) */
+void thread_kill_point(void);
 /* Free a dead thread nobody will join (task teardown). The object itself
  * stays while thread capabilities name it (t->freed), see thread_put. */
 void thread_free(struct thread *t);

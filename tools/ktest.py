@@ -118,9 +118,12 @@ SUITES = {
     "pci": ("mb1", [(U("pci"), "serve=pci ports=all mem=all irqs=1 start=server"),
                     (U("edu"), f"crash pci=1234:11e8 expect=fault:{UD}"), (U("edu"), "pci=1234:11e8")],
             "ktest=modules"),
+    # init mode: a boot configuration, supervision, the init protocol
+    "init": ("mb1", [(os.path.join(ROOT, "user", "etc", "init-test.cfg"), ""), (U("pci"), ""), (U("crash"), ""),
+                     (U("initcheck"), ""), (U("hello"), ""), (U("spin"), "")], "ktest=modules"),
     "fuzz": ("mb1", [(U("fuzz"), "20000 7"), (U("fuzz"), "20000 1234567"), (U("hello"), "after fuzzing")],
              "ktest=modules"),
-    "threads": ("mb1", [(U("sched"), ""), (U("fpu"), ""), (U("cpus"), ""), (U("sleep"), ""),
+    "threads": ("mb1", [(U("sched"), ""), (U("fpu"), ""), (U("cpus"), ""), (U("sleep"), ""), (U("kill"), ""),
                         (U("stress"), "")], "ktest=modules"),
     "grub": ("iso", [(U("hello"), "via grub"), (U("badptr"), ""), (BAD("wx"), "expect=refuse"),
                      (U("probe"), f"trampoline read expect=fault:{PF}")], "ktest"),

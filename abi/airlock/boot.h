@@ -27,20 +27,23 @@
  * [0, AL_IOMEM_LIMIT), rights CONTROL; only device pages can be mapped
  * through it (docs/ABI.md, section 5.13) */
 #define AL_SLOT_IOMEM 5
+/* The slots of the system's services sit at the top of the capability
+ * space, away from the low slots programs pick for their own objects (a
+ * program started from the shell holds AL_SLOT_CONSOLE). */
 /* a server's receive endpoint (module word serve=NAME, user/bin/root.c) */
-#define AL_SLOT_SERVICE 7
+#define AL_SLOT_SERVICE 250
 /* a driver's send capability to the PCI server, badged with its device
  * (module word pci=VVVV:DDDD[:N]; the protocol: user/lib/pci.h) */
-#define AL_SLOT_PCI 8
+#define AL_SLOT_PCI 251
 /* send capabilities to the system's servers (module word use=NAME,...;
  * a server is started with serve=NAME and receives in AL_SLOT_SERVICE):
  * the UART driver (user/lib/uart.h), the keyboard driver (user/lib/kbd.h),
  * the console server (user/lib/console.h), init, the root task
  * (user/lib/init.h) */
-#define AL_SLOT_UART    9
-#define AL_SLOT_KBD     10
-#define AL_SLOT_CONSOLE 11
-#define AL_SLOT_INIT    12
+#define AL_SLOT_UART    252
+#define AL_SLOT_KBD     253
+#define AL_SLOT_CONSOLE 254
+#define AL_SLOT_INIT    255
 
 #define AL_BOOT_MAGIC    0x41697242ULL /* "BriA" */
 #define AL_BOOT_MAX_MODS 32

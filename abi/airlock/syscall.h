@@ -46,6 +46,7 @@ struct al_stats {
 /* thread_join results */
 #define AL_THREAD_EXITED  1 /* *status = the value passed to exit */
 #define AL_THREAD_FAULTED 2 /* *status = the exception vector */
+#define AL_THREAD_KILLED  3 /* task_kill ended it; *status = 0 */
 
 /* thread states in struct al_thread_info */
 enum al_thread_state { AL_TS_NEW, AL_TS_RUNNABLE, AL_TS_RUNNING, AL_TS_BLOCKED, AL_TS_SUSPENDED, AL_TS_DEAD };

@@ -33,6 +33,7 @@
 #include "user/lib/portio.h"
 #include "abi/airlock/boot.h"
 #include "lib/string.h"
+#include "lib/format.h"
 
 #define MAX_DEVS  32
 #define SLOT_BARS 16                      /* 16 + dev * 6 + bar: BAR capabilities */
@@ -150,17 +151,22 @@ static void add(unsigned bdf)
         d->info.irq_pin = 0; /* hostile or broken: no interrupt */
     d->info.msi = find_msi(bdf);
     size_bars(d);
-    printf("pci: %02lx:%02lx.%lx %04lx:%04lx class %06lx", d->info.bdf >> 8, (d->info.bdf >> 3) & 31,
-           d->info.bdf & 7, d->info.vendor, d->info.device, d->info.class_code);
+    /* one line, one printf: lines of several tasks interleave per call */
+    char line[320];
+    unsigned n = (unsigned)fmt_snprintf(line, sizeof line, "pci: %02lx:%02lx.%lx %04lx:%04lx class %06lx",
+                                        d->info.bdf >> 8, (d->info.bdf >> 3) & 31, d->info.bdf & 7, d->info.vendor,
+                                        d->info.device, d->info.class_code);
     for (unsigned i = 0; i < 6; i++)
-        if (d->info.bar_flags[i])
-            printf(" bar%u %s %#lx+%#lx", i, (d->info.bar_flags[i] & PCI_BAR_IO) ? "io" : "mem", d->info.bar_base[i],
-                   d->info.bar_size[i]);
-    if (d->info.irq_pin)
-        printf(" INT%c line %lu", (int)('A' + d->info.irq_pin - 1), d->info.irq_line);
-    if (d->info.msi)
-        printf(" msi@%#lx", d->info.msi);
-    printf("\n");
+        if (d->info.bar_flags[i] && n < sizeof line)
+            n += (unsigned)fmt_snprintf(line + n, sizeof line - n, " bar%u %s %#lx+%#lx", i,
+                                        (d->info.bar_flags[i] & PCI_BAR_IO) ? "io" : "mem", d->info.bar_base[i],
+                                        d->info.bar_size[i]);
+    if (d->info.irq_pin && n < sizeof line)
+        n += (unsigned)fmt_snprintf(line + n, sizeof line - n, " INT%c line %lu", (int)('A' + d->info.irq_pin - 1),
+                                    d->info.irq_line);
+    if (d->info.msi && n < sizeof line)
+        fmt_snprintf(line + n, sizeof line - n, " msi@%#lx", d->info.msi);
+    printf("%s\n", line);
 }
 
 static void enumerate(void)

@@ -33,6 +33,7 @@
 #include "lib/string.h"
 #include "lib/argv.h"
 #include "user/lib/pci.h"
+#include "user/lib/init.h"
 
 #define SCRATCH        0x0000200000000000UL /* root's window onto pages it builds */
 #define TASK_SLOT_BASE 32                   /* one task capability per module */
@@ -63,6 +64,13 @@ struct mod {
     int nkept;
     unsigned long port_base, port_count, mem_base, mem_size;
     long task_slot, task_id;
+    /* init mode (user/lib/init.h) */
+    int used, kind, state, restart; /* restart=1: supervised (restarted when it ends) */
+    int stopping;                   /* INIT_KILL / INIT_RESTART asked for its end */
+    unsigned long restarts, how, status;
+    long waiter; /* a saved reply (INIT_WAIT), 0: none */
+    const struct al_boot_module *image;
+    char cmdline[AL_BOOT_CMDLINE];
     long ids[MAX_PAGES];
     int nids;
     unsigned long kframes, s0pages; /* before, for the leak check (0: not checked) */
@@ -114,7 +122,11 @@ static void drop_kept(struct mod *m)
 }
 static unsigned ktap_next;
 static int ktap;
-static struct mod mods[AL_BOOT_MAX_MODS];
+/* boot modules (test mode), or the tasks init started (init mode) */
+#define MAX_PROCS 64
+static struct mod mods[MAX_PROCS];
+_Static_assert(TASK_SLOT_BASE + MAX_PROCS <= S0_SLOT_BASE && S0_SLOT_BASE + MAX_PROCS <= KEPT_FIRST,
+               "the per-task slots do not overlap");
 
 /* remove the word w (or a word starting with w when prefix) from s */
 static int take_word(char *s, const char *w, int prefix, char *val, unsigned vlen)
@@ -159,6 +171,7 @@ static void parse(struct mod *m, const char *cmdline)
             m->expect = EXP_REFUSE;
     }
     m->bg = take_word(m->args, "start=bg", 0, NULL, 0);
+    m->restart = take_word(m->args, "restart=1", 0, NULL, 0);
     m->server = take_word(m->args, "start=server", 0, NULL, 0);
     m->bg |= m->server;
     m->serve = 0;
@@ -459,6 +472,391 @@ static int stop(struct mod *m)
     return 1;
 }
 
+/* ---- init mode: a boot configuration, supervision, the init protocol ----
+ *
+ * When a boot module's name ends in ".cfg", that module is the boot
+ * configuration and every other module is only an image: root starts the
+ * configuration's lines (each a command line as a boot module's: program
+ * name, arguments, module words), then serves the init protocol
+ * (user/lib/init.h) on its endpoint of service "init". Each task it starts
+ * has a watcher thread of ours blocked in task_wait; when the task ends,
+ * the watcher tells the main thread (badge WATCH_BADGE), which cleans up,
+ * answers INIT_WAIT, and, for a supervised task (restart=1) that was not
+ * stopped on request, answers the watcher with a back-off (100 ms, doubled
+ * per restart in a row, at most 5 s); the watcher sleeps it and asks for
+ * the restart, which builds the task again from its command line: the same
+ * service endpoints, fresh ports, IRQs and device memory. */
+#define WATCH_SLOT  13 /* a badged send capability to our init endpoint, for the watchers */
+#define WATCH_BADGE 1
+#define WAIT_FIRST  16 /* [WAIT_FIRST, TASK_SLOT_BASE): saved replies of INIT_WAIT callers */
+#define LBL_ENDED   0x69f1
+#define LBL_RESTART 0x69f2
+#define BACKOFF_MS  100
+#define BACKOFF_MAX 5000
+
+static const struct al_bootinfo *boot;
+static unsigned char image_bad[AL_BOOT_MAX_MODS]; /* a task of this image ended badly */
+static char wstack[MAX_PROCS][8192] __attribute__((aligned(16)));
+static int halting;
+
+/* the boot module whose file name (without directories and ".elf") is name */
+static const struct al_boot_module *image_of(const char *name, unsigned len)
+{
+    for (unsigned i = 0; i < boot->nmods && i < AL_BOOT_MAX_MODS; i++) {
+        const char *c = boot->mods[i].cmdline, *b = c, *e;
+        for (e = c; *e && *e != ' '; e++)
+            if (*e == '/')
+                b = e + 1;
+        unsigned n = (unsigned)(e - b);
+        if (n > 4 && !strncmp(e - 4, ".elf", 4))
+            n -= 4;
+        if (n == len && !strncmp(b, name, len))
+            return &boot->mods[i];
+    }
+    return NULL;
+}
+
+static long watch(void *arg)
+{
+    unsigned long idx = (unsigned long)arg;
+    struct al_utcb *u = al_utcb();
+    for (;;) {
+        struct al_task_end end = {AL_THREAD_FAULTED, 0};
+        if (al_task_wait(mods[idx].task_slot, &end))
+            end.how = AL_THREAD_FAULTED;
+        u->mr[0] = idx;
+        u->mr[1] = (unsigned long)end.how;
+        u->mr[2] = (unsigned long)end.status;
+        if (al_ipc(AL_IPC_CALL, WATCH_SLOT, AL_TAG(3, 0, LBL_ENDED), 0, AL_TIMEOUT_NEVER) || !u->mr[0])
+            return 0;
+        al_sleep(u->mr[0] * 1000000UL); /* the back-off */
+        u->mr[0] = idx;
+        if (al_ipc(AL_IPC_CALL, WATCH_SLOT, AL_TAG(1, 0, LBL_RESTART), 0, AL_TIMEOUT_NEVER) || !u->mr[0])
+            return 0;
+    }
+}
+
+static int kind_of(const struct mod *m)
+{
+    if (m->ports || m->irqs || m->mem || m->pci_badge)
+        return INIT_KIND_DRIVER;
+    return m->serve ? INIT_KIND_SERVER : INIT_KIND_PROGRAM;
+}
+
+/* build and start proc idx from its command line (mods[idx].cmdline),
+ * with a watcher thread for it unless one watches it already (a restart);
+ * 0 or the error (the proc stays free) */
+static long spawn(unsigned idx, int watched)
+{
+    struct mod *m = &mods[idx];
+    char name[AL_BOOT_CMDLINE];
+    memcpy(name, m->cmdline, sizeof name);
+    unsigned long restarts = m->restarts;
+    memset(m, 0, sizeof *m);
+    memcpy(m->cmdline, name, sizeof name);
+    m->restarts = restarts;
+    unsigned n = 0;
+    while (name[n] && name[n] != ' ')
+        n++;
+    m->image = image_of(name, n);
+    if (!m->image || m->image->cmdline[0] == 0)
+        return -AL_ENOENT;
+    /* the module's own path first (argv[0]), then the line's arguments */
+    char line[AL_BOOT_CMDLINE];
+    unsigned k = 0;
+    for (const char *c = m->image->cmdline; *c && *c != ' ' && k < sizeof line - 1; c++)
+        line[k++] = *c;
+    for (const char *c = name + n; *c && k < sizeof line - 1; c++)
+        line[k++] = *c;
+    line[k] = 0;
+    parse(m, line);
+    const char *why;
+    long r = build(m, m->image, idx, &why);
+    if (r) {
+        printf("[init] %s: refused: %s (error %ld)\n", m->name, why ? why : "?", r);
+        al_cap_delete(m->task_slot);
+        drop_kept(m);
+        release(m);
+        al_cap_delete(S0_SLOT_BASE + idx);
+        return r;
+    }
+    m->used = 1;
+    m->kind = kind_of(m);
+    m->state = INIT_RUNNING;
+    bg_running++;
+    if (!watched)
+        thread_spawn(watch, (void *)(unsigned long)idx, wstack[idx], sizeof wstack[idx], 150, -1);
+    return 0;
+}
+
+static long start_line(const char *line, unsigned len)
+{
+    for (unsigned i = 0; i < MAX_PROCS; i++)
+        if (!mods[i].used && !mods[i].waiter && !mods[i].stopping) {
+            unsigned n = len < AL_BOOT_CMDLINE - 1 ? len : AL_BOOT_CMDLINE - 1;
+            memset(mods[i].cmdline, 0, sizeof mods[i].cmdline);
+            memcpy(mods[i].cmdline, line, n);
+            mods[i].restarts = 0;
+            long r = spawn(i, 0);
+            return r ? r : (long)i;
+        }
+    return -AL_ENOMEM;
+}
+
+/* the task of proc i ended (its watcher says how): clean up; the
+ * back-off in ms if it is to be started again, else 0 */
+static unsigned long ended(unsigned i, unsigned long how, unsigned long status)
+{
+    struct mod *m = &mods[i];
+    m->how = how;
+    m->status = status;
+    /* for the KTAP report: an end neither asked for (kill, restart) nor
+     * expected (expect=, default exit:0) */
+    int want = m->stopping || (how == AL_THREAD_EXITED && m->expect == EXP_EXIT && (long)status == m->want) ||
+               (how == AL_THREAD_FAULTED && m->expect == EXP_FAULT && (long)status == m->want) || halting;
+    if (!want && m->image)
+        image_bad[m->image - boot->mods] = 1;
+    if (how == AL_THREAD_KILLED)
+        printf("[init] %s: killed\n", m->name);
+    else
+        printf("[init] %s: %s %lu\n", m->name, how == AL_THREAD_EXITED ? "exited with status" : "ended by vector",
+               status);
+    al_cap_delete(m->task_slot);
+    release(m);
+    mem_reclaim(0x100 + i);
+    al_cap_delete(S0_SLOT_BASE + i);
+    drop_kept(m);
+    bg_running--;
+    if (m->waiter) {
+        struct al_utcb *u = al_utcb();
+        u->mr[0] = how;
+        u->mr[1] = status;
+        al_ipc(AL_IPC_REPLY, m->waiter, AL_TAG(2, 0, INIT_OK), 0, 0);
+        al_cap_delete(m->waiter);
+        m->waiter = 0;
+    }
+    int again = !halting && m->restart && (m->stopping != 1);
+    if (!again) {
+        m->state = INIT_ENDED;
+        m->used = 0;
+        m->stopping = 0;
+        return 0;
+    }
+    m->state = INIT_RESTARTING;
+    unsigned long ms = m->stopping ? 1 : BACKOFF_MS << (m->restarts < 6 ? m->restarts : 6);
+    m->stopping = 0;
+    return ms < BACKOFF_MAX ? ms : BACKOFF_MAX;
+}
+
+static unsigned long reply_err(long e)
+{
+    al_utcb()->mr[0] = (unsigned long)e;
+    return AL_TAG(1, 0, INIT_ERR);
+}
+
+/* a proc by task id (used or ended but still listed), or -1 */
+static int proc_of(unsigned long id)
+{
+    for (int i = 0; i < MAX_PROCS; i++)
+        if ((mods[i].used || mods[i].state == INIT_RESTARTING) && (unsigned long)mods[i].task_id == id)
+            return i;
+    return -1;
+}
+
+/* stop a task: it ends, and its watcher reports it (kill semantics: the
+ * kernel ends every thread of the task) */
+static long stop_task(struct mod *m, int how)
+{
+    m->stopping = how;
+    long r = al_task_kill(m->task_slot);
+    if (r)
+        m->stopping = 0;
+    return r;
+}
+
+/* one init request from a client; the reply tag, or 0 if the reply waits */
+static unsigned long serve_init(unsigned long tag)
+{
+    struct al_utcb *u = al_utcb();
+    unsigned long label = AL_TAG_LABEL(tag), words = AL_TAG_WORDS(tag);
+    if (label == INIT_RUN) {
+        if (words < 2)
+            return reply_err(-AL_EINVAL);
+        char line[AL_BOOT_CMDLINE];
+        unsigned long maxb = (words - 1) * 8 < sizeof line ? (words - 1) * 8 : sizeof line;
+        memcpy(line, &u->mr[1], maxb);
+        line[maxb - 1] = 0;
+        unsigned n = 0;
+        while (line[n] && line[n] != '\n')
+            n++;
+        line[n] = 0;
+        /* programs started this way talk to the console; they may not ask
+         * for devices or services of their own */
+        char *w = line;
+        for (char *c = line; *c; c++)
+            if (c == line || c[-1] == ' ')
+                if (!strncmp(c, "ports=", 6) || !strncmp(c, "irqs=", 5) || !strncmp(c, "mem=", 4) ||
+                    !strncmp(c, "serve=", 6) || !strncmp(c, "pci=", 4) || !strncmp(c, "use=", 4) ||
+                    !strncmp(c, "restart=", 8) || !strncmp(c, "start=", 6))
+                    return reply_err(-AL_EPERM);
+        (void)w;
+        unsigned len = (unsigned)strlen(line);
+        if (len + sizeof " use=console" >= AL_BOOT_CMDLINE)
+            return reply_err(-AL_E2BIG);
+        memcpy(line + len, " use=console", sizeof " use=console");
+        long r = start_line(line, (unsigned)strlen(line));
+        if (r < 0)
+            return reply_err(r);
+        u->mr[0] = (unsigned long)mods[r].task_id;
+        return AL_TAG(1, 0, INIT_OK);
+    }
+    int i = proc_of(u->mr[0]);
+    if (label == INIT_WAIT || label == INIT_KILL || label == INIT_RESTART) {
+        if (words < 1 || i < 0)
+            return reply_err(-AL_ENOENT);
+        struct mod *m = &mods[i];
+        if (label == INIT_WAIT) {
+            if (m->waiter || m->state != INIT_RUNNING)
+                return reply_err(m->waiter ? -AL_EBUSY : -AL_ENOENT);
+            for (long s = WAIT_FIRST; s < TASK_SLOT_BASE; s++) {
+                struct al_cap_info ci;
+                if (al_cap_info(s, &ci) == -AL_EBADCAP && al_reply_save(s) == 0) {
+                    m->waiter = s;
+                    return 0;
+                }
+            }
+            return reply_err(-AL_ENOMEM);
+        }
+        if (m->state != INIT_RUNNING)
+            return reply_err(-AL_EBUSY);
+        if (label == INIT_RESTART && !m->restart)
+            return reply_err(-AL_EINVAL);
+        long r = stop_task(m, label == INIT_KILL ? 1 : 2);
+        if (r)
+            return reply_err(r);
+        u->mr[0] = 0;
+        return AL_TAG(1, 0, INIT_OK);
+    }
+    if (label == INIT_LIST) {
+        unsigned long want = u->mr[0], seen = 0;
+        for (int j = 0; j < MAX_PROCS; j++) {
+            struct mod *m = &mods[j];
+            if (!m->used && m->state != INIT_RESTARTING && !(m->state == INIT_ENDED && m->task_id))
+                continue; /* (an ended task stays listed until its entry is reused) */
+            if (seen++ != want)
+                continue;
+            struct init_task t;
+            memset(&t, 0, sizeof t);
+            t.id = (unsigned long)m->task_id;
+            t.kind = (unsigned long)m->kind;
+            t.state = (unsigned long)m->state;
+            t.restarts = m->restarts;
+            t.pages = (unsigned long)m->nids;
+            t.how = m->how;
+            t.status = m->status;
+            memcpy(t.name, m->name, sizeof t.name - 1);
+            memcpy(u->mr, &t, sizeof t);
+            return AL_TAG(INIT_TASK_WORDS, 0, INIT_OK);
+        }
+        return reply_err(-AL_ENOENT);
+    }
+    if (label == INIT_HALT) {
+        halting = 1;
+        u->mr[0] = 0;
+        return AL_TAG(1, 0, INIT_OK);
+    }
+    return reply_err(-AL_EINVAL);
+}
+
+static int init_mode(const struct al_boot_module *cfg)
+{
+    long ep = service_ep(SVC_INIT);
+    if (ep < 0 || al_cap_copy(ep, WATCH_SLOT, AL_R_SEND, WATCH_BADGE)) {
+        printf("[init] no endpoint\n");
+        return 1;
+    }
+    /* the configuration: one command line per line; '#' starts a comment */
+    const char *c = (const char *)cfg->va, *end = c + cfg->size;
+    unsigned started = 0;
+    while (c < end) {
+        const char *e = c;
+        while (e < end && *e != '\n')
+            e++;
+        const char *b = c;
+        while (b < e && (*b == ' ' || *b == '\t'))
+            b++;
+        if (b < e && *b != '#') {
+            char line[AL_BOOT_CMDLINE];
+            unsigned n = (unsigned)(e - b) < sizeof line - 1 ? (unsigned)(e - b) : sizeof line - 1;
+            memcpy(line, b, n);
+            while (n && (line[n - 1] == ' ' || line[n - 1] == '\r' || line[n - 1] == '\t'))
+                n--;
+            line[n] = 0;
+            long r = start_line(line, n);
+            if (r < 0) {
+                printf("[init] cannot start '%s' (error %ld)\n", line, r);
+                image_bad[cfg - boot->mods] = 1;
+            }
+            else
+                started++;
+        }
+        c = e + 1;
+    }
+    printf("[init] %u tasks started from %s\n", started, cfg->cmdline);
+    struct al_utcb *u = al_utcb();
+    long r = al_ipc(AL_IPC_RECV, 0, 0, ep, AL_TIMEOUT_NEVER);
+    for (;;) {
+        if (halting && !bg_running) {
+            printf("[init] halted\n");
+            int bad = 0;
+            if (ktap) /* one result per boot module but sigma0 and root */
+                for (unsigned i = 0; i < boot->nmods && i < AL_BOOT_MAX_MODS; i++) {
+                    const char *c = boot->mods[i].cmdline, *b = c;
+                    for (const char *e = c; *e && *e != ' '; e++)
+                        if (*e == '/')
+                            b = e + 1;
+                    if (!strncmp(b, "sigma0", 6) || !strncmp(b, "root", 4))
+                        continue;
+                    bad += image_bad[i];
+                    printf("%s %u image:%s\n", image_bad[i] ? "not ok" : "ok", ktap_next++, b);
+                }
+            return bad;
+        }
+        if (r) {
+            r = al_ipc(AL_IPC_RECV, 0, 0, ep, AL_TIMEOUT_NEVER);
+            continue;
+        }
+        unsigned long tag = u->tag, reply;
+        if (u->badge == WATCH_BADGE) {
+            unsigned i = (unsigned)u->mr[0];
+            if (i >= MAX_PROCS) {
+                r = al_ipc(AL_IPC_RECV, 0, 0, ep, AL_TIMEOUT_NEVER);
+                continue;
+            }
+            if (AL_TAG_LABEL(tag) == LBL_ENDED) {
+                u->mr[0] = ended(i, u->mr[1], u->mr[2]);
+            } else { /* LBL_RESTART */
+                mods[i].restarts++;
+                long s = halting ? -1 : spawn(i, 1);
+                if (s)
+                    mods[i].state = INIT_ENDED, mods[i].used = 0;
+                else
+                    printf("[init] %s: restarted (%lu)\n", mods[i].name, mods[i].restarts);
+                u->mr[0] = s == 0;
+            }
+            reply = AL_TAG(1, 0, 0);
+        } else {
+            reply = serve_init(tag);
+            if (halting && AL_TAG_LABEL(tag) == INIT_HALT)
+                for (int j = 0; j < MAX_PROCS; j++)
+                    if (mods[j].used && mods[j].state == INIT_RUNNING)
+                        stop_task(&mods[j], 1);
+        }
+        r = reply ? al_ipc(AL_IPC_REPLY_RECV, 0, reply, ep, AL_TIMEOUT_NEVER)
+                  : al_ipc(AL_IPC_RECV, 0, 0, ep, AL_TIMEOUT_NEVER);
+    }
+}
+
 int main(void)
 {
     const struct al_bootinfo *bi = (const struct al_bootinfo *)AL_BOOTINFO;
@@ -469,6 +867,14 @@ int main(void)
     ktap = (int)bi->ktap;
     ktap_next = (unsigned)bi->ktap_first;
     printf("root: %lu boot modules\n", bi->nmods);
+    boot = bi;
+    for (unsigned i = 0; i < bi->nmods && i < AL_BOOT_MAX_MODS; i++) {
+        const char *c = bi->mods[i].cmdline, *e = c;
+        while (*e && *e != ' ')
+            e++;
+        if (e - c > 4 && !strncmp(e - 4, ".cfg", 4))
+            return init_mode(&bi->mods[i]);
+    }
     int failed = 0;
     /* build the page tables of the first scratch window once (a module's
      * pages fit in it), so the per-module leak check sees only real leaks */

@@ -21,15 +21,18 @@
 /* mr[0] = task id: the reply comes when it has ended: mr[0] = how
  * (AL_THREAD_EXITED or AL_THREAD_FAULTED), mr[1] = status or vector */
 #define INIT_WAIT 0x6902
-/* mr[0] = task id: the task is stopped (a supervised driver is not
- * restarted for it: use INIT_RESTART) */
+/* mr[0] = task id: the task is killed (task_kill); a supervised one is
+ * not restarted for it (that is INIT_RESTART). The reply comes at once;
+ * INIT_WAIT reports the end (AL_THREAD_KILLED). */
 #define INIT_KILL 0x6903
 /* mr[0] = index (0, 1, ...): the index-th task root knows, as struct
  * init_task in mr[0..INIT_TASK_WORDS); -AL_ENOENT past the last */
 #define INIT_LIST 0x6904
-/* mr[0] = task id of a supervised driver or server: stopped and started
- * again (its IRQs, ports and device memory go with the old task and are
- * given to the new one); reply: mr[0] = the new task id */
+/* mr[0] = task id of a supervised task (restart=1): it is stopped and
+ * started again at once (its IRQs, ports and device memory go with the old
+ * task; the new one gets fresh ones); the reply (mr[0] = 0) comes when the
+ * stop was asked for: INIT_LIST shows the new task and the restart count.
+ * -AL_EINVAL: not supervised; -AL_EBUSY: not running (restarting). */
 #define INIT_RESTART 0x6905
 /* the system stops: init ends, and with it the machine */
 #define INIT_HALT 0x6906
