@@ -44,6 +44,7 @@
 #include <arch/paging.h>
 #include <arch/pagetable.h>
 #include <arch/smp.h>
+#include <arch/console.h>
 
 #define IOMEM_PAGES (AL_IOMEM_LIMIT >> 12)
 _Static_assert(IOMEM_PAGES - 1 <= UINT32_MAX, "a page frame number fits struct cap.mem");
@@ -196,6 +197,8 @@ SYSCALL_DEFINE(iomem_map)
             return -AL_EEXIST;
     }
     self->iomem_mapped = 1;
+    for (uint64_t i = 0; i < n; i++)
+        arch_console_device_mapped(pa + i * 4096); /* (the screen: the kernel lets go of it) */
     uint32_t rights = a3 == AL_MAP_R ? MAP_R : MAP_R | MAP_W;
     for (uint64_t i = 0; i < n; i++) {
         long r = mapdb_root(self, a2 + i * 4096, pa + i * 4096, rights, 1);

@@ -9,6 +9,12 @@ void arch_console_init(void)
     vga_init();
 }
 
+void arch_console_device_mapped(uint64_t pa)
+{
+    if (pa >= 0xb8000 && pa < 0xc0000) /* the text screen */
+        vga_release();
+}
+
 void arch_console_putc(char c)
 {
     if (c == '\n')

@@ -10,6 +10,8 @@
 
 static volatile uint16_t *const vga = (volatile uint16_t *)(AL_DIRECT_MAP + 0xB8000);
 static int row, col;
+/* a user-mode console owns the screen (vga_release): no more mirroring */
+static volatile int released;
 
 static void move_cursor(void)
 {
@@ -37,8 +39,19 @@ static void scroll(void)
     row = ROWS - 1;
 }
 
+void vga_release(void)
+{
+    if (released)
+        return;
+    released = 1;
+    outb(0x3D4, 0x0A); /* the hardware cursor off: the console draws its own */
+    outb(0x3D5, 0x20);
+}
+
 void vga_putc(char c)
 {
+    if (released)
+        return;
     if (c == '\n') {
         col = 0;
         row++;

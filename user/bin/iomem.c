@@ -74,7 +74,7 @@ int main(int argc, char **argv)
     struct al_cpu_info self;
     al_cpu_self(&self);
     long n_cpus = ncpus();
-    ktap_plan(10);
+    ktap_plan(11);
 
     long r = al_cap_info(AL_SLOT_IOMEM, &ci);
     ktap_result(r == 0 && ci.type == AL_CAP_IOMEM && ci.badge == 0 && AL_IOMEM_BASE(ci.id) == 0 &&
@@ -85,6 +85,19 @@ int main(int argc, char **argv)
     ktap_result(r == 0 && al_map_info(VA) == (AL_MAP_RW | AL_MAP_MANAGED) && cell_rw(VA, 0x2f00 | '*') &&
                     al_phys_addr(VA + 0x123) == (long)(VGA + 0x123),
                 "the VGA text buffer mapped RW by capability, phys_addr finds it (%ld)", r);
+    {
+        /* the kernel let go of the screen: its log no longer lands there */
+        static uint16_t before[80 * 25];
+        volatile uint16_t *scr = (volatile uint16_t *)VA;
+        for (int i = 0; i < 80 * 25; i++)
+            before[i] = scr[i];
+        static const char line[] = "iomem: a kernel log line that must not reach the screen any more\n";
+        al_debug_write(line, sizeof line - 1);
+        int same = 1;
+        for (int i = 0; i < 80 * 25; i++)
+            same &= scr[i] == before[i];
+        ktap_result(same, "once a task maps the screen, the kernel's log no longer writes to it");
+    }
 
     /* RAM (a page sigma0 gave us, and the first MiB's RAM), the local APIC,
      * an IOAPIC, page 0: never, whatever the capability's range */

@@ -5,7 +5,14 @@
  */
 #ifndef ARCH_CONSOLE_H
 #define ARCH_CONSOLE_H
+#include <stdint.h>
 void arch_console_init(void);
 /* one character to every kernel output device ('\n' ends a line) */
 void arch_console_putc(char c);
+/* A user task mapped the device page pa (iomem_map; BKL held). If it is
+ * one of the kernel's output devices that a user-mode driver may take (the
+ * VGA text screen), the kernel stops writing to it: the user-mode console
+ * owns the screen from then on. The serial log is never given up (its
+ * ports are the kernel's). */
+void arch_console_device_mapped(uint64_t pa);
 #endif
