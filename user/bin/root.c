@@ -67,6 +67,7 @@ struct mod {
     /* init mode (user/lib/init.h) */
     int used, kind, state, restart; /* restart=1: supervised (restarted when it ends) */
     int stopping;                   /* INIT_KILL / INIT_RESTART asked for its end */
+    int quiet;                      /* started by INIT_RUN: its start and end are the shell's to tell */
     unsigned long restarts, how, status;
     long waiter; /* a saved reply (INIT_WAIT), 0: none */
     const struct al_boot_module *image;
@@ -406,7 +407,8 @@ static long build(struct mod *m, const struct al_boot_module *bm, unsigned idx, 
     r = al_thread_create_in(m->task_slot, img.entry, sp, 0, 100, -1);
     if (r < 0)
         return *why = "thread_create_in failed", r;
-    printf("[root] %s: started as task %ld\n", m->name, m->task_id);
+    if (!m->quiet)
+        printf("[root] %s: started as task %ld\n", m->name, m->task_id);
     return 0;
 }
 
@@ -552,9 +554,11 @@ static long spawn(unsigned idx, int watched)
     char name[AL_BOOT_CMDLINE];
     memcpy(name, m->cmdline, sizeof name);
     unsigned long restarts = m->restarts;
+    int quiet = m->quiet;
     memset(m, 0, sizeof *m);
     memcpy(m->cmdline, name, sizeof name);
     m->restarts = restarts;
+    m->quiet = quiet;
     unsigned n = 0;
     while (name[n] && name[n] != ' ')
         n++;
@@ -589,7 +593,7 @@ static long spawn(unsigned idx, int watched)
     return 0;
 }
 
-static long start_line(const char *line, unsigned len)
+static long start_line(const char *line, unsigned len, int quiet)
 {
     for (unsigned i = 0; i < MAX_PROCS; i++)
         if (!mods[i].used && !mods[i].waiter && !mods[i].stopping) {
@@ -597,6 +601,7 @@ static long start_line(const char *line, unsigned len)
             memset(mods[i].cmdline, 0, sizeof mods[i].cmdline);
             memcpy(mods[i].cmdline, line, n);
             mods[i].restarts = 0;
+            mods[i].quiet = quiet;
             long r = spawn(i, 0);
             return r ? r : (long)i;
         }
@@ -616,7 +621,9 @@ static unsigned long ended(unsigned i, unsigned long how, unsigned long status)
                (how == AL_THREAD_FAULTED && m->expect == EXP_FAULT && (long)status == m->want) || halting;
     if (!want && m->image)
         image_bad[m->image - boot->mods] = 1;
-    if (how == AL_THREAD_KILLED)
+    if (m->quiet)
+        ;
+    else if (how == AL_THREAD_KILLED)
         printf("[init] %s: killed\n", m->name);
     else
         printf("[init] %s: %s %lu\n", m->name, how == AL_THREAD_EXITED ? "exited with status" : "ended by vector",
@@ -704,7 +711,7 @@ static unsigned long serve_init(unsigned long tag)
         if (len + sizeof " use=console" >= AL_BOOT_CMDLINE)
             return reply_err(-AL_E2BIG);
         memcpy(line + len, " use=console", sizeof " use=console");
-        long r = start_line(line, (unsigned)strlen(line));
+        long r = start_line(line, (unsigned)strlen(line), 1);
         if (r < 0)
             return reply_err(r);
         u->mr[0] = (unsigned long)mods[r].task_id;
@@ -792,7 +799,7 @@ static int init_mode(const struct al_boot_module *cfg)
             while (n && (line[n - 1] == ' ' || line[n - 1] == '\r' || line[n - 1] == '\t'))
                 n--;
             line[n] = 0;
-            long r = start_line(line, n);
+            long r = start_line(line, n, 0);
             if (r < 0) {
                 printf("[init] cannot start '%s' (error %ld)\n", line, r);
                 image_bad[cfg - boot->mods] = 1;
