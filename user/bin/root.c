@@ -859,6 +859,14 @@ static int init_mode(const struct al_boot_module *cfg)
                     if (mods[j].used && mods[j].state == INIT_RUNNING)
                         stop_task(&mods[j], 1);
         }
+        if (halting && !bg_running) {
+            /* the last task has ended: no message will come, so do not
+             * wait for one (the loop's top reports and ends) */
+            if (reply)
+                al_ipc(AL_IPC_REPLY, -1, reply, 0, 0);
+            r = 0;
+            continue;
+        }
         r = reply ? al_ipc(AL_IPC_REPLY_RECV, 0, reply, ep, AL_TIMEOUT_NEVER)
                   : al_ipc(AL_IPC_RECV, 0, 0, ep, AL_TIMEOUT_NEVER);
     }
