@@ -811,6 +811,9 @@ static void cmd_halt(struct sh_cmd *c)
     (void)c;
     say("halt: stopping the system\n");
     flush();
+    /* init kills the console and the UART driver at once: give them time
+     * to put the line on the wire (CON_WRITE returns once it is queued) */
+    al_sleep(200000000);
     long r = init_call(0, INIT_HALT);
     if (r)
         say("shell: halt: %s (%ld)\n", errname(r), r);
