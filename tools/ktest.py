@@ -580,6 +580,7 @@ BENCH_SETS = [
     [(U("ipcpair"), "bench-server start=bg"), (U("ipcpair"), "bench")],
     [(U("faults"), "bench")],
     [(U("pci"), "serve=pci ports=all mem=all irqs=1 start=server"), (U("edu"), "bench pci=1234:11e8")],
+    [(U("taskbench"), "")],
 ]
 
 
