@@ -775,6 +775,19 @@ static unsigned long serve_init(unsigned long tag)
     return reply_err(-AL_EINVAL);
 }
 
+/* a task runs, or a watcher sleeps out a back-off (it will ask to restart
+ * its task: root may not end before it has been answered, or that watcher
+ * would keep root, and so the machine, from ever stopping) */
+static int running(void)
+{
+    if (bg_running)
+        return 1;
+    for (int i = 0; i < MAX_PROCS; i++)
+        if (mods[i].state == INIT_RESTARTING)
+            return 1;
+    return 0;
+}
+
 static int init_mode(const struct al_boot_module *cfg)
 {
     long ep = service_ep(SVC_INIT);
@@ -813,7 +826,7 @@ static int init_mode(const struct al_boot_module *cfg)
     struct al_utcb *u = al_utcb();
     long r = al_ipc(AL_IPC_RECV, 0, 0, ep, AL_TIMEOUT_NEVER);
     for (;;) {
-        if (halting && !bg_running) {
+        if (halting && !running()) {
             printf("[init] halted\n");
             int bad = 0;
             if (ktap) /* one result per boot module but sigma0 and root */
@@ -859,9 +872,10 @@ static int init_mode(const struct al_boot_module *cfg)
                     if (mods[j].used && mods[j].state == INIT_RUNNING)
                         stop_task(&mods[j], 1);
         }
-        if (halting && !bg_running) {
-            /* the last task has ended: no message will come, so do not
-             * wait for one (the loop's top reports and ends) */
+        if (halting && !running()) {
+            /* the last task has ended and no watcher waits out a back-off:
+             * no message will come, so do not wait for one (the loop's top
+             * reports and ends) */
             if (reply)
                 al_ipc(AL_IPC_REPLY, -1, reply, 0, 0);
             r = 0;
