@@ -27,6 +27,7 @@
  * tick) starts a new tick and unmasks the throttled lines that want it.
  */
 #include "kernel/irqobj.h"
+#include <arch/cpu.h>
 #include "kernel/irq.h"
 #include "kernel/irqline.h"
 #include "kernel/ipc_impl.h"
@@ -68,6 +69,8 @@ struct irqobj {
     /* statistics (irq_info) */
     unsigned long arrivals, messages, coalesced;
     long last_cpu; /* CPU index of the last arrival, -1 none */
+    uint64_t first_at; /* TSC of the oldest arrival not yet reported */
+    unsigned long latency[AL_IRQ_LAT_BUCKETS], latency_max;
 };
 
 static struct irqobj pool[IRQOBJ_MAX];
@@ -119,6 +122,12 @@ static void put_msg(struct irqobj *o, struct thread *r)
     u->badge = o->badge;
     o->messages++;
     o->coalesced += o->count - 1;
+    /* the wait of its oldest arrival, into the histogram */
+    uint64_t wait = rdtsc() - o->first_at, w = wait / AL_IRQ_LAT_BASE;
+    unsigned b = w ? 64 - (unsigned)__builtin_clzll(w) : 0; /* 1 + floor(log2(w)) */
+    o->latency[b < AL_IRQ_LAT_BUCKETS ? b : AL_IRQ_LAT_BUCKETS - 1]++;
+    if (wait > o->latency_max)
+        o->latency_max = wait;
     o->count = 0;
     o->taken = 1;
 }
@@ -166,7 +175,8 @@ static void obj_arrival(struct irqobj *o, long cpu)
     o->last_cpu = cpu;
     if (!o->ep && o->kind != AL_IRQ_MSI)
         return;
-    o->count++;
+    if (!o->count++)
+        o->first_at = rdtsc();
     if (o->ep && !o->queued && !o->taken)
         deliver(o);
 }
@@ -512,7 +522,10 @@ static void irq_info_of(const struct irqobj *o, struct al_irq_info *out)
         .arrivals = o->arrivals,
         .messages = o->messages,
         .coalesced = o->coalesced,
+        .latency_max = o->latency_max,
     };
+    for (unsigned i = 0; i < AL_IRQ_LAT_BUCKETS; i++)
+        out->latency[i] = o->latency[i];
     if (o->ep)
         out->flags |= AL_IRQ_INFO_BOUND;
     if (o->queued || o->taken)

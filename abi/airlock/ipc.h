@@ -52,6 +52,8 @@ struct al_irq_msi {
 };
 
 /* irq_info: an IRQ object's state and statistics */
+#define AL_IRQ_LAT_BUCKETS 12
+#define AL_IRQ_LAT_BASE    256
 struct al_irq_info {
     unsigned long id;        /* AL_IRQ_ID(kind, line) */
     unsigned long vector;    /* the CPU vector (shared by the objects of a line) */
@@ -62,6 +64,13 @@ struct al_irq_info {
     unsigned long messages;  /* messages received from it */
     unsigned long coalesced; /* arrivals reported together with an earlier one (mr[1] - 1, summed) */
     unsigned long throttled; /* times its line was kept masked for a tick (storm) */
+    /* how long arrivals waited for their driver: from the first arrival a
+     * message reports to the message reaching the driver's UTCB, in TSC
+     * cycles (under QEMU -icount: instructions); bucket i counts waits in
+     * [AL_IRQ_LAT_BASE << (i - 1), AL_IRQ_LAT_BASE << i) (bucket 0: below
+     * AL_IRQ_LAT_BASE, the last: everything above) */
+    unsigned long latency[AL_IRQ_LAT_BUCKETS];
+    unsigned long latency_max; /* the longest wait */
 };
 #define AL_IRQ_INFO_BOUND     0x100 /* bound to an endpoint */
 #define AL_IRQ_INFO_MASKED    0x200 /* its line is masked now */

@@ -255,6 +255,17 @@ static void situations(void)
         al_thread_join(w, 0);
         other = got_count == 1;
     }
+    /* the kernel's latency histogram counted every message; the one that
+     * waited while we were busy in user code is the longest */
+    struct al_irq_info inf;
+    unsigned long hsum = 0;
+    long ri = al_irq_info(IRQ_CAP, &inf);
+    for (unsigned b = 0; b < AL_IRQ_LAT_BUCKETS; b++)
+        hsum += inf.latency[b];
+    ktap_result(ri == 0 && inf.messages >= 3 && hsum == inf.messages && inf.latency_max >= 1000000 &&
+                    inf.latency[AL_IRQ_LAT_BUCKETS - 1] >= 1,
+                "the kernel's latency histogram: %lu messages, %lu in the buckets, longest wait %lu cycles",
+                inf.messages, hsum, inf.latency_max);
     ktap_result(busy && preempted && other != 0,
                 "an interrupt reaches its driver busy in user code (%d), waiting while a lower-priority thread runs "
                 "and raises it (%d: raised at %lu, %lu when the driver woke, %lu after), on another CPU (%d; -1: one CPU)",
@@ -368,7 +379,7 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && !strcmp(argv[1], "crash"))
         return crash();
-    ktap_plan(12);
+    ktap_plan(13);
     struct pci_info in;
     if (!setup(&in))
         return ktap_failures();

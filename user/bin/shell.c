@@ -464,7 +464,18 @@ static void cmd_irq(struct sh_cmd *c)
         say("  %-9s %3lu %3ld %4s %9lu %9lu %9lu %9lu %-4s %s\n", src, q->vector, q->cpu, last, q->arrivals,
             q->messages, q->coalesced, q->throttled, (q->flags & AL_IRQ_INFO_BOUND) ? "ipc" : "-", flags);
     }
-    say("latency: not measured (the kernel's struct al_irq_info has no latency data)\n");
+    /* how long each message's first arrival waited for its driver (TSC
+     * cycles: instructions under -icount), one histogram row per IRQ */
+    say("latency (TSC cycles from the arrival to the driver's message; buckets doubling from <%d):\n", AL_IRQ_LAT_BASE);
+    for (long i = 0; i < n; i++) {
+        struct al_irq_info *q = &irqs[i];
+        char src[16], row[160];
+        irq_source(q->id, src, sizeof src);
+        unsigned k = 0;
+        for (unsigned b = 0; b < AL_IRQ_LAT_BUCKETS && k < sizeof row; b++)
+            k += (unsigned)fmt_snprintf(row + k, sizeof row - k, " %lu", q->latency[b]);
+        say("  %-9s%s  max %lu\n", src, row, q->latency_max);
+    }
 #else
     say("irq: IRQ objects\n");
     say("shell: irq: this kernel has no irq_list system call\n");
