@@ -183,11 +183,16 @@ def parse_ktap(text):
     problems = []
     top_plan = None
     top_seen = 0
+    sub_plans = sub_seen = 0  # the modules' own (indented) plans and results, summed:
+    # background modules interleave theirs, so only the totals are compared
     for line in text.splitlines():
         line = line.rstrip("\r")
         m = PLAN.match(line)
         if m and not m.group(1) and top_plan is None:
             top_plan = int(m.group(2))
+            continue
+        if m and m.group(1):
+            sub_plans += int(m.group(2))
             continue
         m = RESULT.match(line)
         if m:
@@ -198,12 +203,17 @@ def parse_ktap(text):
                 problems.append(line.strip())
             if not m.group(1):
                 top_seen += 1
+            else:
+                sub_seen += 1
     if top_plan is None:
         failed += 1
         problems.append("no KTAP plan: the kernel did not reach its tests")
     elif top_seen < top_plan:
         failed += top_plan - top_seen
         problems.append(f"{top_plan - top_seen} planned results missing")
+    if sub_seen < sub_plans:
+        failed += sub_plans - sub_seen
+        problems.append(f"{sub_plans - sub_seen} subtests the modules planned are missing")
     if "KERNEL PANIC" in text:
         failed += 1
         problems.append("kernel panic")
