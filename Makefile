@@ -142,8 +142,8 @@ QEMU_BASE := -machine q35 -cpu max -m 512M -smp $(SMP) -no-reboot \
 # the programs the shell can run; the terminal is COM2 (the UART driver's),
 # COM1 is the kernel's log: both share this terminal through QEMU's mux
 # (typing goes to COM2; Ctrl-A X quits)
-RUN_PROGS := pci uart kbd console shell hello crash spin ipc ipcpair threadcap replies mapping tlb faults sched fpu \
-             cpus sleep stress bench edu
+# (the list is user/etc/system.progs, shared with tools/ktest.py's suite system)
+RUN_PROGS := $(shell sed 's/\#.*//' $(CURDIR)/user/etc/system.progs)
 comma     := ,
 empty     :=
 space     := $(empty) $(empty)

@@ -51,8 +51,12 @@ def probes():
 def crashes():
     kinds = [("null", PF), ("de", DE), ("ud", UD), ("bp", BP), ("gp-cli", GP), ("gp-hlt", GP),
              ("gp-int", GP), ("gp-noncanon", GP), ("gp-cr3", GP), ("gp-wrmsr", GP), ("io", GP),
-             ("stack", PF), ("sysret-hole", PF), ("tf-syscall", 1), ("tf-int80", 1)]
-    return [(U("crash"), f"{k} expect=fault:{v}") for k, v in kinds] + [(U("hello"), "after crashes")]
+             ("stack", PF), ("sysret-hole", PF), ("tf-syscall", 1), ("tf-int80", 1),
+             # single-stepping into the kernel (a #DB at CPL 0 is dismissed on
+             # its IST stack; the user's TF then traps in user mode)
+             ("movss-syscall", 1), ("movss-int80", 1)]
+    return ([(U("crash"), f"{k} expect=fault:{v}") for k, v in kinds] +
+            [(U("crash"), "tf-many 100"), (U("hello"), "after crashes")])
 
 
 def loader(part):
@@ -91,6 +95,20 @@ CON_EXPECT = [b"\x1b[1;33mserial out: 0123456789\x1b[0m\r\n", b"contest: printf 
               b"long line:" + bytes(ord("a") + i % 26 for i in range(10, 590)) + b"\r\n"]
 CON_KEYS = ["k", "b", "d", "spc", "l", "i", "n", "e", "x", "backspace", "ctrl-c", "ret"]
 
+# the suite system: exactly the system of `make run` (user/etc/system.cfg and
+# the programs of user/etc/system.progs, which the Makefile's RUN_PROGS reads)
+SYSTEM_CFG = os.path.join(ROOT, "user", "etc", "system.cfg")
+SYSTEM_PROGS = re.sub(r"#.*", "", open(os.path.join(ROOT, "user", "etc", "system.progs")).read()).split()
+# what the host types: a line longer than the shell's 256 bytes, and binary
+# garbage without CR, LF or Ctrl-C (so that it never runs a line)
+SYS_LONG = bytes(ord("a") + i % 26 for i in range(5000))
+SYS_GARBAGE = bytes(b for b in random.Random(0x5e11).randbytes(3000) if b not in (3, 10, 13))[:2048]
+SYS_TASKS = ["pci", "uart", "kbd", "console", "shell"]
+SYS_NAME = lambda n: rf"(\S*/)?{n}(\.elf)?"     # a task's name: its image's file name
+# lines a background program may put between the shell's (its KTAP)
+SYS_NOISE = re.compile(r"^\s+(KTAP |1\.\.|ok |not ok |# )|^\[\d+\] done: ")
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1bO[A-Za-z]|[\x07\r]")
+
 SUITES = {
     # name: (boot, modules, kernel command line)
     "selftest": ("mb1", [(U("hello"), "hello world"), (U("badptr"), "")], "ktest"),
@@ -98,7 +116,8 @@ SUITES = {
     "crashes": ("mb1", crashes(), "ktest=modules"),
     "loader-a": ("mb1", loader(0), "ktest=modules"),
     "loader-b": ("mb1", loader(1), "ktest=modules"),
-    "nmi": ("mb1", [(U("spin"), "100")], "ktest=modules"),
+    # NMIs while threads single-step across system calls (#DB on IST4, NMI on IST1)
+    "nmi": ("mb1", [(U("spin"), "100"), (U("crash"), "tf-many 100 30")], "ktest=modules"),
     "ipc": ("mb1", [(U("ipc"), ""), (U("ipcpair"), "server start=bg"), (U("ipcpair"), "client"),
                     (U("threadcap"), ""), (U("replies"), "")], "ktest=modules"),
     "memory": ("mb1", [(U("mapping"), ""), (U("capcheck"), ""), (U("iomem"), "mem=all"), (U("tlb"), ""), (U("chains"), "")],
@@ -144,6 +163,10 @@ SUITES = {
                         (U("console"), "serve=console use=uart,kbd mem=0xb8000:0x1000 start=server"),
                         (U("contest"), f"{len(CON_FLOOD)} use=console,uart,kbd mem=0xb8000:0x1000")],
                 "ktest=modules"),
+    # the system of `make run`, driven through COM2 and the keyboard by a
+    # person on the host (SystemPeer): every shell command, a driver
+    # restart, Ctrl-C, hostile input, halt; root's image: lines at the end
+    "system": ("mb1", [(SYSTEM_CFG, "")] + [(U(p), "") for p in SYSTEM_PROGS], "ktest=modules"),
 }
 # suites on a fixed machine shape (run once, whatever --smp says): name: (suite, -smp value)
 SHAPED = {
@@ -159,7 +182,8 @@ NMI_SUITES = {"nmi"}
 
 # extra QEMU devices of a suite: the self-tests' MSI test and the IRQ objects'
 # user test need the edu PCI device
-SUITE_QEMU = {"selftest": ["-device", "edu"], "irq": ["-device", "edu"], "pci": ["-device", "edu"]}
+SUITE_QEMU = {"selftest": ["-device", "edu"], "irq": ["-device", "edu"], "pci": ["-device", "edu"],
+              "system": ["-device", "edu"]}
 
 # deliberate kernel crashes: each must print the panic report, with these
 # lines, and stop the machine through isa-debug-exit (exit code 3)
@@ -494,8 +518,256 @@ class ConsolePeer:
         return (0, 1, [self.problem]) if self.problem else (1, 0, [])
 
 
-# suites with a peer on the host side of a device (its result counts as one test)
-PEERS = {"uart": UartPeer, "kbd": KbdPeer, "console": ConsolePeer}
+class SystemPeer:
+    """a person at the terminal of `make run`: COM2 on a socket (typing and
+    reading, as the serial terminal) and the QEMU monitor (sendkey, the PS/2
+    keyboard). Waits for the prompt, types commands and checks what comes
+    back; each check is one result. Writes the session to
+    test-logs/system.smpN.transcript."""
+    PROMPT = "airlock> "
+    HOLD_MS = 10
+
+    def __init__(self, logdir, tag):
+        self.tag = tag
+        self.sock = os.path.join(logdir, f"system.smp{tag}.com2")
+        self.mon = os.path.join(logdir, f"system.smp{tag}.monitor")
+        self.transcript = os.path.join(logdir, f"system.smp{tag}.transcript")
+        self.got = bytearray()
+        self.lock = threading.Condition()
+        self.eof = False
+        self.checks = []          # (ok, name, message)
+        self.lost = None          # the command after which no prompt came
+        self.info = ""
+        self.t0 = time.time()
+
+    def qemu_args(self):
+        for p in (self.sock, self.mon):
+            if os.path.exists(p):
+                os.unlink(p)
+        self.t0 = time.time()
+        return ["-chardev", f"socket,id=com2,path={self.sock},server=on,wait=off", "-serial", "chardev:com2",
+                "-monitor", f"unix:{self.mon},server=on,wait=off"]
+
+    # ---- the serial line ----
+    def _reader(self, s):
+        while True:
+            try:
+                b = s.recv(65536)
+            except OSError:
+                b = b""
+            with self.lock:
+                if not b:
+                    self.eof = True
+                else:
+                    self.got += b
+                self.lock.notify_all()
+            if not b:
+                return
+
+    def text(self, start=0):
+        """what came from `start` on, as a person reads it: no CR, BEL or ANSI sequences"""
+        with self.lock:
+            raw = bytes(self.got[start:])
+        return ANSI.sub(b"", raw).decode("latin-1")
+
+    def wait(self, pred, start, secs):
+        """until pred(text since start) holds (True), QEMU is gone or secs passed"""
+        end = time.time() + secs
+        with self.lock:
+            while True:
+                if pred(self.text(start)):
+                    return True
+                left = end - time.time()
+                if left <= 0 or self.eof:
+                    return pred(self.text(start))
+                self.lock.wait(min(left, 0.1))
+
+    def check(self, ok, name, msg=""):
+        self.checks.append((bool(ok), name, msg))
+        return ok
+
+    def quiet(self, secs=0.3, limit=5):
+        """until nothing has come for secs (at most limit seconds)"""
+        end, n = time.time() + limit, -1
+        while time.time() < end:
+            with self.lock:
+                if len(self.got) == n:
+                    return
+                n = len(self.got)
+            time.sleep(secs)
+
+    def command(self, line, secs=10, data=None, until=None):
+        """type line (or the bytes data) and Enter; the output up to the next
+        prompt (None if no prompt came), and after the regex until"""
+        with self.lock:
+            mark = len(self.got)
+        self.s.sendall(data if data is not None else line.encode() + b"\r")
+        # the echo ends with the line's end; the output ends with the prompt
+        ok = self.wait(lambda t: "\n" in t and t.endswith(self.PROMPT) and
+                       (until is None or re.search(until, t, re.M)), mark, secs)
+        t = self.text(mark)
+        if not ok:
+            return None, t
+        if data is None:    # after the echo (a background program may write before it)
+            echo = t.find(line + "\n")
+            t = t[echo + len(line) + 1:] if echo >= 0 else t[t.index("\n") + 1:]
+        body = t[:-len(self.PROMPT)]
+        return body, t
+
+    def expect(self, name, line, patterns, secs=10, absent=(), data=None, until=None):
+        """run line; every regex of patterns must match a line of its output
+        (the first one its first line, a background program's KTAP aside),
+        none of absent"""
+        if self.lost is not None:       # no waiting for each of the rest in turn
+            return self.check(False, name, f"not tried: no prompt since {self.lost!r}")
+        body, raw = self.command(line, secs, data, until)
+        if body is None:
+            self.lost = line or name
+            return self.check(False, name, f"no prompt within {secs}s after {line!r}; came: {raw[-400:]!r}")
+        lines = [l for l in body.split("\n") if not SYS_NOISE.match(l)] or [""]
+        miss = [p for i, p in enumerate(patterns)
+                if not (re.match(p, lines[0]) if i == 0 else any(re.search(p, l) for l in lines))]
+        bad = [p for p in absent if re.search(p, body, re.M)]
+        if miss or bad:
+            what = f"missing {miss[0]!r}" if miss else f"unexpected {bad[0]!r}"
+            return self.check(False, name, f"{line!r}: {what}; came: {body[-600:]!r}")
+        return self.check(True, name, lines[0])
+
+    def keys(self, keys):
+        m = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        m.connect(self.mon)
+        m.settimeout(0.01)
+        out = b""
+        for key in keys:
+            m.sendall(f"sendkey {key} {self.HOLD_MS}\n".encode())
+            end = time.time() + (2 * (key.count("-") + 1) * self.HOLD_MS + 30) / 1000
+            while time.time() < end:
+                try:
+                    out += m.recv(65536)
+                except OSError:
+                    time.sleep(0.005)
+        m.close()
+        bad = [l.strip() for l in out.decode(errors="replace").splitlines()
+               if re.search(r"unknown|invalid|error|usage", l, re.I)]
+        return "the monitor refused keys: " + "; ".join(bad[:3]) if bad else None
+
+    # ---- the session ----
+    def run(self, log, stop):
+        try:
+            self.session(log, stop)
+        except OSError as e:
+            self.check(False, "session", f"COM2 or monitor: {e}")
+        finally:
+            try:
+                with open(self.transcript, "w") as f:
+                    f.write(f"# suite system, smp {self.tag}: {self.info}\n")
+                    f.write(self.text())
+            except OSError:
+                pass
+
+    def session(self, log, stop):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        end = time.time() + 10
+        while True:
+            try:
+                s.connect(self.sock)
+                break
+            except OSError as e:
+                if time.time() > end or stop.is_set():
+                    self.check(False, "boot", f"cannot connect to {self.sock}: {e}")
+                    return
+                time.sleep(0.02)
+        self.s = s
+        threading.Thread(target=self._reader, args=(s,), daemon=True).start()
+        # boot to the prompt
+        if not self.wait(lambda t: t.endswith(self.PROMPT), 0, 20):
+            self.check(False, "boot", f"no prompt within 20 s; COM2 had: {self.text()[-400:]!r}")
+            return
+        boot_s = time.time() - self.t0
+        self.check(True, "boot", f"prompt after {boot_s:.2f}s")
+        self.info = (f"host: QEMU start to the prompt {boot_s:.2f}s; the session: "
+                     f"{os.path.relpath(self.transcript, ROOT)}")
+
+        self.expect("help", "help", [r"help: commands", r"^  ps ", r"^  restart ", r"^  halt ", r"^keys: "])
+        ps = [r"ps: \d+ tasks", r"^ +ID KIND +STATE"] + \
+             [rf"^ +\d+ \w+ +running +0 .* {SYS_NAME(n)}$" for n in SYS_TASKS]
+        self.expect("ps", "ps", ps)
+        self.expect("threads", "threads", [r"threads: \d+ \(", r"^ +TID TASK STATE", r"^ +\d+ +0 +\w+ +idle +0 ",
+                                           rf" {SYS_NAME('shell')}$", rf" {SYS_NAME('console')}$"])
+        # the UART's line (COM2: ISA IRQ 3) and the keyboard's (ISA IRQ 1), bound to their drivers
+        self.expect("irq", "irq", [r"irq: \d+ IRQ objects", r"^  SOURCE", r"^  isa 3 .* ipc +edge,bound",
+                                   r"^  isa 1 .* ipc +edge,bound", r"^latency"])
+        self.expect("mem", "mem", [r"mem: 4 KiB pages", r"^  sigma0: \d+ pages", r"^  kernel: \d+ frames",
+                                   r"^  tasks running: \d+ pages"], absent=[r"^shell: "])
+        self.expect("cpus", "cpus", [rf"cpus: {self.tag} \({self.tag} online\)", r"^  CPU APIC"] +
+                    [rf"^ +{i} +\d+ .* yes " for i in range(int(self.tag))], secs=10)
+        self.expect("uptime", "uptime", [r"uptime: \d+\.\d{3} s \(0:00:\d\d\)"])
+        self.expect("run hello", "run hello a b", [r"run: hello a b", rf"I am '{SYS_NAME('hello')}' with 2 argument\(s\): a b$",
+                                                   r"^run: task \d+ exited with status 0$"])
+        # a background program, then kill it by its id
+        body, raw = self.command("run spin 1000000000 &")
+        m = re.search(r"^run: \[(\d+)\] spin 1000000000$", body or "", re.M)
+        if self.check(m, "run &", m.group(0) if m else f"no 'run: [N] spin': {raw[-300:]!r}"):
+            self.expect("kill", f"kill {m.group(1)}", [rf"kill: task {m.group(1)} stopped"])
+        else:
+            self.check(False, "kill", "not tried: no background task")
+        self.expect("drivers", "drivers", [r"drivers: 4 drivers and servers"] +
+                    [rf"^ +\d+ \w+ +running +0 .* {SYS_NAME(n)}$" for n in SYS_TASKS[:4]])
+        # restart the UART driver, then go on typing through the new one
+        self.expect("restart uart", "restart uart", [rf"restart: {SYS_NAME('uart')}: task \d+ restarted as task \d+$"])
+        self.expect("after restart", "uptime", [r"uptime: \d+\.\d{3} s"])
+        self.expect("drivers restarts", "drivers", [r"drivers: 4 ", rf"^ +\d+ driver +running +1 .* {SYS_NAME('uart')}$",
+                                                    rf"^ +\d+ driver +running +0 .* {SYS_NAME('kbd')}$"])
+        self.expect("ps restarts", "ps", [r"ps: ", rf"^ +\d+ driver +running +1 .* {SYS_NAME('uart')}$"])
+        # a foreground program stopped with Ctrl-C
+        with self.lock:
+            mark = len(self.got)
+        s.sendall(b"run spin 1000000000\r")
+        if not self.wait(lambda t: "run: spin 1000000000\n" in t, mark, 5):
+            self.check(False, "Ctrl-C", f"the program did not start: {self.text(mark)[-300:]!r}")
+        else:
+            time.sleep(0.3)
+            self.expect("Ctrl-C", "", [r".*", r"\^C", r"^run: task \d+ interrupted$"], data=b"\x03",
+                        until=r"^run: task \d+ ")
+        self.expect("test basic", "test basic", [r"test: basic: 1 programs", r"^  PASS basic: hello( .*)?$",
+                                                  r"^test: 1 passed, 0 failed$"], secs=20)
+        # hostile input: a long line (the shell keeps 256 bytes, then runs them)
+        self.expect("long line", "", [r".*", r"^shell: (abcdefghijklmnopqrstuvwxyz)+\w*: unknown command"],
+                    data=SYS_LONG + b"\r", until=r"^shell: ")
+        # binary garbage, Ctrl-U to drop what it left on the line, then a normal command
+        self.s.sendall(SYS_GARBAGE)
+        self.quiet()
+        self.expect("after garbage", "", [r".*", r"^uptime: \d+\.\d{3} s"], data=b"\x15uptime\r",
+                    until=r"^uptime: ")
+        self.expect("unknown command", "frobnicate", [r"shell: frobnicate: unknown command \(help lists them\)"])
+        # a line typed on the PS/2 keyboard
+        with self.lock:
+            mark = len(self.got)
+        problem = self.keys(["u", "p", "t", "i", "m", "e", "ret"])
+        ok = self.wait(lambda t: re.search(r"uptime\n.*uptime: \d+\.\d{3} s.*\n" + self.PROMPT + "$", t, re.S),
+                       mark, 5)
+        self.check(ok and not problem, "keyboard",
+                   problem or ("uptime typed on the keyboard ran" if ok else
+                               f"no uptime output after the keys: {self.text(mark)[-300:]!r}"))
+        # halt: QEMU must end by itself
+        with self.lock:
+            mark = len(self.got)
+        s.sendall(b"halt\r")
+        ok = self.wait(lambda t: "halt: stopping the system" in t, mark, 5)
+        self.check(ok, "halt", "halt: stopping the system" if ok else f"came: {self.text(mark)[-300:]!r}")
+        gone = stop.wait(15)
+        self.check(gone, "QEMU exit", "QEMU exited after halt" if gone else "QEMU still running 15 s after halt")
+
+    def result(self):
+        p = sum(1 for ok, _, _ in self.checks if ok)
+        probs = [f"{name}: {msg}" for ok, name, msg in self.checks if not ok]
+        if not self.checks:
+            return 0, 1, ["the peer did not run"]
+        return p, len(self.checks) - p, probs
+
+
+# suites with a peer on the host side of a device (its checks count as results)
+PEERS = {"uart": UartPeer, "kbd": KbdPeer, "console": ConsolePeer, "system": SystemPeer}
 
 
 def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False, inject=None, peer=None):
