@@ -72,7 +72,12 @@ _Static_assert(sizeof(struct exit_frame) == offsetof(struct exit_frame, ss) + 8,
 _Static_assert(sizeof(struct cpu_entry) <= EA_GDT, "struct cpu_entry runs into the GDT");
 _Static_assert(sizeof(struct exit_frame) <= EA_ENTRY_TOP - EA_ENTRY_STACK, "exit frame fits the entry stack");
 _Static_assert(sizeof(struct hw_frame) <= EA_ENTRY_TOP - EA_ENTRY_STACK, "hardware frame fits the entry stack");
-_Static_assert(EA_IST_MC <= AL_TRAMP_CPU_SIZE, "the entry area fits its naturally aligned slot");
+_Static_assert(sizeof(struct trap_frame) <= EA_ENTRY_TOP - EA_ENTRY_STACK,
+               "db_entry's trap frame (a user #DB handed to common_entry) fits the entry stack");
+_Static_assert(EA_IST_NMI - EA_IST_SIZE - 4096 >= EA_ENTRY_TOP && EA_IST_DF - EA_IST_SIZE - 4096 >= EA_IST_NMI &&
+                   EA_IST_MC - EA_IST_SIZE - 4096 >= EA_IST_DF && EA_IST_DB - EA_IST_SIZE - 4096 >= EA_IST_MC,
+               "each IST stack has an unmapped guard page below it");
+_Static_assert(EA_IST_DB <= AL_TRAMP_CPU_SIZE, "the entry area fits its naturally aligned slot");
 
 /* the AP start-up page: real mode, and its page number is the SIPI vector */
 _Static_assert(AP_BOOT_PAGE % 4096 == 0 && AP_BOOT_PAGE < 0x100000, "AP_BOOT_PAGE: a page below 1 MiB");

@@ -79,9 +79,10 @@ static const struct {
     {0x00000, 5, 1}, /* cpu_entry + GDT, TSS, I/O bitmap, terminator */
     {EA_IDT, 1, 0},
     {EA_ENTRY_STACK, 1, 1},
-    {EA_IST_NMI - 0x2000, 2, 1},
-    {EA_IST_DF - 0x2000, 2, 1},
-    {EA_IST_MC - 0x2000, 2, 1},
+    {EA_IST_NMI - EA_IST_SIZE, EA_IST_SIZE / 4096, 1},
+    {EA_IST_DF - EA_IST_SIZE, EA_IST_SIZE / 4096, 1},
+    {EA_IST_MC - EA_IST_SIZE, EA_IST_SIZE / 4096, 1},
+    {EA_IST_DB - EA_IST_SIZE, EA_IST_SIZE / 4096, 1},
 };
 
 static void set_gate(struct idt_gate *g, uint64_t addr, int ist, int dpl)
@@ -132,9 +133,10 @@ struct cpu_entry *entry_area_setup(unsigned idx)
 
     struct tss *t = (struct tss *)tss;
     t->rsp[0] = base + EA_ENTRY_TOP;
-    t->ist[0] = base + EA_IST_NMI;
-    t->ist[1] = base + EA_IST_DF;
-    t->ist[2] = base + EA_IST_MC;
+    t->ist[IST_NMI - 1] = base + EA_IST_NMI;
+    t->ist[IST_DF - 1] = base + EA_IST_DF;
+    t->ist[IST_MC - 1] = base + EA_IST_MC;
+    t->ist[IST_DB - 1] = base + EA_IST_DB;
     t->iomap_base = EA_IOBITMAP - EA_TSS;
     memset((void *)(base + EA_IOBITMAP), 0xff, EA_IOBM_END - EA_IOBITMAP + 1);
 
@@ -142,7 +144,11 @@ struct cpu_entry *entry_area_setup(unsigned idx)
     struct idt_gate *idt = p2v(idt_pa);
     uint64_t stubs = tramp_alias(vector_stubs);
     for (int v = 0; v < IDT_VECTORS; v++) {
-        int ist = v == VEC_NMI ? 1 : v == VEC_DF ? 2 : v == VEC_MC ? 3 : 0;
+        /* #DB on its own stack: it can arrive at CPL 0 before the SYSCALL
+         * entry has a stack (a single-step delayed by MOV SS, or an
+         * emulator's reading of TF across SYSCALL; docs/ARCHITECTURE.md
+         * section 8.3) */
+        int ist = v == VEC_NMI ? IST_NMI : v == VEC_DF ? IST_DF : v == VEC_MC ? IST_MC : v == VEC_DB ? IST_DB : 0;
         int dpl = (v == 3 || v == 0x80) ? 3 : 0;
         set_gate(&idt[v], stubs + VECTOR_STUB_SIZE * (uint64_t)v, ist, dpl);
     }
@@ -170,6 +176,13 @@ void cpu_load(unsigned idx)
     wrmsr(MSR_GS_BASE, base);
     wrmsr(MSR_KERNEL_GS_BASE, 0);
     wrmsr(MSR_FS_BASE, 0);
+
+    /* no debug-register breakpoints, whatever the firmware or the boot
+     * loader left: Airlock arms none and gives user mode no access (MOV DRn
+     * is privileged), so no #DB source exists in the NMI, #MC and #DF
+     * handlers and the #DB stack is never entered twice (decision 48) */
+    __asm__ volatile("movq %0, %%dr7" ::"r"((uint64_t)DR7_RESERVED));
+    __asm__ volatile("movq %0, %%dr6" ::"r"((uint64_t)DR6_RESERVED));
 
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE | (cpu_feat.nx ? EFER_NXE : 0));
     wrmsr(MSR_STAR, ((uint64_t)SEL_UCODE32 << 48) | ((uint64_t)SEL_KCODE << 32));

@@ -19,9 +19,12 @@
  * holds the user's GS base. Entries from user mode SWAPGS first; exits
  * SWAPGS last. Entries from kernel mode do not touch GS or CR3.
  * Interrupts are disabled in the kernel (SYSCALL's FMASK clears IF, every
- * IDT gate is an interrupt gate), so only NMI and #MC can arrive inside the
- * entry/exit windows; they use the "paranoid" path that saves and restores
- * CR3 and GS.base whatever their state.
+ * IDT gate is an interrupt gate), so only NMI, #MC and #DB can arrive
+ * inside the entry/exit windows; they use the "paranoid" path that saves
+ * and restores CR3 and GS.base whatever their state. (#DB: a single-step
+ * trap that MOV SS / POP SS delayed past a SYSCALL or INT, or an
+ * emulator's reading of TF across SYSCALL, lands on the first instruction
+ * of the entry, before SWAPGS; db_entry below.)
  *
  * The trap frame (struct trap_frame, arch/x86_64/include/arch/trap.h) at
  * the top of the thread's kernel stack, low to high addresses (the numbers
@@ -263,7 +266,7 @@ syscall_exit:
  * (padded with int3), generated here.
  * Each pushes a zero error code where the CPU pushes none, then the
  * vector number, and jumps to common_entry (or paranoid_entry for NMI,
- * #DF and #MC, which run on IST stacks).
+ * #DF and #MC, and db_entry for #DB, which run on IST stacks).
  */
     .align VECTOR_STUB_SIZE
     .globl vector_stubs
@@ -279,6 +282,8 @@ vector_stubs:
     pushq $vec
     .if (vec == VEC_NMI || vec == VEC_DF || vec == VEC_MC)
     jmp paranoid_entry
+    .elseif (vec == VEC_DB)
+    jmp db_entry
     .else
     jmp common_entry
     .endif
@@ -370,7 +375,45 @@ exit_user_iret:
     iretq
 
 /*
- * paranoid_entry — NMI, #DF, #MC on their IST stacks.
+ * db_entry — #DB (vector 1) on its IST stack (IST4), which it needs because
+ * a #DB can arrive at CPL 0 on the first instruction of syscall_entry,
+ * while RSP is still the user's.
+ * From kernel mode: the paranoid path (paranoid_dispatch dismisses it).
+ * From user mode (a program single-stepping itself, ICEBP): CR3 and GS are
+ * the user's, and the per-CPU entry stack is free (nothing lives there
+ * while the CPU runs user code), so the frame moves there, exactly where
+ * the CPU would have pushed it through TSS.RSP0, and common_entry takes
+ * over: the same path, and the same outcome, as before #DB had an IST.
+ * The area is found from RSP, as in paranoid_entry (GS is the user's).
+ * Only RAX and RCX are used, parked in the trap frame's own slots below the
+ * hardware frame and taken back from the entry stack's copy.
+ * Nesting: NMI and #MC have stacks of their own; nothing in this handler
+ * or in the NMI/#MC/#DF handlers can raise a #DB (every gate clears TF, and
+ * DR7 stays 0: decision 48), so IST4 is never entered twice.
+ */
+db_entry:
+    FRAME_AT TF_VECTOR                      /* RSP -> struct hw_frame */
+    testb $SEL_RPL_MASK, HW_CS(%rsp)
+    jz paranoid_entry
+    PUSHQ_AT %rax, TF_RAX
+    PUSHQ_AT %rcx, TF_RCX
+    movq %rsp, %rax
+    andq $~(AL_TRAMP_CPU_SIZE - 1), %rax    /* this CPU's entry area */
+    addq $(EA_ENTRY_TOP - TF_SIZE), %rax    /* a trap frame ending at the entry stack top */
+    .irp f, TF_RCX, TF_RAX, TF_VECTOR, TF_ERROR, TF_RIP, TF_CS, TF_RFLAGS, TF_RSP, TF_SS
+    movq (\f - TF_RCX)(%rsp), %rcx
+    movq %rcx, \f(%rax)
+    .endr
+    leaq TF_RCX(%rax), %rsp                 /* leave the IST stack */
+    POPQ_AT %rcx, TF_RCX
+    POPQ_AT %rax, TF_RAX
+    .if frame_sp != TF_VECTOR
+    .error "common_entry needs RSP at the hardware frame"
+    .endif
+    jmp common_entry
+
+/*
+ * paranoid_entry — NMI, #DF, #MC and kernel-mode #DB on their IST stacks.
  * May interrupt anything, including the entry/exit windows above, so it
  * trusts neither CR3 nor GS: the CPU's entry area is derived from RSP (the
  * IST stacks lie inside it, which is aligned to its size), CR3 and GS.base

@@ -21,7 +21,9 @@
  *  0x0c000  8K     IST2 (#DF)   top 0x0e000                    RW NX
  *  0x0e000  4K     guard
  *  0x0f000  8K     IST3 (#MC)   top 0x11000                    RW NX
- *  0x11000  ...    unmapped up to AL_TRAMP_CPU_SIZE (128K)
+ *  0x11000  4K     guard
+ *  0x12000  8K     IST4 (#DB)   top 0x14000                    RW NX
+ *  0x14000  ...    unmapped up to AL_TRAMP_CPU_SIZE (128K)
  *
  * The area is aligned to its size, so code running on an IST stack finds
  * its CPU's area as RSP & ~(AL_TRAMP_CPU_SIZE-1) without trusting GS.
@@ -48,6 +50,16 @@
 #define EA_IST_NMI     0x0b000
 #define EA_IST_DF      0x0e000
 #define EA_IST_MC      0x11000
+#define EA_IST_DB      0x14000
+/* every IST stack: EA_IST_* is its top, it is this long, and the page below
+ * it is an unmapped guard */
+#define EA_IST_SIZE    0x02000
+
+/* the IST slots of the TSS (1-based, as the IDT gate's IST field) */
+#define IST_NMI 1
+#define IST_DF  2
+#define IST_MC  3
+#define IST_DB  4
 
 /* GDT selectors. SYSCALL loads CS=KCODE, SS=KCODE+8; SYSRET loads
  * CS=UCODE32+16 (=UCODE), SS=UCODE32+8 (=UDATA), hence this order. */
@@ -82,9 +94,20 @@ struct exit_frame {
 
 struct trap_frame;
 /* called from entry.S with the frame on the kernel stack (common path) or
- * on an IST stack (paranoid path: NMI, #DF, #MC) */
+ * on an IST stack (paranoid path: NMI, #DF, #MC, and #DB from kernel mode) */
 void trap_dispatch(struct trap_frame *tf);
 void paranoid_dispatch(struct trap_frame *tf);
+
+/* #DB taken in kernel mode and dismissed (arch/x86_64/trap.c): counted by
+ * cause, and the last one's frame address and RIP (for the self-tests) */
+struct kernel_db_stats {
+    unsigned long steps;       /* DR6.BS: a single-step (TF) trap */
+    unsigned long breakpoints; /* DR6.B0-B3: a debug-register hit */
+    unsigned long other;       /* neither (e.g. an emulator's own reading) */
+    uint64_t last_frame;       /* address of the last one's trap frame */
+    uint64_t last_rip, last_dr6;
+};
+void trap_kernel_db_stats(struct kernel_db_stats *out);
 #endif
 
 #include <arch/percpu.h>

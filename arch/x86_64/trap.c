@@ -1,6 +1,6 @@
 /*
  * Trap dispatch: every vector's stub ends in trap_dispatch() (or
- * paranoid_dispatch() for NMI, #DF, #MC). Handlers are registered with
+ * paranoid_dispatch() for NMI, #DF, #MC and a #DB from kernel mode). Handlers are registered with
  * TRAP_HANDLER; an exception from user mode without a handler terminates
  * the faulting thread (thread_fault), one from kernel mode panics.
  */
@@ -145,11 +145,69 @@ void arch_nmi(struct trap_frame *tf)
         halt_forever();
 }
 
+/*
+ * #DB in kernel mode (db_entry hands one from user mode to the common path,
+ * where it ends the thread or goes to its fault handler, as always). The
+ * kernel never single-steps itself and arms no debug register, and user
+ * mode has no access to them (MOV DRn is privileged, no system call sets
+ * them), so a #DB at CPL 0 is one of:
+ *   - a user's TF leaking into the kernel: a single-step that MOV SS /
+ *     POP SS delayed past SYSCALL or INT n, or an emulator that steps
+ *     SYSCALL on the old TF (XSA-204); it lands on the first instruction of
+ *     the entry, before SWAPGS and the stack and CR3 switches. The user's
+ *     own TF is in its saved RFLAGS (R11 or the frame) and traps again,
+ *     in user mode, after the return;
+ *   - a kernel single-step (the self-test) or a breakpoint hit (nothing
+ *     arms one; the self-test does).
+ * Each is dismissed: TF cleared in the interrupted RFLAGS (no repeat), the
+ * breakpoints disarmed, DR6 reset, the cause counted. Never a panic, except
+ * for a #DB that interrupted the #DB handler itself (its IST stack was
+ * reused: the outer frame is gone), which nothing can raise today.
+ */
+static struct kernel_db_stats kdb;
+
+static void kernel_debug_trap(struct trap_frame *tf)
+{
+    uint64_t dr6, area = (uint64_t)tf & ~(AL_TRAMP_CPU_SIZE - 1);
+    if (tf->rsp >= area + EA_IST_DB - EA_IST_SIZE && tf->rsp < area + EA_IST_DB)
+        panic_trap(tf, "#DB inside the #DB handler: its IST stack was reused");
+    __asm__ volatile("movq %%dr6, %0" : "=r"(dr6));
+    __asm__ volatile("movq %0, %%dr6" ::"r"(DR6_RESERVED));
+    if (dr6 & DR6_B0_B3) {
+        __asm__ volatile("movq %0, %%dr7" ::"r"(DR7_RESERVED));
+        __atomic_fetch_add(&kdb.breakpoints, 1, __ATOMIC_RELAXED);
+    } else if (dr6 & DR6_BS) {
+        __atomic_fetch_add(&kdb.steps, 1, __ATOMIC_RELAXED);
+    } else {
+        __atomic_fetch_add(&kdb.other, 1, __ATOMIC_RELAXED);
+    }
+    tf->rflags &= ~RFLAGS_TF;
+    kdb.last_frame = (uint64_t)tf;
+    kdb.last_rip = tf->rip;
+    kdb.last_dr6 = dr6;
+}
+
+void trap_kernel_db_stats(struct kernel_db_stats *out)
+{
+    out->steps = __atomic_load_n(&kdb.steps, __ATOMIC_RELAXED);
+    out->breakpoints = __atomic_load_n(&kdb.breakpoints, __ATOMIC_RELAXED);
+    out->other = __atomic_load_n(&kdb.other, __ATOMIC_RELAXED);
+    out->last_frame = kdb.last_frame;
+    out->last_rip = kdb.last_rip;
+    out->last_dr6 = kdb.last_dr6;
+}
+
 void paranoid_dispatch(struct trap_frame *tf)
 {
     ENTRY_INC(interrupts);
     if (tf->vector == VEC_NMI) {
         arch_nmi(tf);
+        return;
+    }
+    if (tf->vector == VEC_DB) {
+        if (tf->cs & 3) /* db_entry gives these to the common path */
+            panic_trap(tf, "#DB from user mode on the paranoid path");
+        kernel_debug_trap(tf);
         return;
     }
     panic_trap(tf, tf->vector == VEC_DF ? "double fault" : "machine check");

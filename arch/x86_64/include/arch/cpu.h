@@ -41,6 +41,14 @@
 #define RFLAGS_NT   (1ul << 14)
 #define RFLAGS_AC   (1ul << 18)
 
+/* debug registers: DR6 (the cause of a #DB: B0-B3 breakpoint hits, BS
+ * single-step) and DR7 (the breakpoint enables); the *_RESERVED values are
+ * the registers' idle contents (no cause, no breakpoint armed) */
+#define DR6_B0_B3    0xful
+#define DR6_BS       (1ul << 14)
+#define DR6_RESERVED 0xffff0ff0ul
+#define DR7_RESERVED 0x400ul
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
