@@ -132,6 +132,10 @@ static long check_tag(uint64_t tag)
 static long block(struct thread *self, int state, int64_t timeout)
 {
     self->ipc_state = state;
+    if (self->killed) { /* killed while it ran: not queued, it ends on its way out */
+        ipc_timeout(self);
+        return -AL_ECANCELED;
+    }
     self->state = T_BLOCKED;
     self->ipc_result = 0;
     if (timeout > 0)

@@ -56,6 +56,12 @@ long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t b
 /* the fault fast path: call a waiting handler directly (1), or 0 */
 struct trap_frame;
 int fault_fast_call(struct thread *self, struct cap *h, uint64_t tag, const struct trap_frame *tf, uint64_t addr);
-/* kernel_control(AL_KCTL_IPC_FASTPATH): 0 sends everything the general way */
-extern int ipc_fastpath_enabled;
+/* Reasons the fast paths are off (0: on), one load in fast_cpu_ok:
+ * IPC_FAST_OFF_KNOB: kernel_control(AL_KCTL_IPC_FASTPATH, 0);
+ * IPC_FAST_OFF_KILLS: killed threads exist (thread_kill): a thread killed
+ * while it ran must not block on a fast path, where nothing checks it;
+ * the general path's block() does (kernel/ipc.c). BKL held to change. */
+#define IPC_FAST_OFF_KNOB  1
+#define IPC_FAST_OFF_KILLS 2
+extern int ipc_fast_off;
 #endif

@@ -34,7 +34,7 @@
 #include "abi/airlock/errno.h"
 #include "abi/airlock/ipc.h"
 
-int ipc_fastpath_enabled = 1;
+int ipc_fast_off;
 
 /* tag bits that must be clear: typed items, bit 7, anything above the label */
 #define FAST_TAG_MASK 0xffff00000000ff80ULL
@@ -45,7 +45,7 @@ int ipc_fastpath_enabled = 1;
  * loads and fails whenever the CPU has other work. */
 static inline int fast_cpu_ok(struct cpu *c)
 {
-    return ipc_fastpath_enabled && !c->rq.nr;
+    return !ipc_fast_off && !c->rq.nr;
 }
 
 /* the partner may run on this CPU (each path tests the partner's

@@ -311,6 +311,8 @@ void sched_sleep_cancel(struct thread *t)
 void sched_sleep_until(uint64_t ns)
 {
     struct thread *self = current();
+    if (self->killed)
+        return; /* killed while it ran: it ends on its way out instead */
     sched_sleep_add(self, ns);
     self->state = T_BLOCKED;
     schedule();

@@ -122,8 +122,11 @@ SYSCALL_DEFINE(kernel_control)
     if (a0 == AL_KCTL_IPC_FASTPATH) {
         if (a1 > 1)
             return -AL_EINVAL;
-        long old = ipc_fastpath_enabled;
-        ipc_fastpath_enabled = (int)a1;
+        long old = !(ipc_fast_off & IPC_FAST_OFF_KNOB);
+        if (a1)
+            ipc_fast_off &= ~IPC_FAST_OFF_KNOB;
+        else
+            ipc_fast_off |= IPC_FAST_OFF_KNOB;
         return old;
     }
     return -AL_EINVAL;

@@ -253,6 +253,10 @@ _Noreturn static void die(void)
  * switched in to the kill point (a switch costs nothing extra otherwise). */
 static void kills_set(int on)
 {
+    if (on)
+        ipc_fast_off |= IPC_FAST_OFF_KILLS;
+    else
+        ipc_fast_off &= ~IPC_FAST_OFF_KILLS;
     for (unsigned i = 0; i < ncpus; i++)
         if (on)
             cpus[i].switch_work |= SWITCH_KILL;

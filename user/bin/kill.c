@@ -128,7 +128,7 @@ int main(int argc, char **argv)
     struct al_cpu_info self;
     al_cpu_self(&self);
     long other = ncpus() > 1 ? (long)(self.index + 1) % ncpus() : -1;
-    ktap_plan(10);
+    ktap_plan(11);
     /* the shared page and the children's stacks, one 16 KiB block */
     if (mem_alloc((void *)SHARED, 14, AL_MAP_RW) < 0)
         return 1;
@@ -146,6 +146,19 @@ int main(int argc, char **argv)
     kill_one(K_SLEEP, 100, -1, "asleep");
     kill_one(K_SUSPENDED, 100, -1, "suspended");
     kill_one(K_MANY, 100, other, "one thread in receive, one spinning");
+
+    /* killed at once, whatever it is doing then (starting, running into its
+     * receive, entering the kernel): each must end, none may block for good */
+    int all = 1;
+    for (int i = 0; i < 40 && all; i++) {
+        long r = child_start(i % 2 ? K_RECV : K_SLEEP, 100, other);
+        long k = al_task_kill(TASK);
+        struct al_task_end e = {0, 0};
+        long w = al_task_wait(TASK, &e);
+        al_cap_delete(TASK);
+        all = r == 0 && k == 0 && w == 0 && e.how == AL_THREAD_KILLED;
+    }
+    ktap_result(all, "killed right after its start, 40 times: every task ends (none blocks for good)");
 
     /* the endpoint still works: a thread of ours receives what we send */
     struct al_utcb *u = al_utcb();
