@@ -149,12 +149,15 @@ empty     :=
 space     := $(empty) $(empty)
 RUN_MODS  := $(B)/user/sigma0.elf,$(B)/user/root.elf,$(CURDIR)/user/etc/system.cfg$(subst $(space),,$(foreach p,$(RUN_PROGS),$(comma)$(B)/user/$(p).elf))
 RUN_TERM  := -chardev stdio,id=term,mux=on,signal=off -serial chardev:term -serial chardev:term
+# the QEMU window (the VGA console, typing into the PS/2 keyboard): none by
+# default; `make run DISPLAY_OPT="-display gtk"` (or sdl) opens one
+DISPLAY_OPT ?= -display none
 
 deps:
 	$(Q)bash tools/deps.sh
 
 run: deps all
-	$(QEMU) $(QEMU_BASE) $(RUN_TERM) -display none -device edu -kernel $(KERNEL32) \
+	$(QEMU) $(QEMU_BASE) $(RUN_TERM) $(DISPLAY_OPT) -device edu -kernel $(KERNEL32) \
 	    -initrd "$(RUN_MODS)" -append "$(CMDLINE)" || true
 
 test: deps all
