@@ -250,6 +250,8 @@ long sched_yield(void)
     return 0;
 }
 
+_Static_assert(TIMER_HZ == AL_TICK_HZ, "the ABI's tick is the scheduler's");
+
 void sched_tick(void)
 {
     struct cpu *c = this_cpu();

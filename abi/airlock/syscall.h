@@ -61,11 +61,14 @@ struct al_thread_info {
     char name[24];
 };
 
+/* the scheduler tick: a thread's cpu_time_ns grows by 1e9 / AL_TICK_HZ for
+ * each tick that finds it running (sampled, not measured) */
+#define AL_TICK_HZ 100
 struct al_cpu_info {
     unsigned int index, apic_id;
     unsigned int package, core, smt;
     int online;
-    unsigned long ticks;        /* timer ticks taken */
+    unsigned long ticks;        /* timer ticks taken (AL_TICK_HZ; CPU time is sampled at them) */
     unsigned long madt_apic_id; /* the MADT's APIC ID for this CPU */
 };
 

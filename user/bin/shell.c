@@ -544,29 +544,36 @@ static void cmd_cpus(struct sh_cmd *c)
     int online = 0;
     for (long i = 0; i < n; i++)
         online += cpu[i].online != 0;
-    /* load: busy share of each CPU since boot, and over the next 200 ms */
+    /* load: the busy share of each CPU since boot and over the next 200 ms,
+     * from the same samples: the ticks the CPU took (each charges 1e9 /
+     * AL_TICK_HZ ns to the thread it found) against its idle thread's
+     * share of them. (Against the wall clock it would be wrong whenever
+     * ticks come late, as under an emulator on a busy host.) */
     static unsigned long idle0[64], idle1[64];
-    unsigned long t0 = (unsigned long)al_clock();
+    static struct al_cpu_info cpu1[64];
+    const unsigned long per_tick = 1000000000UL / AL_TICK_HZ;
     idle_times(idle0, (int)n);
     al_sleep(200000000);
-    unsigned long t1 = (unsigned long)al_clock();
     idle_times(idle1, (int)n);
+    if (al_cpu_info(cpu1, 64) < 0)
+        memcpy(cpu1, cpu, sizeof cpu1);
     say("cpus: %ld (%d online)\n", n, online);
     say("  %3s %4s %3s %4s %3s %-6s %10s %5s %5s\n", "CPU", "APIC", "PKG", "CORE", "SMT", "ONLINE", "TICKS", "BUSY",
         "LOAD");
     for (long i = 0; i < n; i++) {
         struct al_cpu_info *p = &cpu[i];
         char busy[8] = "-", load[8] = "-";
+        unsigned long t1 = cpu1[i].ticks * per_tick, dt = (cpu1[i].ticks - p->ticks) * per_tick;
         if (p->online && t1 && idle1[i] <= t1)
             fmt_snprintf(busy, sizeof busy, "%lu%%", 100 - idle1[i] * 100 / t1);
-        if (p->online && t1 > t0 && idle1[i] >= idle0[i]) {
-            unsigned long d = idle1[i] - idle0[i], dt = t1 - t0;
+        if (p->online && dt && idle1[i] >= idle0[i]) {
+            unsigned long d = idle1[i] - idle0[i];
             fmt_snprintf(load, sizeof load, "%lu%%", d >= dt ? 0 : 100 - d * 100 / dt);
         }
         say("  %3u %4u %3u %4u %3u %-6s %10lu %5s %5s\n", p->index, p->apic_id, p->package, p->core, p->smt,
             p->online ? "yes" : "no", p->ticks, busy, load);
     }
-    say("  (BUSY: since boot; LOAD: the last 200 ms; from the idle threads' CPU time)\n");
+    say("  (BUSY: since boot; LOAD: the last 200 ms; the idle thread's share of the CPU's ticks)\n");
 }
 
 static void report_end(const char *what, long t, unsigned long how, unsigned long status)
