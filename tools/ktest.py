@@ -719,6 +719,13 @@ class SystemPeer:
         self.expect("drivers restarts", "drivers", [r"drivers: 4 ", rf"^ +\d+ driver +running +1 .* {SYS_NAME('uart')}$",
                                                     rf"^ +\d+ driver +running +0 .* {SYS_NAME('kbd')}$"])
         self.expect("ps restarts", "ps", [r"ps: ", rf"^ +\d+ driver +running +1 .* {SYS_NAME('uart')}$"])
+        # kill the UART driver: the driver manager starts it again after its
+        # back-off, as after a crash; the shell's answer comes through the
+        # new driver, and typing goes on
+        self.expect("kill uart", "kill uart", [r"kill: task \d+ stopped"], secs=10)
+        self.expect("after kill", "uptime", [r"uptime: \d+\.\d{3} s"], secs=10)
+        self.expect("drivers after kill", "drivers", [r"drivers: 4 ",
+                                                      rf"^ +\d+ driver +running +2 .* {SYS_NAME('uart')}$"])
         # a foreground program stopped with Ctrl-C
         with self.lock:
             mark = len(self.got)

@@ -642,7 +642,10 @@ static unsigned long ended(unsigned i, unsigned long how, unsigned long status)
         al_cap_delete(m->waiter);
         m->waiter = 0;
     }
-    int again = !halting && m->restart && (m->stopping != 1);
+    /* a supervised task comes back however it ended: crashed, exited or
+     * killed (INIT_KILL; after the back-off, as after a crash); at once for
+     * INIT_RESTART. Only halting ends it for good. */
+    int again = !halting && m->restart;
     if (!again) {
         m->state = INIT_ENDED;
         m->used = 0;
@@ -650,7 +653,7 @@ static unsigned long ended(unsigned i, unsigned long how, unsigned long status)
         return 0;
     }
     m->state = INIT_RESTARTING;
-    unsigned long ms = m->stopping ? 1 : BACKOFF_MS << (m->restarts < 6 ? m->restarts : 6);
+    unsigned long ms = m->stopping == 2 ? 1 : BACKOFF_MS << (m->restarts < 6 ? m->restarts : 6);
     m->stopping = 0;
     return ms < BACKOFF_MAX ? ms : BACKOFF_MAX;
 }

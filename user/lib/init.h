@@ -21,9 +21,10 @@
 /* mr[0] = task id: the reply comes when it has ended: mr[0] = how
  * (AL_THREAD_EXITED or AL_THREAD_FAULTED), mr[1] = status or vector */
 #define INIT_WAIT 0x6902
-/* mr[0] = task id: the task is killed (task_kill); a supervised one is
- * not restarted for it (that is INIT_RESTART). The reply comes at once;
- * INIT_WAIT reports the end (AL_THREAD_KILLED). */
+/* mr[0] = task id: the task is killed (task_kill). A supervised one
+ * (restart=1) is then started again after the back-off, as after a crash
+ * (INIT_RESTART does it at once). The reply comes at once; INIT_WAIT
+ * reports the end (AL_THREAD_KILLED). */
 #define INIT_KILL 0x6903
 /* mr[0] = index (0, 1, ...): the index-th task root knows, as struct
  * init_task in mr[0..INIT_TASK_WORDS); -AL_ENOENT past the last */
