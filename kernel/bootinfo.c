@@ -24,6 +24,10 @@ static uint32_t rd32(uint64_t pa)
     memcpy(&v, p2v(pa), 4);
     return v;
 }
+static uint8_t rd8(uint64_t pa)
+{
+    return *(const uint8_t *)p2v(pa);
+}
 static uint64_t rd64(uint64_t pa)
 {
     uint64_t v;
@@ -139,6 +143,7 @@ static int parse_mb2(uint64_t info)
     if (total < 16 || total > MB2_MAX_SIZE || info + total > LOW_LIMIT)
         return -22;
     uint64_t end = info + total;
+    int fb_type = -1, efi = 0;
     /* pass 1: memory map, command line, ACPI; pass 2: modules */
     for (int pass = 0; pass < 2; pass++) {
         for (uint64_t p = info + 8; p + 8 <= end;) {
@@ -157,6 +162,12 @@ static int parse_mb2(uint64_t info)
                 uint32_t n = size - 8 < sizeof boot_info.rsdp_copy ? size - 8 : sizeof boot_info.rsdp_copy;
                 memcpy(boot_info.rsdp_copy, p2v(p + 8), n);
                 boot_info.have_rsdp = 1;
+            } else if (pass == 0 && type == 8 && size >= 30) {
+                /* framebuffer info: its type at offset 29 (0 indexed, 1
+                 * RGB, 2 EGA text) */
+                fb_type = rd8(p + 29);
+            } else if (pass == 0 && (type == 11 || type == 12)) {
+                efi = 1; /* an EFI system table: the firmware is UEFI */
             } else if (pass == 1 && type == 3 && size >= 17) {
                 add_module(rd32(p + 8), rd32(p + 12), p + 16, p + size);
             }
@@ -165,6 +176,7 @@ static int parse_mb2(uint64_t info)
         if (pass == 0 && !boot_info.nmem)
             return -22;
     }
+    boot_info.graphics_fb = fb_type >= 0 ? fb_type != 2 : efi;
     return 0;
 }
 

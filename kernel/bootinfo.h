@@ -28,6 +28,10 @@ struct boot_info {
     struct boot_module mods[BOOT_MAX_MODS];
     unsigned mods_refused; /* modules dropped: malformed ranges, too many */
     int have_rsdp;         /* rsdp_copy holds the RSDP (Multiboot2 ACPI tag) */
+    /* no VGA text screen to mirror the log to: booted through UEFI (a
+     * Multiboot2 EFI system-table tag) unless a framebuffer tag says EGA
+     * text, or a framebuffer tag of a graphics type */
+    int graphics_fb;
     uint8_t rsdp_copy[36];
 };
 

@@ -21,6 +21,7 @@
 #include "kernel/loader.h"
 #include "kernel/selftest.h"
 #include "kernel/kstack.h"
+#include <arch/console.h>
 #include <arch/system.h>
 #include "kernel/cpu.h"
 #include <arch/cpu.h>
@@ -53,6 +54,11 @@ void kmain(uint32_t magic, uint64_t info_phys)
         panic("unusable boot information (magic %#x)", magic);
     kprintf("boot: Multiboot%d, command line '%s', %u memory ranges, %u modules\n", boot_info.protocol,
             boot_info.cmdline, boot_info.nmem, boot_info.nmods);
+    if (boot_info.graphics_fb) {
+        /* (UEFI) no VGA text screen: the log goes to the serial port only */
+        arch_console_no_text_screen();
+        kprintf("boot: UEFI or a graphics framebuffer: no text screen, the log goes to the serial port only\n");
+    }
 
     struct mem_range res[BOOT_MAX_MODS + 2];
     size_t nres = 0;

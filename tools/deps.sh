@@ -8,6 +8,8 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have qemu-system-x86_64 || need+=(qemu-system-x86)
 have grub-mkrescue      || need+=(grub-common)
 [ -d /usr/lib/grub/i386-pc ] || need+=(grub-pc-bin)
+[ -d /usr/lib/grub/x86_64-efi ] || need+=(grub-efi-amd64-bin)   # the ISO boots under UEFI too
+[ -f /usr/share/ovmf/OVMF.fd ] || need+=(ovmf)                  # make test's uefi suite
 have xorriso            || need+=(xorriso)
 have mformat            || need+=(mtools)
 [ -f /usr/include/cmocka.h ] || need+=(libcmocka-dev)

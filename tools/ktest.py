@@ -146,6 +146,10 @@ SUITES = {
                         (U("stress"), "")], "ktest=modules"),
     "grub": ("iso", [(U("hello"), "via grub"), (U("badptr"), ""), (BAD("wx"), "expect=refuse"),
                      (U("probe"), f"trampoline read expect=fault:{PF}")], "ktest"),
+    # the same GRUB ISO under UEFI (OVMF): Multiboot2 with a graphics
+    # framebuffer, no text screen; the self-tests run too
+    "uefi": ("iso", [(U("hello"), "via uefi"), (U("badptr"), ""), (U("probe"), f"trampoline read expect=fault:{PF}")],
+             "ktest"),
     # user-mode drivers, each with a peer on the host (PEERS, below): the
     # 16550 on COM2 echoes UART_BYTES from a socket through a small receive
     # ring (the client pauses once, so back-pressure must hold the line)
@@ -182,7 +186,7 @@ NMI_SUITES = {"nmi"}
 
 # extra QEMU devices of a suite: the self-tests' MSI test and the IRQ objects'
 # user test need the edu PCI device
-SUITE_QEMU = {"selftest": ["-device", "edu"], "irq": ["-device", "edu"], "pci": ["-device", "edu"],
+SUITE_QEMU = {"uefi": ["-bios", "/usr/share/ovmf/OVMF.fd"], "selftest": ["-device", "edu"], "irq": ["-device", "edu"], "pci": ["-device", "edu"],
               "system": ["-device", "edu"]}
 
 # deliberate kernel crashes: each must print the panic report, with these

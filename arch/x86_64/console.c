@@ -15,6 +15,11 @@ void arch_console_device_mapped(uint64_t pa)
         vga_release();
 }
 
+void arch_console_no_text_screen(void)
+{
+    vga_release();
+}
+
 void arch_console_putc(char c)
 {
     if (c == '\n')

@@ -363,6 +363,37 @@ static void test_info_last_page(void **state)
 }
 
 /* each parse starts from scratch */
+/* UEFI: an EFI system-table tag means no text screen, unless a framebuffer
+ * tag says EGA text; a graphics framebuffer tag means none either; BIOS
+ * (no such tag) keeps the text screen */
+static void test_mb2_text_screen(void **state)
+{
+    (void)state;
+    mb2_begin(INFO);
+    mb2_std_mmap();
+    mb2_finish();
+    assert_int_equal(parse2(), 0);
+    assert_int_equal(boot_info.graphics_fb, 0);
+
+    mb2_begin(INFO);
+    mb2_std_mmap();
+    w32(mb2_tag(12, 16) + 8, 0x7f000000u); /* EFI 64-bit system table */
+    mb2_finish();
+    assert_int_equal(parse2(), 0);
+    assert_int_equal(boot_info.graphics_fb, 1);
+
+    for (int t = 0; t <= 2; t++) {
+        mb2_begin(INFO);
+        mb2_std_mmap();
+        mb2_tag(12, 16);
+        uint64_t fb = mb2_tag(8, 32);
+        w8(fb + 29, (uint8_t)t); /* framebuffer type: indexed, RGB, EGA text */
+        mb2_finish();
+        assert_int_equal(parse2(), 0);
+        assert_int_equal(boot_info.graphics_fb, t != 2);
+    }
+}
+
 static void test_parse_resets_state(void **state)
 {
     (void)state;
@@ -1428,6 +1459,7 @@ int main(void)
         cmocka_unit_test_setup(test_bad_info_address, setup),
         cmocka_unit_test_setup(test_info_last_page, setup),
         cmocka_unit_test_setup(test_parse_resets_state, setup),
+        cmocka_unit_test_setup(test_mb2_text_screen, setup),
         cmocka_unit_test_setup(test_mb1_valid, setup),
         cmocka_unit_test_setup(test_mb1_flags_gate_fields, setup),
         cmocka_unit_test_setup(test_mb1_meminfo_fallback, setup),

@@ -15,4 +15,7 @@ void arch_console_putc(char c);
  * owns the screen from then on. The serial log is never given up (its
  * ports are the kernel's). */
 void arch_console_device_mapped(uint64_t pa);
+/* The boot loader left the display in a graphics mode (UEFI): there is no
+ * text screen, the kernel writes its log to the serial port only. */
+void arch_console_no_text_screen(void);
 #endif
