@@ -161,7 +161,7 @@ run: deps all
 	    -initrd "$(RUN_MODS)" -append "$(CMDLINE)" || true
 
 test: deps all
-	$(Q)AIRLOCK_BUILD=$(abspath $(B)) AIRLOCK_DEBUG=$(DEBUG) python3 tools/ktest.py --smp $(TEST_SMP) $(if $(ONLY),--only $(ONLY))
+	$(Q)AIRLOCK_BUILD=$(abspath $(B)) AIRLOCK_DEBUG=$(DEBUG) python3 tools/ktest.py --smp $(TEST_SMP) $(if $(ONLY),--only $(ONLY)) $(if $(filter 1,$(BOCHS)),--bochs)
 
 bench: deps all
 	$(Q)AIRLOCK_BUILD=$(abspath $(B)) python3 tools/ktest.py --bench --smp 1

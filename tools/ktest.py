@@ -1118,6 +1118,7 @@ def main():
     ap.add_argument("--smp", default="1", help="CPU counts, comma separated (e.g. 1,4)")
     ap.add_argument("--only", help="run only this suite (or 'host')")
     ap.add_argument("--bench", action="store_true")
+    ap.add_argument("--bochs", action="store_true", help="also run BOCHS_SUITES under Bochs")
     ap.add_argument("--timeout", type=int, default=60)
     args = ap.parse_args()
     logdir = os.path.join(B, "test-logs")
@@ -1228,7 +1229,10 @@ def main():
         for x in probs:
             print("    FAIL", x)
         total_p, total_f = total_p + p, total_f + f
-    for smp in BOCHS_SMP:
+    # Bochs is opt-in (--bochs, `make test BOCHS=1`) until its stall is
+    # understood: a DEBUG build on 2 CPUs once stopped printing mid-line
+    # with the guest idle (docs/ARCHITECTURE.md, decision 50)
+    for smp in BOCHS_SMP if args.bochs or args.only == "bochs" else ():
         for name in BOCHS_SUITES:
             if args.only and args.only not in (name + "-bochs", "bochs"):
                 continue
