@@ -437,11 +437,44 @@ class UartPeer:
         return (0, 1, [self.problem]) if self.problem else (1, 0, [])
 
 
+KEY_HOLD_MS = 10
+
+
+def send_keys(monitor, keys):
+    """type keys (QEMU sendkey names) through the monitor socket, one key
+    (chord) at a time: QEMU queues only about 50 input events, so each must
+    be through before the next. Returns None, or what the monitor refused;
+    OSError if the monitor cannot be reached."""
+    m = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    out = b""
+    try:
+        m.connect(monitor)
+        m.settimeout(0.01)
+        for key in keys:
+            m.sendall(f"sendkey {key} {KEY_HOLD_MS}\n".encode())
+            # down and up of every key of the chord, each held KEY_HOLD_MS
+            end = time.time() + (2 * (key.count("-") + 1) * KEY_HOLD_MS + 30) / 1000
+            while time.time() < end:
+                try:
+                    out += m.recv(65536)
+                except OSError:
+                    time.sleep(0.005)
+        m.settimeout(0.2)
+        try:
+            out += m.recv(65536)
+        except OSError:
+            pass
+    finally:
+        m.close()
+    bad = [l.strip() for l in out.decode(errors="replace").splitlines()
+           if re.search(r"unknown|invalid|error|usage", l, re.I)]
+    return "the monitor refused keys: " + "; ".join(bad[:3]) if bad else None
+
+
 class KbdPeer:
     """the QEMU monitor: once the guest is ready for keys, type KBD_KEYS with
     sendkey, one key (chord) at a time: QEMU queues only about 50 input
     events, so each must be through before the next"""
-    HOLD_MS = 10
 
     def __init__(self, logdir, tag):
         self.sock = os.path.join(logdir, f"kbd.smp{tag}.monitor")
@@ -456,39 +489,14 @@ class KbdPeer:
         if not wait_for_line(log, "kbdtest: ready", stop):
             self.problem = "the client never said 'kbdtest: ready'"
             return
-        out = b""
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        keys = [key for line in KBD_KEYS for key in line]
         try:
-            s.connect(self.sock)
-            s.settimeout(0.01)
-            n = 0
-            for line in KBD_KEYS:
-                for key in line:
-                    s.sendall(f"sendkey {key} {self.HOLD_MS}\n".encode())
-                    n += 1
-                    # down and up of every key of the chord, each held HOLD_MS
-                    end = time.time() + (2 * (key.count("-") + 1) * self.HOLD_MS + 30) / 1000
-                    while time.time() < end:
-                        try:
-                            out += s.recv(65536)
-                        except OSError:
-                            time.sleep(0.005)
-            s.settimeout(0.2)
-            try:
-                out += s.recv(65536)
-            except OSError:
-                pass
-            s.close()
+            self.problem = send_keys(self.sock, keys)
         except OSError as e:
             self.problem = f"monitor: {e}"
             return
-        text = out.decode(errors="replace")
-        bad = [l.strip() for l in text.splitlines() if re.search(r"unknown|invalid|error|usage", l, re.I)]
-        if bad:
-            self.problem = "the monitor refused keys: " + "; ".join(bad[:3])
-        else:
-            self.problem = None
-            self.info = f"host: {n} keys typed through the monitor"
+        if not self.problem:
+            self.info = f"host: {len(keys)} keys typed through the monitor"
 
     def result(self):
         return (0, 1, [self.problem]) if self.problem else (1, 0, [])
@@ -498,7 +506,6 @@ class ConsolePeer:
     """COM2 on a socket and the QEMU monitor: at each 'contest: ready for'
     line of the guest, type what the step wants (serial bytes or keys), and
     check that what the console wrote to COM2 holds CON_EXPECT"""
-    HOLD_MS = 10
 
     def __init__(self, logdir, tag):
         self.sock = os.path.join(logdir, f"console.smp{tag}.com2")
@@ -524,22 +531,7 @@ class ConsolePeer:
             self.got += b
 
     def _keys(self, keys):
-        m = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        m.connect(self.mon)
-        m.settimeout(0.01)
-        out = b""
-        for key in keys:
-            m.sendall(f"sendkey {key} {self.HOLD_MS}\n".encode())
-            end = time.time() + (2 * (key.count("-") + 1) * self.HOLD_MS + 30) / 1000
-            while time.time() < end:
-                try:
-                    out += m.recv(65536)
-                except OSError:
-                    time.sleep(0.005)
-        m.close()
-        bad = [l.strip() for l in out.decode(errors="replace").splitlines()
-               if re.search(r"unknown|invalid|error|usage", l, re.I)]
-        return "the monitor refused keys: " + "; ".join(bad[:3]) if bad else None
+        return send_keys(self.mon, keys)
 
     def run(self, log, stop):
         if not wait_for_line(log, "uart: ready", stop):
@@ -598,7 +590,6 @@ class SystemPeer:
     back; each check is one result. Writes the session to
     test-logs/system.smpN.transcript."""
     PROMPT = "airlock> "
-    HOLD_MS = 10
 
     def __init__(self, logdir, tag):
         self.tag = tag
@@ -707,22 +698,7 @@ class SystemPeer:
         return self.check(True, name, lines[0])
 
     def keys(self, keys):
-        m = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        m.connect(self.mon)
-        m.settimeout(0.01)
-        out = b""
-        for key in keys:
-            m.sendall(f"sendkey {key} {self.HOLD_MS}\n".encode())
-            end = time.time() + (2 * (key.count("-") + 1) * self.HOLD_MS + 30) / 1000
-            while time.time() < end:
-                try:
-                    out += m.recv(65536)
-                except OSError:
-                    time.sleep(0.005)
-        m.close()
-        bad = [l.strip() for l in out.decode(errors="replace").splitlines()
-               if re.search(r"unknown|invalid|error|usage", l, re.I)]
-        return "the monitor refused keys: " + "; ".join(bad[:3]) if bad else None
+        return send_keys(self.mon, keys)
 
     # ---- the session ----
     def run(self, log, stop):

@@ -426,6 +426,19 @@ static unsigned long kernel_frames(void)
     return st.free_frames + st.cache_frames;
 }
 
+/* a module's task is over: the task (and its mappings), the pages we
+ * built it with, what it got from sigma0 itself (its badge), its sigma0
+ * capability and the capabilities we kept for it */
+static void teardown(struct mod *m)
+{
+    long idx = m - mods;
+    al_cap_delete(m->task_slot);
+    release(m);
+    mem_reclaim(0x100 + (unsigned long)idx);
+    al_cap_delete(S0_SLOT_BASE + idx);
+    drop_kept(m);
+}
+
 static int finish(struct mod *m)
 {
     struct al_task_end end;
@@ -441,11 +454,7 @@ static int finish(struct mod *m)
         printf("[root] %s: killed by vector %ld\n", m->name, end.status);
         ok = m->expect == EXP_FAULT && end.status == m->want;
     }
-    al_cap_delete(m->task_slot); /* the task goes, and its mappings */
-    release(m);
-    mem_reclaim(0x100 + (unsigned long)(m - mods)); /* what it got from sigma0 itself */
-    al_cap_delete(S0_SLOT_BASE + (m - mods));
-    drop_kept(m);
+    teardown(m);
     if (m->kframes) {
         unsigned long kf = kernel_frames(), fp, tp;
         mem_info(&fp, &tp);
@@ -464,11 +473,7 @@ static int finish(struct mod *m)
  * earlier shows in its clients' results. */
 static int stop(struct mod *m)
 {
-    al_cap_delete(m->task_slot);
-    release(m);
-    mem_reclaim(0x100 + (unsigned long)(m - mods));
-    al_cap_delete(S0_SLOT_BASE + (m - mods));
-    drop_kept(m);
+    teardown(m);
     printf("[root] %s: stopped\n", m->name);
     result(m, 1);
     return 1;
@@ -578,10 +583,7 @@ static long spawn(unsigned idx, int watched)
     long r = build(m, m->image, idx, &why);
     if (r) {
         printf("[init] %s: refused: %s (error %ld)\n", m->name, why ? why : "?", r);
-        al_cap_delete(m->task_slot);
-        drop_kept(m);
-        release(m);
-        al_cap_delete(S0_SLOT_BASE + idx);
+        teardown(m);
         return r;
     }
     m->used = 1;
@@ -628,11 +630,7 @@ static unsigned long ended(unsigned i, unsigned long how, unsigned long status)
     else
         printf("[init] %s: %s %lu\n", m->name, how == AL_THREAD_EXITED ? "exited with status" : "ended by vector",
                status);
-    al_cap_delete(m->task_slot);
-    release(m);
-    mem_reclaim(0x100 + i);
-    al_cap_delete(S0_SLOT_BASE + i);
-    drop_kept(m);
+    teardown(m);
     bg_running--;
     if (m->waiter) {
         struct al_utcb *u = al_utcb();
@@ -702,14 +700,12 @@ static unsigned long serve_init(unsigned long tag)
         line[n] = 0;
         /* programs started this way talk to the console; they may not ask
          * for devices or services of their own */
-        char *w = line;
         for (char *c = line; *c; c++)
             if (c == line || c[-1] == ' ')
                 if (!strncmp(c, "ports=", 6) || !strncmp(c, "irqs=", 5) || !strncmp(c, "mem=", 4) ||
                     !strncmp(c, "serve=", 6) || !strncmp(c, "pci=", 4) || !strncmp(c, "use=", 4) ||
                     !strncmp(c, "restart=", 8) || !strncmp(c, "start=", 6))
                     return reply_err(-AL_EPERM);
-        (void)w;
         unsigned len = (unsigned)strlen(line);
         if (len + sizeof " use=console" >= AL_BOOT_CMDLINE)
             return reply_err(-AL_E2BIG);
