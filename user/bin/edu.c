@@ -231,12 +231,14 @@ static void situations(void)
     ack_all();
     /* preempted: a lower-priority thread spins on this CPU; the interrupt
      * makes the waiting driver run while the spinner still runs */
-    struct al_cpu_info self;
-    al_cpu_self(&self);
+    /* (both on the CPU the interrupt goes to: the PCI server made the
+     * object, on its own CPU; delivery from another CPU would add an IPI) */
+    struct al_irq_info dest;
+    long here = al_irq_info(IRQ_CAP, &dest) == 0 ? dest.cpu : 0;
     spin_stop = 0;
     spin_count = raise_at = 0;
-    long sp = thread_spawn(spinner, 0, stack2, sizeof stack2, 50, self.index);
-    long w = thread_spawn(waiter, 0, stack3, sizeof stack3, 150, self.index);
+    long sp = thread_spawn(spinner, 0, stack2, sizeof stack2, 50, here);
+    long w = thread_spawn(waiter, 0, stack3, sizeof stack3, 150, here);
     al_thread_join(w, 0);
     al_sleep(20000000);
     unsigned long after = spin_count;
@@ -249,7 +251,7 @@ static void situations(void)
     int other = -1;
     if (ncpus() > 1) {
         got_count = 0;
-        w = thread_spawn(waiter, 0, stack3, sizeof stack3, 150, (long)(self.index + 1) % ncpus());
+        w = thread_spawn(waiter, 0, stack3, sizeof stack3, 150, (here + 1) % ncpus());
         al_sleep(10000000);
         wr(EDU_RAISE, 8);
         al_thread_join(w, 0);
