@@ -67,6 +67,8 @@ void ipc_timeout(struct thread *t)
         ipc_q_remove(&t->ipc_ep->recvq, t);
     else if (t->ipc_state == IPC_REPLY)
         ipc_unlink_reply(t);
+    else if (t->ipc_state == IPC_XFER)
+        xfer_leave(t); /* killed while its partner copies strings */
     t->ipc_state = IPC_NONE;
     t->ipc_ep = NULL;
     t->ipc_result = -AL_ETIMEDOUT;
@@ -74,6 +76,7 @@ void ipc_timeout(struct thread *t)
 
 void ipc_thread_dies(struct thread *t)
 {
+    xfer_leave(t); /* it drove a string copy (or was handed it) */
     /* a server that dies owes its caller a reply: cancel the call */
     if (t->reply_to) {
         struct thread *caller = t->reply_to;

@@ -99,6 +99,27 @@ int fault_ipc(struct trap_frame *tf, uint64_t addr)
     return 1;
 }
 
+long fault_string(struct thread *self, uint64_t addr, uint64_t error, int64_t timeout)
+{
+    struct cap *h = &self->fault_handler;
+    if (h->type != AL_CAP_ENDPOINT)
+        return -AL_EFAULT;
+    uint64_t *m = self->kmsg_mr;
+    fault_fill(m, thread_frame(self), addr); /* the registers of its ipc call */
+    m[AL_FR_VECTOR] = VEC_PF;
+    m[AL_FR_ERROR] = error;
+    self->kmsg = 1;
+    self->fault_addr_ipc = addr;
+    self->kmsg_tag = 0;
+    long r = ipc_send(self, h->obj, AL_TAG(AL_FR_COUNT, 0, AL_LABEL_PAGE_FAULT), h->badge, 0, 1, timeout);
+    self->kmsg = 0;
+    if (r == -AL_ETIMEDOUT)
+        return -AL_ETIME;
+    if (r || AL_TAG_LABEL(self->kmsg_tag) == AL_FAULT_KILL)
+        return -AL_EFAULT;
+    return 0; /* (register words in the reply are ignored: the thread is in ipc) */
+}
+
 /* the handler capability of thread t becomes a copy of the caller's
  * endpoint capability `slot` (SEND needed), or none (slot -1) */
 long fault_set_handler(struct thread *t, int64_t slot)

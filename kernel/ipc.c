@@ -15,13 +15,26 @@
 #include "abi/airlock/ipc.h"
 #include <arch/timer.h>
 
+/* a transfer stopped half-way (out of memory, docs/ABI.md section 5.8):
+ * its strings are not copied */
+static long xfer_fail(struct xfer *x, long e)
+{
+    if (x)
+        xfer_discard(x);
+    return e;
+}
+
 /* Copy the message of `s` (tag, badge) into r's UTCB. Typed items are
  * validated first, so a bad item changes nothing: at most one capability
  * item (needs the GRANT right on the endpoint used; lands in the
  * receiver's rcv_cap_slot) and any number of map/grant items (the sender's
  * pages must be in the mapping database; they land in the receiver's
- * rcv_window at the flexpage's offset within it). */
-static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t badge, int grant)
+ * rcv_window at the flexpage's offset within it) and string items (checked
+ * here with the receiver's buffers; *xp gets the transfer record, and the
+ * caller runs the copy with xfer_start once the words are delivered).
+ * *recv_side is set when the receiver's buffers are at fault. */
+static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t badge, int grant, struct xfer **xp,
+                     int *recv_side)
 {
     assert_kernel_locked();
     uint64_t words = AL_TAG_WORDS(tag), items = AL_TAG_ITEMS(tag);
@@ -35,6 +48,7 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
     int cap_rights = 0;
     uint64_t win = 0;
     int have_win = 0;
+    unsigned nstr = 0;
     /* the items are read once: the sender's other threads may change its
      * UTCB while we work, so what was checked is what is carried out */
     uint64_t item[AL_MR_COUNT], dest[AL_MR_COUNT / 2]; /* dest: where map item k lands */
@@ -87,23 +101,36 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
             if (e)
                 return e;
             dest[k] = to;
+        } else if (type == AL_ITEM_STRING) {
+            if (r->kmsg)
+                return -AL_EINVAL; /* a fault reply carries no string */
+            long e = xfer_check_item(kind, pay);
+            if (e)
+                return e;
+            nstr++;
         } else {
             return -AL_EINVAL;
         }
     }
+    struct xfer *x = NULL;
+    if (nstr) {
+        long e = xfer_prepare(s, r, item, items, words, &x, recv_side);
+        if (e)
+            return e;
+    }
     for (uint64_t k = 0; k < items; k++) {
         uint64_t kind = item[2 * k], pay = item[2 * k + 1];
-        if ((kind & 0xff) == AL_ITEM_CAP)
+        if ((kind & 0xff) != AL_ITEM_MAP && (kind & 0xff) != AL_ITEM_GRANT)
             continue;
         long e = map_pages_checked(s->task, AL_FPAGE_BASE(pay), r->task, dest[k], (1ULL << AL_FPAGE_ORDER(pay)) / 4096,
                                    (uint32_t)((kind >> 8) & 7), (kind & 0xff) == AL_ITEM_GRANT, NULL);
         if (e)
-            return e;
+            return xfer_fail(x, e);
     }
     if (dst) {
         long e = cap_derive(src, dst, cap_rights, 0);
         if (e)
-            return e;
+            return xfer_fail(x, e);
     }
     if (r->kmsg) {
         for (uint64_t i = 0; i < words; i++)
@@ -117,6 +144,7 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
         ru->mr[words + k] = item[k];
     ru->tag = tag;
     ru->badge = badge;
+    *xp = x;
     return 0;
 }
 
@@ -128,8 +156,9 @@ static long check_tag(uint64_t tag)
     return 0;
 }
 
-/* block the current thread in `state`; returns its result when woken */
-static long block(struct thread *self, int state, int64_t timeout)
+/* block the current thread in `state`; returns its result when woken,
+ * unless it is handed a string copy to carry on (kernel/ipc_string.c) */
+long ipc_block(struct thread *self, int state, int64_t timeout)
 {
     self->ipc_state = state;
     if (self->killed) { /* killed while it ran: not queued, it ends on its way out */
@@ -141,6 +170,8 @@ static long block(struct thread *self, int state, int64_t timeout)
     if (timeout > 0)
         sched_sleep_add(self, clock_ns() + (uint64_t)timeout);
     schedule();
+    if (self->ipc_result == XFER_BATON)
+        return xfer_resume(self);
     return self->ipc_result;
 }
 
@@ -164,16 +195,25 @@ long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t b
     struct thread *r = ep->recvq;
     self->ipc_call = call;
     if (r) {
-        long e = transfer(self, r, tag, badge, grant);
-        if (e)
+        struct xfer *x = NULL;
+        int rside = 0;
+        long e = transfer(self, r, tag, badge, grant, &x, &rside);
+        if (e) {
+            if (rside) { /* the receiver's buffers are bad: it learns it too */
+                ipc_q_remove(&ep->recvq, r);
+                ipc_wake(r, e);
+            }
             return e;
+        }
         ipc_q_remove(&ep->recvq, r);
+        if (x)
+            return xfer_start(x, self, call, timeout);
         if (call) {
             reply_drop_older(r, self);
             reply_link(self, r);
             ipc_wake(r, 0);
             ENTRY_INC(ipc_slow);
-            return block(self, IPC_REPLY, timeout);
+            return ipc_block(self, IPC_REPLY, timeout);
         }
         ipc_wake(r, 0);
         ENTRY_INC(ipc_slow);
@@ -186,7 +226,7 @@ long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t b
     self->ipc_grant = grant;
     self->ipc_ep = ep;
     ipc_q_insert(&ep->sendq, self);
-    return block(self, IPC_SEND, timeout);
+    return ipc_block(self, IPC_SEND, timeout);
 }
 
 static long ipc_recv(struct thread *self, struct endpoint *ep, int64_t timeout)
@@ -195,12 +235,18 @@ static long ipc_recv(struct thread *self, struct endpoint *ep, int64_t timeout)
         struct thread *s = ep->sendq;
         if (irqobj_take(s, self)) /* an IRQ object's message, not a thread's */
             return 0;
-        long e = transfer(s, self, s->ipc_tag, s->ipc_badge, s->ipc_grant);
+        struct xfer *x = NULL;
+        int rside = 0;
+        long e = transfer(s, self, s->ipc_tag, s->ipc_badge, s->ipc_grant, &x, &rside);
         ipc_q_remove(&ep->sendq, s);
         if (e) { /* the sender's message is bad: its send fails */
             ipc_wake(s, e);
+            if (rside)
+                return e; /* our buffers are: our receive fails too */
             continue;
         }
+        if (x)
+            return xfer_start(x, self, s->ipc_call, 0);
         sender_done(s, self); /* a caller's timeout keeps covering its reply */
         ENTRY_INC(ipc_slow);
         return 0;
@@ -209,13 +255,15 @@ static long ipc_recv(struct thread *self, struct endpoint *ep, int64_t timeout)
         return -AL_ETIMEDOUT;
     self->ipc_ep = ep;
     ipc_q_insert(&ep->recvq, self);
-    return block(self, IPC_RECV, timeout);
+    return ipc_block(self, IPC_RECV, timeout);
 }
 
 /* reply to `caller` (which must still wait for us); the reply is one-shot */
 static long do_reply(struct thread *self, struct thread *caller, uint64_t tag)
 {
-    long e = transfer(self, caller, tag, 0, 1);
+    struct xfer *x = NULL;
+    int rside = 0;
+    long e = transfer(self, caller, tag, 0, 1, &x, &rside);
     ipc_unlink_reply(caller);
     if (self->reply_to == caller)
         self->reply_to = NULL;
@@ -223,6 +271,8 @@ static long do_reply(struct thread *self, struct thread *caller, uint64_t tag)
         ipc_wake(caller, e);
         return e;
     }
+    if (x)
+        return xfer_start(x, self, 0, 0);
     ipc_wake(caller, 0);
     ENTRY_INC(ipc_slow);
     return 0;
@@ -250,7 +300,6 @@ static struct thread *reply_target(struct thread *self, int64_t slot, long *err)
 }
 
 
-#define IPC_TIMEOUT_MAX (3600LL * 1000000000LL)
 
 /* everything the fast paths do not take, with the same results */
 long ipc_general(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)

@@ -36,7 +36,8 @@
 struct thread;
 struct cap;
 
-enum ipc_state { IPC_NONE, IPC_SEND, IPC_RECV, IPC_REPLY };
+/* IPC_XFER: blocked while the partner copies string items (kernel/ipc_string.c) */
+enum ipc_state { IPC_NONE, IPC_SEND, IPC_RECV, IPC_REPLY, IPC_XFER };
 
 #define IPC_FAST_WORDS 8
 

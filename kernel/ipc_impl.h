@@ -110,4 +110,29 @@ static inline uint64_t fault_block(const struct thread *t, uint64_t order)
 
 /* the general path of the ipc system call (kernel/ipc.c) */
 long ipc_general(uint64_t op, uint64_t cap, uint64_t tag, uint64_t rcv_cap, uint64_t timeout);
+/* block the current thread in `state` (timeout: ns, <= 0 none); returns
+ * its result when woken (kernel/ipc.c) */
+long ipc_block(struct thread *self, int state, int64_t timeout);
+#define IPC_TIMEOUT_MAX (3600LL * 1000000000LL)
+
+/* ---- string items (kernel/ipc_string.c) ---- */
+struct xfer;
+/* ipc_result of a thread in IPC_XFER handed the copy (never returned to user) */
+#define XFER_BATON 1
+/* one string item (kind word, sender's address): 0, -AL_EINVAL, -AL_E2BIG
+ * or -AL_EFAULT */
+long xfer_check_item(uint64_t kind, uint64_t addr);
+/* the record of a transfer of the string items among item[0..2*items)
+ * (already checked) from s to r, whose buffers it checks: 0, or an error
+ * with *recv_side set when the receiver's buffers are at fault */
+long xfer_prepare(struct thread *s, struct thread *r, const uint64_t *item, uint64_t items, uint64_t words,
+                  struct xfer **xp, int *recv_side);
+void xfer_discard(struct xfer *x); /* a prepared transfer that will not run */
+/* run the copy as `self` (the side that found its partner, which is
+ * blocked and off every queue); call: the sender then waits for the reply
+ * (reply_timeout: a sender's timeout in ns, <= 0 none). Returns self's
+ * result; a successful caller returns once its reply came. */
+long xfer_start(struct xfer *x, struct thread *self, int call, int64_t reply_timeout);
+long xfer_resume(struct thread *self); /* ipc_block woke with XFER_BATON */
+void xfer_leave(struct thread *t);     /* t leaves its transfer for good (killed, dying) */
 #endif

@@ -21,6 +21,7 @@
 
 struct endpoint;
 struct cap;
+struct xfer;
 
 enum thread_state { T_NEW, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_SUSPENDED, T_DEAD };
 
@@ -91,6 +92,7 @@ struct thread {
     struct thread *reply_server; /* caller: the server that owes us */
     struct cap *reply_slot;      /* caller: a saved reply capability naming us */
     uint32_t reply_gen;          /* caller: counts calls, makes reply caps one-shot */
+    struct xfer *xfer;           /* a string transfer this thread takes part in (kernel/ipc_string.c) */
     /* faults at user level (kernel/fault.c) */
     uint64_t kmsg_tag;       /* the handler's reply tag */
     uint64_t fault_addr_ipc; /* where a reply's map item is placed */

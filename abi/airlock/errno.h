@@ -22,5 +22,7 @@
 #define AL_EMSGSIZE  90  /* message words + items exceed the message registers */
 #define AL_ETIMEDOUT 110 /* the IPC timeout expired (or was 0 and no partner waited) */
 #define AL_ECANCELED 125 /* the endpoint or the partner went away */
+#define AL_EOVERFLOW 75  /* a string transfer was cut: the receive buffers were too short */
+#define AL_ETIME     62  /* a string transfer's pager did not answer within the transfer timeout */
 
 #endif

@@ -120,6 +120,22 @@ enum al_ipc_op {
 #define AL_ITEM_CAP   1 /* payload: the sender's slot; lands in the receiver's rcv_cap_slot */
 #define AL_ITEM_MAP   2 /* payload: a flexpage of the sender's; lands in the receiver's rcv_window */
 #define AL_ITEM_GRANT 3 /* like MAP, and the sender loses the pages */
+/* String items (docs/ABI.md, section 5.14): bulk data copied by the kernel
+ * from the sender's memory into the receiver's receive buffers (its UTCB's
+ * str_buf). mr[i] = AL_ITEM_STRING | length << 16, mr[i+1] = the sender's
+ * address. The sender's strings are read in order as one stream (gather),
+ * which fills the receiver's buffers in order (scatter). The receiver finds
+ * each item rewritten: length = the bytes of that string that arrived,
+ * address = where in its memory they begin (0: none arrived). */
+#define AL_ITEM_STRING 4
+#define AL_STRING(len)     ((unsigned long)AL_ITEM_STRING | (unsigned long)(len) << 16)
+#define AL_STRING_LEN(k)   ((unsigned long)(k) >> 16)
+#define AL_STR_MAX_LEN     (1UL << 30) /* bytes of one string item */
+#define AL_STR_BUFS        8           /* receive buffers in a UTCB */
+/* in a page-fault message's AL_FR_ERROR: the fault happened in the kernel's
+ * copy of a string item, on this thread's behalf (its registers are those
+ * of its ipc call and a reply's register words are ignored) */
+#define AL_PF_STRING       0x10000
 
 /* flexpages: a naturally aligned power-of-two region, base | log2(size) */
 #define AL_FPAGE(base, order) ((unsigned long)(base) | (unsigned long)(order))
@@ -157,6 +173,15 @@ struct al_utcb {
     long rcv_cap_slot;        /* where a received capability lands; -1: none accepted */
     unsigned long reserved[3];
     unsigned long mr[AL_MR_COUNT];
+    /* string items (docs/ABI.md, section 5.14) */
+    unsigned long str_count;    /* in: receive buffers declared in str_buf (0..AL_STR_BUFS) */
+    unsigned long xfer_timeout; /* in: ns a string transfer may wait for pagers (0: no limit);
+                                   the smaller limit of the two sides applies */
+    unsigned long xfer_len;     /* out: bytes the last string transfer moved (both sides) */
+    unsigned long str_reserved;
+    struct al_strbuf {
+        unsigned long addr, len;
+    } str_buf[AL_STR_BUFS]; /* in: receive buffers, filled in order; must not overlap */
 };
 
 /* thread_control operations (thread capability with CONTROL) */

@@ -14,6 +14,7 @@
  * no globals, no string constants.
  */
 #include "user/lib/airlock.h"
+#include "user/lib/child.h"
 #include "abi/airlock/boot.h"
 
 #define EP        10 /* the fault handler's endpoint */
@@ -26,8 +27,6 @@
 #define CHILD_IPC 6            /* a child's endpoint (from us) */
 #define SHARED    0x50000000UL /* shared page, the same address in the child */
 #define CSTACK    0x50001000UL /* a child's stack page (ours: where we fill it) */
-
-extern char __executable_start[], etext[];
 
 static char stack[16384] __attribute__((aligned(16)));
 static char stack2[16384] __attribute__((aligned(16)));
@@ -126,12 +125,9 @@ static struct shared *sh = (struct shared *)SHARED;
  * capability `give` (-1: none) in its slot CHILD_CAP; 0 or an error */
 static long child_start(unsigned long mode, long give, long cpu)
 {
-    long r = al_task_create(TASK, "ioport-child");
+    long r = child_task_create(TASK, "ioport-child");
     if (r < 0)
         return r;
-    for (unsigned long va = (unsigned long)__executable_start & ~0xfffUL; va < (unsigned long)etext; va += 4096)
-        if ((r = al_task_map(TASK, AL_FPAGE(va, 12), va, AL_MAP_R | AL_MAP_X)) < 0)
-            return r;
     if ((r = al_task_map(TASK, AL_FPAGE(SHARED, 12), SHARED, AL_MAP_RW)) < 0 ||
         (r = al_task_map(TASK, AL_FPAGE(CSTACK, 12), CSTACK, AL_MAP_RW)) < 0)
         return r;

@@ -10,6 +10,7 @@
  * plus two stack pages and a page shared with us (as in ioport.c).
  */
 #include "user/lib/airlock.h"
+#include "user/lib/child.h"
 
 #define TASK     20
 #define EP       10 /* an endpoint the child blocks on (its slot CHILD_EP there) */
@@ -17,8 +18,6 @@
 #define SHARED   0x50000000UL
 #define CSTACK   0x50001000UL /* two stack pages: the child's threads */
 #define CSTACK2  0x50002000UL
-
-extern char __executable_start[], etext[];
 
 struct shared {
     volatile unsigned long mode, spins, ready, spins2;
@@ -70,12 +69,9 @@ static __attribute__((noreturn, noinline)) void child_main(unsigned long arg)
 
 static long child_start(unsigned long mode, long prio, long cpu)
 {
-    long r = al_task_create(TASK, "kill-child");
+    long r = child_task_create(TASK, "kill-child");
     if (r < 0)
         return r;
-    for (unsigned long va = (unsigned long)__executable_start & ~0xfffUL; va < (unsigned long)etext; va += 4096)
-        if ((r = al_task_map(TASK, AL_FPAGE(va, 12), va, AL_MAP_R | AL_MAP_X)) < 0)
-            return r;
     if ((r = al_task_map(TASK, AL_FPAGE(SHARED, 12), SHARED, AL_MAP_RW)) < 0 ||
         (r = al_task_map(TASK, AL_FPAGE(CSTACK, 12), CSTACK, AL_MAP_RW)) < 0 ||
         (r = al_task_map(TASK, AL_FPAGE(CSTACK2, 12), CSTACK2, AL_MAP_RW)) < 0)
