@@ -74,9 +74,12 @@ void ipc_timeout(struct thread *t)
     t->ipc_result = -AL_ETIMEDOUT;
 }
 
-void ipc_thread_dies(struct thread *t)
+/* ipc_thread_dies with something to do (out of line: a thread that ends
+ * normally owes no reply and copies no string) */
+static __attribute__((noinline)) void thread_dies_ipc(struct thread *t)
 {
-    xfer_leave(t); /* it drove a string copy (or was handed it) */
+    if (t->xfer)
+        xfer_leave(t); /* it drove a string copy */
     /* a server that dies owes its caller a reply: cancel the call */
     if (t->reply_to) {
         struct thread *caller = t->reply_to;
@@ -87,6 +90,12 @@ void ipc_thread_dies(struct thread *t)
             ipc_wake(caller, -AL_ECANCELED);
         }
     }
+}
+
+void ipc_thread_dies(struct thread *t)
+{
+    if ((uintptr_t)t->reply_to | (uintptr_t)t->xfer)
+        thread_dies_ipc(t);
 }
 
 static void endpoint_ref(void *obj)

@@ -54,7 +54,7 @@ int fault_ipc(struct trap_frame *tf, uint64_t addr)
         return 0;
     uint64_t *m = self->kmsg_mr;
     uint64_t label = tf->vector == VEC_PF ? AL_LABEL_PAGE_FAULT : AL_LABEL_EXCEPTION;
-    self->kmsg = 1;
+    self->kmsg = KMSG_OWN;
     self->fault_addr_ipc = addr;
     self->kmsg_tag = 0;
     uint64_t tag = AL_TAG(AL_FR_COUNT, 0, label);
@@ -99,16 +99,16 @@ int fault_ipc(struct trap_frame *tf, uint64_t addr)
     return 1;
 }
 
-long fault_string(struct thread *self, uint64_t addr, uint64_t error, int64_t timeout)
+long fault_string(struct thread *self, struct thread *t, uint64_t addr, uint64_t error, int64_t timeout)
 {
-    struct cap *h = &self->fault_handler;
+    struct cap *h = &t->fault_handler;
     if (h->type != AL_CAP_ENDPOINT)
         return -AL_EFAULT;
     uint64_t *m = self->kmsg_mr;
-    fault_fill(m, thread_frame(self), addr); /* the registers of its ipc call */
+    fault_fill(m, thread_frame(t), addr); /* the registers of its ipc call */
     m[AL_FR_VECTOR] = VEC_PF;
     m[AL_FR_ERROR] = error;
-    self->kmsg = 1;
+    self->kmsg = t == self ? KMSG_OWN : KMSG_PROXY;
     self->fault_addr_ipc = addr;
     self->kmsg_tag = 0;
     long r = ipc_send(self, h->obj, AL_TAG(AL_FR_COUNT, 0, AL_LABEL_PAGE_FAULT), h->badge, 0, 1, timeout);

@@ -10,6 +10,7 @@
 #include "kernel/cpu.h"
 #include "kernel/map.h"
 #include "kernel/irqobj.h"
+#include "kernel/fault.h"
 #include "kernel/panic.h"
 #include "abi/airlock/errno.h"
 #include "abi/airlock/ipc.h"
@@ -17,33 +18,38 @@
 
 /* a transfer stopped half-way (out of memory, docs/ABI.md section 5.8):
  * its strings are not copied */
-static long xfer_fail(struct xfer *x, long e)
+static long xfer_fail(struct thread *s, long e)
 {
-    if (x)
-        xfer_discard(x);
+    if (s->xfer) {
+        xfer_discard(s->xfer);
+        s->xfer = NULL;
+    }
     return e;
 }
 
-/* Copy the message of `s` (tag, badge) into r's UTCB. Typed items are
- * validated first, so a bad item changes nothing: at most one capability
- * item (needs the GRANT right on the endpoint used; lands in the
- * receiver's rcv_cap_slot) and any number of map/grant items (the sender's
- * pages must be in the mapping database; they land in the receiver's
- * rcv_window at the flexpage's offset within it) and string items (checked
- * here with the receiver's buffers; *xp gets the transfer record, and the
- * caller runs the copy with xfer_start once the words are delivered).
- * *recv_side is set when the receiver's buffers are at fault. */
-static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t badge, int grant, struct xfer **xp,
-                     int *recv_side)
+/* The typed items of s's message to r (tag: the message's; `from`: the
+ * sender's words, `words`: how many the receiver takes), validated first,
+ * so a bad item changes nothing: at most one capability item (needs the
+ * GRANT right on the endpoint used; lands in the receiver's rcv_cap_slot),
+ * any number of map/grant items (the sender's pages must be in the mapping
+ * database; they land in the receiver's rcv_window at the flexpage's
+ * offset within it) and string items (checked here with the receiver's
+ * buffers: then it returns XFER_PENDING with the transfer record in
+ * s->xfer, and the caller runs the copy with xfer_start; an error caused
+ * by the receiver's buffers leaves XFER_RECV_BAD there, see
+ * recv_at_fault). Then the items go to r's message registers after the
+ * words (not for a receiver in a fault IPC). Out of line: most messages
+ * have none, and their path stays short. */
+static __attribute__((noinline)) long transfer_items(struct thread *s, struct thread *r, uint64_t tag, int grant,
+                                                     const uint64_t *from, uint64_t words)
 {
-    assert_kernel_locked();
-    uint64_t words = AL_TAG_WORDS(tag), items = AL_TAG_ITEMS(tag);
-    struct al_utcb *su = s->utcb, *ru = r->utcb;
-    /* a thread in a fault IPC sends the kernel-made message and takes its
-     * reply in the thread object (kmsg_mr): its UTCB is not touched */
-    const uint64_t *from = s->kmsg ? s->kmsg_mr : su->mr;
-    if (r->kmsg && words > AL_FR_COUNT)
-        words = AL_FR_COUNT;
+    uint64_t items = AL_TAG_ITEMS(tag);
+    struct al_utcb *ru = r->utcb;
+    /* where map items land: r's task, or, for an answer r waits for in its
+     * string-copy partner's place, the partner's */
+    struct task *rt = r->kmsg == KMSG_PROXY ? xfer_proxy_task(r) : r->task;
+    if (!rt)
+        return -AL_ECANCELED;
     struct cap *src = NULL, *dst = NULL;
     int cap_rights = 0;
     uint64_t win = 0;
@@ -96,8 +102,7 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
                     return -AL_EINVAL; /* no or too small receive window */
                 to = AL_FPAGE_BASE(win) + (base & ((1ULL << AL_FPAGE_ORDER(win)) - 1));
             }
-            long e = map_pages_check(s->task, base, r->task, to, n, (uint32_t)(rights & 7), type == AL_ITEM_GRANT,
-                                     NULL);
+            long e = map_pages_check(s->task, base, rt, to, n, (uint32_t)(rights & 7), type == AL_ITEM_GRANT, NULL);
             if (e)
                 return e;
             dest[k] = to;
@@ -112,40 +117,71 @@ static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t 
             return -AL_EINVAL;
         }
     }
-    struct xfer *x = NULL;
+    long ret = 0;
     if (nstr) {
-        long e = xfer_prepare(s, r, item, items, words, &x, recv_side);
+        long e = xfer_prepare(s, r, item, items, words, &s->xfer);
         if (e)
             return e;
+        ret = XFER_PENDING;
     }
     for (uint64_t k = 0; k < items; k++) {
         uint64_t kind = item[2 * k], pay = item[2 * k + 1];
         if ((kind & 0xff) != AL_ITEM_MAP && (kind & 0xff) != AL_ITEM_GRANT)
             continue;
-        long e = map_pages_checked(s->task, AL_FPAGE_BASE(pay), r->task, dest[k], (1ULL << AL_FPAGE_ORDER(pay)) / 4096,
+        long e = map_pages_checked(s->task, AL_FPAGE_BASE(pay), rt, dest[k], (1ULL << AL_FPAGE_ORDER(pay)) / 4096,
                                    (uint32_t)((kind >> 8) & 7), (kind & 0xff) == AL_ITEM_GRANT, NULL);
         if (e)
-            return xfer_fail(x, e);
+            return xfer_fail(s, e);
     }
     if (dst) {
         long e = cap_derive(src, dst, cap_rights, 0);
         if (e)
-            return xfer_fail(x, e);
+            return xfer_fail(s, e);
+    }
+    if (!r->kmsg)
+        for (uint64_t k = 0; k < 2 * items; k++)
+            ru->mr[words + k] = item[k];
+    return ret;
+}
+
+/* Copy the message of `s` (tag, badge) into r's UTCB: the typed items
+ * first (transfer_items: 0, XFER_PENDING, or an error and nothing
+ * changed), then the words, the tag and the badge. */
+static long transfer(struct thread *s, struct thread *r, uint64_t tag, uint64_t badge, int grant)
+{
+    assert_kernel_locked();
+    uint64_t words = AL_TAG_WORDS(tag);
+    struct al_utcb *su = s->utcb, *ru = r->utcb;
+    /* a thread in a fault IPC sends the kernel-made message and takes its
+     * reply in the thread object (kmsg_mr): its UTCB is not touched */
+    const uint64_t *from = s->kmsg ? s->kmsg_mr : su->mr;
+    if (r->kmsg && words > AL_FR_COUNT)
+        words = AL_FR_COUNT;
+    long ret = 0;
+    if (__builtin_expect(AL_TAG_ITEMS(tag) != 0, 0)) {
+        ret = transfer_items(s, r, tag, grant, from, words);
+        if (ret < 0)
+            return ret;
     }
     if (r->kmsg) {
         for (uint64_t i = 0; i < words; i++)
             r->kmsg_mr[i] = from[i];
         r->kmsg_tag = tag;
-        return 0;
+        return ret;
     }
     for (uint64_t i = 0; i < words; i++)
         ru->mr[i] = from[i];
-    for (uint64_t k = 0; k < 2 * items; k++)
-        ru->mr[words + k] = item[k];
     ru->tag = tag;
     ru->badge = badge;
-    *xp = x;
-    return 0;
+    return ret;
+}
+
+/* after a failed transfer: were the receiver's buffers at fault? */
+static int recv_at_fault(struct thread *s)
+{
+    int bad = s->xfer == XFER_RECV_BAD;
+    s->xfer = NULL;
+    return bad;
 }
 
 static long check_tag(uint64_t tag)
@@ -156,9 +192,8 @@ static long check_tag(uint64_t tag)
     return 0;
 }
 
-/* block the current thread in `state`; returns its result when woken,
- * unless it is handed a string copy to carry on (kernel/ipc_string.c) */
-long ipc_block(struct thread *self, int state, int64_t timeout)
+/* block the current thread in `state`; returns its result when woken */
+static inline long block(struct thread *self, int state, int64_t timeout)
 {
     self->ipc_state = state;
     if (self->killed) { /* killed while it ran: not queued, it ends on its way out */
@@ -170,9 +205,12 @@ long ipc_block(struct thread *self, int state, int64_t timeout)
     if (timeout > 0)
         sched_sleep_add(self, clock_ns() + (uint64_t)timeout);
     schedule();
-    if (self->ipc_result == XFER_BATON)
-        return xfer_resume(self);
     return self->ipc_result;
+}
+
+long ipc_block(struct thread *self, int state, int64_t timeout)
+{
+    return block(self, state, timeout);
 }
 
 /* after a message was taken from `s`: a sender is released, a caller now
@@ -195,25 +233,23 @@ long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t b
     struct thread *r = ep->recvq;
     self->ipc_call = call;
     if (r) {
-        struct xfer *x = NULL;
-        int rside = 0;
-        long e = transfer(self, r, tag, badge, grant, &x, &rside);
-        if (e) {
-            if (rside) { /* the receiver's buffers are bad: it learns it too */
+        long e = transfer(self, r, tag, badge, grant);
+        if (e < 0) {
+            if (recv_at_fault(self)) { /* the receiver's buffers are bad: it learns it too */
                 ipc_q_remove(&ep->recvq, r);
                 ipc_wake(r, e);
             }
             return e;
         }
         ipc_q_remove(&ep->recvq, r);
-        if (x)
-            return xfer_start(x, self, call, timeout);
+        if (e) /* XFER_PENDING */
+            return xfer_start(self, r, call, timeout);
         if (call) {
             reply_drop_older(r, self);
             reply_link(self, r);
             ipc_wake(r, 0);
             ENTRY_INC(ipc_slow);
-            return ipc_block(self, IPC_REPLY, timeout);
+            return block(self, IPC_REPLY, timeout);
         }
         ipc_wake(r, 0);
         ENTRY_INC(ipc_slow);
@@ -226,7 +262,20 @@ long ipc_send(struct thread *self, struct endpoint *ep, uint64_t tag, uint64_t b
     self->ipc_grant = grant;
     self->ipc_ep = ep;
     ipc_q_insert(&ep->sendq, self);
-    return ipc_block(self, IPC_SEND, timeout);
+    return block(self, IPC_SEND, timeout);
+}
+
+/* ipc_recv took s's message and transfer() said e (not 0): strings to
+ * copy now (our result), or the sender's message was bad (its send fails;
+ * RECV_NEXT: take the next sender) or our buffers were (our receive fails
+ * too). Out of line, so the common receive keeps its short path. */
+#define RECV_NEXT 1
+static __attribute__((noinline)) long recv_unusual(struct thread *self, struct thread *s, long e)
+{
+    if (e == XFER_PENDING)
+        return xfer_start(s, self, s->ipc_call, 0);
+    ipc_wake(s, e);
+    return recv_at_fault(s) ? e : RECV_NEXT;
 }
 
 static long ipc_recv(struct thread *self, struct endpoint *ep, int64_t timeout)
@@ -235,18 +284,14 @@ static long ipc_recv(struct thread *self, struct endpoint *ep, int64_t timeout)
         struct thread *s = ep->sendq;
         if (irqobj_take(s, self)) /* an IRQ object's message, not a thread's */
             return 0;
-        struct xfer *x = NULL;
-        int rside = 0;
-        long e = transfer(s, self, s->ipc_tag, s->ipc_badge, s->ipc_grant, &x, &rside);
+        long e = transfer(s, self, s->ipc_tag, s->ipc_badge, s->ipc_grant);
         ipc_q_remove(&ep->sendq, s);
-        if (e) { /* the sender's message is bad: its send fails */
-            ipc_wake(s, e);
-            if (rside)
-                return e; /* our buffers are: our receive fails too */
-            continue;
+        if (e) {
+            e = recv_unusual(self, s, e);
+            if (e == RECV_NEXT)
+                continue;
+            return e;
         }
-        if (x)
-            return xfer_start(x, self, s->ipc_call, 0);
         sender_done(s, self); /* a caller's timeout keeps covering its reply */
         ENTRY_INC(ipc_slow);
         return 0;
@@ -255,24 +300,23 @@ static long ipc_recv(struct thread *self, struct endpoint *ep, int64_t timeout)
         return -AL_ETIMEDOUT;
     self->ipc_ep = ep;
     ipc_q_insert(&ep->recvq, self);
-    return ipc_block(self, IPC_RECV, timeout);
+    return block(self, IPC_RECV, timeout);
 }
 
 /* reply to `caller` (which must still wait for us); the reply is one-shot */
 static long do_reply(struct thread *self, struct thread *caller, uint64_t tag)
 {
-    struct xfer *x = NULL;
-    int rside = 0;
-    long e = transfer(self, caller, tag, 0, 1, &x, &rside);
+    long e = transfer(self, caller, tag, 0, 1);
     ipc_unlink_reply(caller);
     if (self->reply_to == caller)
         self->reply_to = NULL;
-    if (e) {
+    if (e < 0) {
+        recv_at_fault(self);
         ipc_wake(caller, e);
         return e;
     }
-    if (x)
-        return xfer_start(x, self, 0, 0);
+    if (e) /* XFER_PENDING */
+        return xfer_start(self, caller, 0, 0);
     ipc_wake(caller, 0);
     ENTRY_INC(ipc_slow);
     return 0;

@@ -185,11 +185,12 @@ static inline struct endpoint *fast_rr_target(struct cpu *c, struct thread *self
 
 /* the same for the answer to a fault message: untyped words, or the words
  * and one map/grant item (a pager's answer); the caller's kmsg is the
- * only blocker allowed */
+ * only blocker allowed (KMSG_OWN: the answer to a thread waiting in its
+ * string-copy partner's place, KMSG_PROXY, takes the general path) */
 static inline struct endpoint *fast_fault_rr_target(struct cpu *c, struct thread *self, uint64_t slot, uint64_t tag)
 {
     struct thread *caller = self->reply_to;
-    if (!caller || !caller->kmsg || (tag & (FAST_TAG_MASK & ~0xff00ULL)) || AL_TAG_ITEMS(tag) > 1 ||
+    if (!caller || caller->kmsg != KMSG_OWN || (tag & (FAST_TAG_MASK & ~0xff00ULL)) || AL_TAG_ITEMS(tag) > 1 ||
         AL_TAG_WORDS(tag) > AL_FR_COUNT || !fast_cpu_ok(c))
         return NULL;
     struct cap *cap = fast_ep_cap(self, slot, AL_R_RECV);

@@ -117,22 +117,26 @@ long ipc_block(struct thread *self, int state, int64_t timeout);
 
 /* ---- string items (kernel/ipc_string.c) ---- */
 struct xfer;
-/* ipc_result of a thread in IPC_XFER handed the copy (never returned to user) */
-#define XFER_BATON 1
 /* one string item (kind word, sender's address): 0, -AL_EINVAL, -AL_E2BIG
  * or -AL_EFAULT */
 long xfer_check_item(uint64_t kind, uint64_t addr);
 /* the record of a transfer of the string items among item[0..2*items)
  * (already checked) from s to r, whose buffers it checks: 0, or an error
- * with *recv_side set when the receiver's buffers are at fault */
+ * with *xp = XFER_RECV_BAD when the receiver's buffers are at fault */
 long xfer_prepare(struct thread *s, struct thread *r, const uint64_t *item, uint64_t items, uint64_t words,
-                  struct xfer **xp, int *recv_side);
+                  struct xfer **xp);
+#define XFER_RECV_BAD ((struct xfer *)1)
+#define XFER_PENDING  1 /* transfer(): words delivered, strings to copy (s->xfer) */
 void xfer_discard(struct xfer *x); /* a prepared transfer that will not run */
-/* run the copy as `self` (the side that found its partner, which is
- * blocked and off every queue); call: the sender then waits for the reply
- * (reply_timeout: a sender's timeout in ns, <= 0 none). Returns self's
- * result; a successful caller returns once its reply came. */
-long xfer_start(struct xfer *x, struct thread *self, int call, int64_t reply_timeout);
-long xfer_resume(struct thread *self); /* ipc_block woke with XFER_BATON */
+/* run the copy prepared in s->xfer from s to r as the current thread (s
+ * or r: the side that found its partner, which is blocked and off every
+ * queue); call: the sender then waits for the reply (reply_timeout: the
+ * sender's timeout in ns, <= 0 none). Returns the current thread's result;
+ * a successful caller returns once its reply came. */
+long xfer_start(struct thread *s, struct thread *r, int call, int64_t reply_timeout);
+/* the task a fault answer to t lands in while t waits for a pager in its
+ * string-copy partner's place (kmsg == KMSG_PROXY): the partner's, or NULL
+ * if it left */
+struct task *xfer_proxy_task(struct thread *t);
 void xfer_leave(struct thread *t);     /* t leaves its transfer for good (killed, dying) */
 #endif

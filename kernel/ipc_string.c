@@ -15,26 +15,27 @@
  * anywhere for it, and the kernel never takes a page fault of its own on
  * user memory. A page missing on one side (not present, not user, or, on
  * the receiving side, not writable) becomes a page-fault message to that
- * side's pager, sent by that side's own thread, on its own behalf: if the
- * driver's side faulted, it calls its pager itself (fault_string); if the
- * other side did, the driver hands the copy over (the *baton*: the other
- * thread is woken with XFER_BATON, becomes the driver, calls its pager,
- * and copies on), and waits in IPC_XFER. Device pages end the copy with
- * -AL_EFAULT.
+ * side's pager, on behalf of that side's thread (fault_string): its
+ * handler capability and badge, its registers, the faulting address in its
+ * space. The driver sends it and waits for the answer; when the other side
+ * faulted, it waits in that thread's place (kmsg = KMSG_PROXY), and the
+ * pager's map item lands in that thread's task (xfer_proxy_task).
+ * Device pages end the copy with -AL_EFAULT.
  *
  * Preemption. The driver copies at most XFER_CHUNK bytes under the BKL
  * with interrupts off, then passes a preemption point: it releases the
  * BKL, lets pending interrupts in for one instruction, takes the BKL back
- * and reschedules if asked to. The record keeps the position, so whoever
- * copies next starts where the last stretch ended; nothing read before a
- * preemption point is trusted after it (each page is looked up again).
+ * and reschedules if asked to. The record keeps the position; nothing read
+ * before a preemption point is trusted after it (each page is looked up
+ * again, and a side that left is seen).
  *
  * Ending. Whoever drives when the copy ends (done, cut, a fault nobody
  * resolved, the transfer timeout, a side gone) finishes it for both:
  * results and lengths into the UTCBs, the sender's call turned into a
  * wait for the reply, the other thread woken, the record freed. A thread
  * that leaves (killed) is detached by xfer_leave; the driver sees it at
- * its next stretch.
+ * its next stretch, or at once if it waits for a pager in that thread's
+ * place.
  *
  * The record is one kernel frame, owned by the transfer: only the driver
  * frees it (xfer_finish, or xfer_leave of a driver that dies).
@@ -141,7 +142,7 @@ static uint64_t deadline_of(uint64_t ns)
 }
 
 long xfer_prepare(struct thread *s, struct thread *r, const uint64_t *item, uint64_t items, uint64_t words,
-                  struct xfer **xp, int *recv_side)
+                  struct xfer **xp)
 {
     uint64_t pa = frame_alloc();
     if (!pa)
@@ -151,7 +152,7 @@ long xfer_prepare(struct thread *s, struct thread *r, const uint64_t *item, uint
     long e = read_buffers(x, r->utcb);
     if (e) {
         frame_free(pa);
-        *recv_side = 1;
+        *xp = XFER_RECV_BAD;
         return e;
     }
     for (uint64_t k = 0; k < items; k++)
@@ -360,38 +361,30 @@ static int64_t pager_timeout(const struct xfer *x)
 static long xfer_drive(struct xfer *x, struct thread *self)
 {
     for (;;) {
-        int me = x->side[XS_SEND] == self ? XS_SEND : XS_RECV;
-        assert(x->driver == me && self->xfer == x);
+        assert(x->side[x->driver] == self && self->xfer == x);
         long st = x->abort ? x->abort : self->killed ? -AL_ECANCELED : copy_stretch(x);
         if (st == XC_MORE) {
             xfer_preempt();
             continue;
         }
-        if (st == XC_FAULT && x->fault_side == me) {
+        if (st == XC_FAULT) {
+            /* a page of either side: that side's pager, for that side's
+             * thread (we wait in its place if it is the other one) */
             int64_t left = pager_timeout(x);
-            st = left ? fault_string(self, x->fault_addr, x->fault_error, left) : -AL_ETIME;
+            st = left ? fault_string(self, x->side[x->fault_side], x->fault_addr, x->fault_error, left) : -AL_ETIME;
             if (!st || x->abort)
                 continue; /* resolved (or the other side left): look again */
-        } else if (st == XC_FAULT) {
-            /* the other side's page: its own thread asks its pager */
-            struct thread *o = x->side[!me];
-            x->driver = !me;
-            ipc_wake(o, XFER_BATON);
-            self->ipc_state = IPC_XFER;
-            self->state = T_BLOCKED;
-            self->ipc_result = 0;
-            schedule();
-            if (self->xfer != x)
-                return self->ipc_result; /* ended by the other side */
-            continue;                    /* the baton is back */
         }
         return xfer_finish(x, self, st);
     }
 }
 
-long xfer_start(struct xfer *x, struct thread *self, int call, int64_t reply_timeout)
+long xfer_start(struct thread *s, struct thread *r, int call, int64_t reply_timeout)
 {
-    int me = x->side[XS_SEND] == self ? XS_SEND : XS_RECV;
+    struct xfer *x = s->xfer;
+    struct thread *self = current();
+    int me = s == self ? XS_SEND : XS_RECV;
+    assert(x->side[XS_SEND] == s && x->side[XS_RECV] == r && (self == s || self == r));
     struct thread *o = x->side[!me];
     x->driver = me;
     x->call = call;
@@ -409,7 +402,8 @@ long xfer_start(struct xfer *x, struct thread *self, int call, int64_t reply_tim
     return xfer_drive(x, self);
 }
 
-long xfer_resume(struct thread *self)
+struct task *xfer_proxy_task(struct thread *t)
 {
-    return xfer_drive(self->xfer, self);
+    struct xfer *x = t->xfer;
+    return x && x->side[x->fault_side] ? x->task[x->fault_side] : NULL;
 }

@@ -83,6 +83,7 @@ struct thread {
     int utcb_slot;
     /* IPC state (kernel/ipc.c) */
     int ipc_state;           /* enum ipc_state */
+    uint32_t reply_gen;      /* caller: counts calls, makes reply caps one-shot */
     struct endpoint *ipc_ep; /* queued on this endpoint */
     struct thread *ipc_next, *ipc_prev;
     long ipc_result;             /* returned when woken */
@@ -91,7 +92,6 @@ struct thread {
     struct thread *reply_to;     /* server: the caller owed a reply */
     struct thread *reply_server; /* caller: the server that owes us */
     struct cap *reply_slot;      /* caller: a saved reply capability naming us */
-    uint32_t reply_gen;          /* caller: counts calls, makes reply caps one-shot */
     struct xfer *xfer;           /* a string transfer this thread takes part in (kernel/ipc_string.c) */
     /* faults at user level (kernel/fault.c) */
     uint64_t kmsg_tag;       /* the handler's reply tag */
