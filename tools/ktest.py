@@ -126,7 +126,8 @@ SUITES = {
     # string items: each side's faults to its own pager, hostile buffers,
     # kills mid-copy, preemption (strcopy); a checked stream through two
     # tasks whose pagers unmap their buffers meanwhile (strstream)
-    "strings": ("mb1", [(U("strcopy"), ""), (U("hello"), "after strings")], "ktest=modules"),
+    "strings": ("mb1", [(U("strcopy"), ""), (U("strstream"), "server start=bg"), (U("strstream"), "client 256"),
+                        (U("hello"), "after strings")], "ktest=modules"),
     "ioport": ("mb1", [(U("ioport"), "ports=all"), (U("crash"), f"io expect=fault:{GP}"), (U("hello"), "after ioport")],
                "ktest=modules"),
     # the edu test last and in the background: it is not leak-checked, since

@@ -10,6 +10,7 @@
  */
 #include "user/lib/airlock.h"
 #include "user/lib/child.h"
+#include "user/bin/strpattern.h"
 #include "lib/string.h"
 
 #define EP       10 /* the receiver thread's endpoint */
@@ -30,13 +31,6 @@
 #define CWIN   0x60000000UL
 #define MIB    (1UL << 20)
 
-/* the byte at offset i of data stream `seed` */
-static inline unsigned char pattern(unsigned long seed, unsigned long i)
-{
-    unsigned long x = (i >> 3) * 0x9e3779b97f4a7c15UL + seed * 0xbf58476d1ce4e5b9UL;
-    x ^= x >> 29;
-    return (unsigned char)(x >> ((i & 7) * 8));
-}
 
 static char stacks[5][16384] __attribute__((aligned(16)));
 
