@@ -42,6 +42,7 @@
  *
  * BKL held, interrupts off, except inside xfer_preempt.
  */
+#include <stddef.h>
 #include "kernel/ipc_impl.h"
 #include "kernel/task.h"
 #include "kernel/cpu.h"
@@ -148,7 +149,7 @@ long xfer_prepare(struct thread *s, struct thread *r, const uint64_t *item, uint
     if (!pa)
         return -AL_ENOMEM;
     struct xfer *x = p2v(pa);
-    memset(x, 0, sizeof *x);
+    memset(x, 0, offsetof(struct xfer, src)); /* (the ranges are written as they are filled in) */
     long e = read_buffers(x, r->utcb);
     if (e) {
         frame_free(pa);

@@ -35,9 +35,11 @@ ROWS = [
     ("full IRQ cycle (edu)", "full IRQ cycle (edu MSI)", "full IRQ cycle: raise, driver runs, ack, unmask (edu, uio)"),
     ("create + destroy an address space", "task create + run + destroy",
      "create + destroy an address space (fork+exit+wait)"),
-    ("string transfer 4 KiB", None, "string transfer 4 KiB (pipe)"),
-    ("string transfer 64 KiB", None, "string transfer 64 KiB (pipe)"),
-    ("string transfer 1 MiB", None, "string transfer 1024 KiB (pipe)"),
+    ("string transfer 4 KiB (Linux: pipe)", "string transfer 4 KiB (call, 2 spaces)", "string transfer 4 KiB (pipe)"),
+    ("string transfer 64 KiB (Linux: pipe)", "string transfer 64 KiB (call, 2 spaces)",
+     "string transfer 64 KiB (pipe)"),
+    ("string transfer 1 MiB (Linux: pipe)", "string transfer 1 MiB (call, 2 spaces)", "string transfer 1024 KiB (pipe)"),
+    ("string, one receiver-side fault", "string 64 B, one receiver-side fault (call, 2 spaces)", None),
 ]
 
 FIG = {"CR3": r"CR3 writes/\w+ ([\d.]+)", "TLB": r"TLB flushes/\w+ ([\d.]+)", "FPU": r"FPU saves/\w+ ([\d.]+)"}
@@ -53,8 +55,18 @@ def parse_regions(regions):
     return out
 
 
-def parse_airlock(lines):
-    """bench: lines -> {name: {"instr": n, "CR3": x, ...}}; the first of equal names"""
+def rep_per_op(line, counts):
+    """REP iterations per operation of a line's `region N ops M`, from the instrument's counts, or None"""
+    m = re.search(r"region (\d+) ops (\d+)", line)
+    if m and int(m.group(1)) in counts and int(m.group(2)) and "rep" in counts[int(m.group(1))]:
+        return counts[int(m.group(1))]["rep"] / int(m.group(2))
+    return None
+
+
+def parse_airlock(lines, regions=()):
+    """bench: lines -> {name: {"instr": n, "CR3": x, ..., "REP": REP iterations per op (with regions)}};
+    the first of equal names"""
+    counts = parse_regions(regions)
     out = {}
     for line in lines:
         m = re.match(r"bench: (.*?)\s+([\d.]+) instructions/", line)
@@ -65,6 +77,9 @@ def parse_airlock(lines):
             f = re.search(rx, line)
             if f:
                 d[k] = float(f.group(1))
+        rep = rep_per_op(line, counts)
+        if rep is not None:
+            d["REP"] = rep
         out[m.group(1).strip()] = d
     return out
 
@@ -81,6 +96,8 @@ def parse_linux(lines, regions):
         region, ops = int(m.group(3)), int(m.group(4))
         if region in counts and ops:
             d["CR3"] = counts[region]["cr3"] / ops
+            if "rep" in counts[region]:
+                d["REP"] = counts[region]["rep"] / ops
         out[m.group(1).strip()] = d
     return out
 
@@ -97,8 +114,8 @@ def parse_hist(lines):
 
 def table(airlock, linux):
     """the rows of the side-by-side table, as text lines"""
-    head = "%-48s %14s %6s %6s %6s %14s %6s %8s" % ("operation", "Airlock instr", "CR3", "TLB", "FPU",
-                                                    "Linux instr", "CR3", "ratio")
+    head = "%-48s %14s %6s %6s %6s %8s %14s %6s %8s %8s" % ("operation", "Airlock instr", "CR3", "TLB", "FPU",
+                                                             "REP", "Linux instr", "CR3", "REP", "ratio")
     out = [head, "-" * len(head)]
     for op, a_name, l_name in ROWS:
         a = airlock.get(a_name) if a_name else None
@@ -107,9 +124,9 @@ def table(airlock, linux):
         def fmt(d, k, w="%6.2f"):
             return w % d[k] if d and k in d else "%6s" % "-"
         ratio = "%7.1fx" % (l["instr"] / a["instr"]) if a and l and a["instr"] else "%8s" % "-"
-        out.append("%-48s %14s %s %s %s %14s %s %s" % (
+        out.append("%-48s %14s %s %s %s %s %14s %s %s %s" % (
             op[:48], "%d" % a["instr"] if a else "(not yet)", fmt(a, "CR3"), fmt(a, "TLB"), fmt(a, "FPU"),
-            "%d" % l["instr"] if l else "-", fmt(l, "CR3"), ratio))
+            fmt(a, "REP", "%8.0f"), "%d" % l["instr"] if l else "-", fmt(l, "CR3"), fmt(l, "REP", "%8.0f"), ratio))
     return out
 
 
@@ -193,6 +210,9 @@ def selftest():
         {"IRQ -> driver (edu MSI)": (473, 2, [190, 5, 0, 5])},
         parse_hist(["hist: x | from 1 width 0 counts"]) == {},
         len(rows) == len(ROWS) + 2,
+        parse_airlock(a_lines, ["airlock-plugin: region 3 cr3 8000 invlpg 0 invpcid 0 xsave 4000 xrstor 4000 "
+                                "wrmsr 0 rep 3000"])["IPC round trip, 1 word, 2 spaces (fast path)"]["REP"] == 1.5,
+        l["null system call (getppid)"]["REP"] == 65 / 10000,
     ]
     for i, good in enumerate(ok, 1):
         print("%s %d benchreport parser check %d" % ("ok" if good else "not ok", i, i))

@@ -924,6 +924,7 @@ BENCH_SETS = [
     [(U("faults"), "bench")],
     [(U("pci"), "serve=pci ports=all mem=all irqs=1 start=server"), (U("edu"), "bench pci=1234:11e8")],
     [(U("taskbench"), "")],
+    [(U("strstream"), "bench-server start=bg"), (U("strstream"), "bench")],
 ]
 
 
@@ -1116,7 +1117,7 @@ def main():
               + (f", disagree in {len(probs)}" if probs else ""))
         llines, lregions, lprobs = linux_benchmarks(logdir)
         print("\n".join(llines))
-        airlock, linux = benchreport.parse_airlock(lines), benchreport.parse_linux(llines, lregions)
+        airlock, linux = benchreport.parse_airlock(lines, regions), benchreport.parse_linux(llines, lregions)
         print("\nAirlock beside Linux 6.1 (pti=on), same QEMU (-icount shift=0, 1 CPU, -device edu):")
         print("\n".join(benchreport.table(airlock, linux)))
         outdir = os.path.join(B, "bench")

@@ -11,6 +11,13 @@
  * while the stream runs. The data is pattern_word(SEED, word offset), so
  * the server checks that nothing is lost, duplicated or corrupted, and both
  * sides keep a checksum of the whole stream, compared at the end.
+ *   strstream bench-server  (start=bg) and strstream bench: the benchmark
+ *                           of `make bench`: calls carrying one string of
+ *                           4 KiB, 64 KiB and 1 MiB into another address
+ *                           space (answered with no words: the pipe
+ *                           benchmark's SIZE one way and one byte back),
+ *                           and a call whose string takes one fault on the
+ *                           receiving side, resolved by the receiver's pager
  */
 #include "user/lib/airlock.h"
 #include "user/bin/strpattern.h"
@@ -29,7 +36,7 @@ static const unsigned long part_at[2] = {REG + 3, REG + (1UL << 20) + 50};
 static const unsigned long part_len[2] = {700000, MSG - 700000};
 
 static volatile unsigned long faults, string_faults, unmaps;
-static volatile int done;
+static volatile int done, quiet; /* quiet: the pager unmaps nothing (benchmarks) */
 static char pstack[16384] __attribute__((aligned(16)));
 
 /* this task's pager: maps the pool page behind a fault in REG; unmaps a
@@ -41,6 +48,10 @@ static long pager(void *arg)
     unsigned long rnd = 0x1234567;
     long r = al_ipc(AL_IPC_RECV, 0, 0, PEP, 1000000);
     while (!done || r == 0) {
+        if (r == -AL_ETIMEDOUT && quiet) {
+            r = al_ipc(AL_IPC_RECV, 0, 0, PEP, 1000000);
+            continue;
+        }
         if (r == -AL_ETIMEDOUT) {
             rnd = rnd * 6364136223846793005UL + 1442695040888963407UL;
             unsigned long off = ((rnd >> 33) % (PSIZE / 4096)) * 4096;
@@ -184,9 +195,126 @@ static int client(unsigned long mib)
     return ktap_failures() ? 1 : 0;
 }
 
+/* ---- the benchmark ---- */
+
+#define BSRC  0x50000000UL /* the client's strings, 1 MiB mapped */
+#define BDST  0x50000000UL /* the server's buffer, 1 MiB mapped */
+#define LBL_FAULTS 0xf     /* from now on each message lands on a new page of REG */
+
+static int bench_server(void)
+{
+    struct al_utcb *u = al_utcb();
+    quiet = 1;
+    long pt = setup();
+    if (pt < 0 || mem_alloc((void *)BDST, 20, AL_MAP_RW) < 0)
+        return 1;
+    al_thread_set_affinity(0, 0);
+    unsigned long page = 0;
+    int faults_mode = 0;
+    u->str_buf[0].addr = BDST;
+    u->str_buf[0].len = 1UL << 20;
+    u->str_count = 1;
+    long r = al_ipc(AL_IPC_RECV, 0, 0, BOOT, AL_TIMEOUT_NEVER);
+    while (r == 0 && AL_TAG_LABEL(u->tag) != 0xdead) {
+        faults_mode |= AL_TAG_LABEL(u->tag) == LBL_FAULTS;
+        if (faults_mode) { /* a page not mapped yet: one fault for the next string */
+            u->str_buf[0].addr = REG + (page++ % (PSIZE / 4096)) * 4096;
+            u->str_buf[0].len = 64;
+        }
+        r = al_ipc(AL_IPC_REPLY_RECV, 0, AL_TAG(0, 0, 0), BOOT, AL_TIMEOUT_NEVER);
+    }
+    al_ipc(AL_IPC_REPLY, -1, 0, 0, 0);
+    done = 1;
+    al_thread_join(pt, 0);
+    return 0;
+}
+
+/* n calls carrying one string of `size` bytes, in region `region`: one
+ * bench: line (the REP iterations per call come from the instrument) */
+static void bench_calls(unsigned long size, int n, int region, const char *what)
+{
+    struct al_utcb *u = al_utcb();
+    struct al_stats a, b;
+    al_stats(&a, sizeof a);
+    al_stats(&b, sizeof b);
+    unsigned long self_cr3 = b.cr3_writes - a.cr3_writes;
+    unsigned long best = ~0UL;
+    for (int run = 0; run < 3; run++) {
+        al_stats(&a, sizeof a);
+        if (region == 30) /* (a region id must be a literal) */
+            BENCH_REGION_BEGIN(30);
+        else if (region == 31)
+            BENCH_REGION_BEGIN(31);
+        else if (region == 32)
+            BENCH_REGION_BEGIN(32);
+        else
+            BENCH_REGION_BEGIN(33);
+        uint64_t t0 = rdtsc();
+        for (int i = 0; i < n; i++) {
+            u->mr[0] = AL_STRING(size);
+            u->mr[1] = BSRC;
+            al_ipc(AL_IPC_CALL, BOOT, AL_TAG(0, 1, 1), 0, AL_TIMEOUT_NEVER);
+        }
+        uint64_t t1 = rdtsc();
+        if (region == 30)
+            BENCH_REGION_END(30);
+        else if (region == 31)
+            BENCH_REGION_END(31);
+        else if (region == 32)
+            BENCH_REGION_END(32);
+        else
+            BENCH_REGION_END(33);
+        al_stats(&b, sizeof b);
+        if ((t1 - t0) / (unsigned long)n < best)
+            best = (t1 - t0) / (unsigned long)n;
+        if (region == 33) /* (each page faults once: one run) */
+            break;
+    }
+    /* (the counters, like the instrument's region line, are the last run's) */
+    unsigned long ops = (unsigned long)n, cr3 = b.cr3_writes - a.cr3_writes - self_cr3;
+    printf("bench: %s  %7lu instructions/op  CR3 writes/op %lu.%02lu  FPU saves/op %lu.%02lu  "
+           "%lu instructions per KiB  region %d ops %lu\n",
+           what, best, cr3 / (unsigned long)n, cr3 % (unsigned long)n * 100 / (unsigned long)n,
+           (b.fpu_saves - a.fpu_saves) / (unsigned long)n,
+           (b.fpu_saves - a.fpu_saves) % (unsigned long)n * 100 / (unsigned long)n,
+           size >= 1024 ? best / (size / 1024) : 0, region, ops);
+}
+
+static int bench(void)
+{
+    struct al_utcb *u = al_utcb();
+    quiet = 1;
+    if (mem_alloc((void *)BSRC, 20, AL_MAP_RW) < 0)
+        return 1;
+    al_thread_set_affinity(0, 0);
+    memset((void *)BSRC, 0x5a, 1UL << 20);
+    al_sleep(20000000);
+    for (int i = 0; i < 20; i++) { /* warm: the server's buffer pages and caches */
+        u->mr[0] = AL_STRING(1UL << 20);
+        u->mr[1] = BSRC;
+        al_ipc(AL_IPC_CALL, BOOT, AL_TAG(0, 1, 1), 0, AL_TIMEOUT_NEVER);
+    }
+    bench_calls(4096, 200, 30, "string transfer 4 KiB (call, 2 spaces)");
+    bench_calls(65536, 50, 31, "string transfer 64 KiB (call, 2 spaces)");
+    bench_calls(1UL << 20, 10, 32, "string transfer 1 MiB (call, 2 spaces)");
+    al_ipc(AL_IPC_CALL, BOOT, AL_TAG(0, 0, LBL_FAULTS), 0, AL_TIMEOUT_NEVER);
+    for (int i = 0; i < 20; i++) { /* warm the fault path (pages 0..19) */
+        u->mr[0] = AL_STRING(64);
+        u->mr[1] = BSRC;
+        al_ipc(AL_IPC_CALL, BOOT, AL_TAG(0, 1, 1), 0, AL_TIMEOUT_NEVER);
+    }
+    bench_calls(64, 200, 33, "string 64 B, one receiver-side fault (call, 2 spaces)");
+    al_ipc(AL_IPC_CALL, BOOT, AL_TAG(0, 0, 0xdead), 0, AL_TIMEOUT_NEVER);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *role = argc > 1 ? argv[1] : "";
+    if (!strcmp(role, "bench-server"))
+        return bench_server();
+    if (!strcmp(role, "bench"))
+        return bench();
     if (!strcmp(role, "server"))
         return server();
     if (!strcmp(role, "client")) {
