@@ -208,6 +208,7 @@ static inline uint64_t min64(uint64_t a, uint64_t b)
  * -AL_EFAULT (device memory) */
 static long copy_stretch(struct xfer *x)
 {
+    assert_kernel_locked();
     uint64_t budget = XFER_CHUNK;
     while (x->done < x->total) {
         while (x->soff == x->src[x->si].len) { /* (done < total: a later string has bytes) */
@@ -282,6 +283,7 @@ static void report_strings(const struct xfer *x, struct al_utcb *ru)
  * reply; returns self's result. The record is freed. */
 static long xfer_finish(struct xfer *x, struct thread *self, long st)
 {
+    assert_kernel_locked();
     struct thread *s = x->side[XS_SEND], *r = x->side[XS_RECV];
     if (!st && (!s || !r))
         st = -AL_ECANCELED;
@@ -324,6 +326,7 @@ static long xfer_finish(struct xfer *x, struct thread *self, long st)
 /* a thread leaves the transfer for good (killed): the other side learns it */
 void xfer_leave(struct thread *t)
 {
+    assert_kernel_locked();
     struct xfer *x = t->xfer;
     if (!x)
         return;

@@ -480,6 +480,118 @@ static void preemption(void)
         ktap_result(1, "8 MiB copies: another CPU runs meanwhile # SKIP one CPU");
 }
 
+/* ---- random strings and buffers ---- */
+
+static unsigned long rng = 0x5eed1234;
+static unsigned long rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* an address: mostly in the test's regions (mapped, or served by a pager,
+ * or by nobody), sometimes hostile */
+static unsigned long rnd_addr(int dst)
+{
+    static const unsigned long bad[] = {0, 8, 0xffff800000000000UL, AL_TRAMPOLINE, 0x0000800000000000UL,
+                                        0xfffffffffffff000UL, AL_USER_HI - 16, AL_KERNEL_BASE};
+    unsigned long r = rnd();
+    switch (r % 8) {
+    case 0:
+        return bad[(r >> 8) % 8];
+    case 1:
+        return (dst ? RFAULT : SFAULT) + (r >> 8) % MIB;
+    case 2:
+        return 0x70000000UL + (r >> 8) % MIB; /* nobody's: the pagers refuse */
+    default:
+        return (dst ? DST : SRC) + (r >> 8) % (4 * MIB);
+    }
+}
+
+static unsigned long rnd_len(void)
+{
+    unsigned long r = rnd();
+    return r % 16 == 0 ? r >> 8 : r % 4 == 0 ? (r >> 8) % 70000 : (r >> 8) % 5000;
+}
+
+/* 300 messages of 1..4 random strings into 0..4 random buffers: every
+ * result is a documented one, and whatever arrived is the sender's data */
+static void random_strings(void)
+{
+    int ok = 1, n_ok = 0;
+    fill(SRC, 4 * MIB, 1, 0);
+    for (int i = 0; i < 300 && ok; i++) {
+        unsigned long b[8], st[8];
+        int nb = (int)(rnd() % 5), ns = 1 + (int)(rnd() % 4);
+        for (int k = 0; k < nb; k++) { /* (DST buffers apart: overlaps are refused anyway) */
+            b[2 * k] = rnd() % 4 ? DST + (unsigned long)k * MIB + rnd() % (MIB / 2) : rnd_addr(1);
+            b[2 * k + 1] = rnd_len() % (MIB / 2);
+        }
+        for (int k = 0; k < ns; k++) {
+            st[2 * k] = rnd() % 4 ? SRC + rnd() % (2 * MIB) : rnd_addr(0);
+            st[2 * k + 1] = rnd_len() % (2 * MIB);
+        }
+        unmap_views();
+        bufs(nb, b);
+        unsigned long seq = rseq;
+        struct al_utcb *u = al_utcb();
+        u->mr[0] = 0x5717;
+        for (int k = 0; k < ns; k++) {
+            u->mr[1 + 2 * k] = AL_STRING(st[2 * k + 1]);
+            u->mr[2 + 2 * k] = st[2 * k];
+        }
+        long r = al_ipc(AL_IPC_SEND, EP, AL_TAG(1, ns, 0x1000 + i), 0, AL_TIMEOUT_NEVER);
+        if (r == -AL_EFAULT || r == -AL_EINVAL || r == -AL_E2BIG) {
+            /* refused before anything changed (sender's strings), or after
+             * the copy started / for the receiver's buffers (then the
+             * receiver records it too): wait a moment for it */
+            for (int k = 0; k < 50 && rseq == seq; k++)
+                al_yield();
+        } else {
+            while (rseq == seq)
+                al_yield();
+        }
+        if (r != 0 && r != -AL_EFAULT && r != -AL_EINVAL && r != -AL_E2BIG && r != -AL_EOVERFLOW) {
+            printf("# message %d: %ld\n", i, r);
+            ok = 0;
+        }
+        if (rseq == seq)
+            continue; /* the receiver got nothing */
+        if (rres != r) {
+            printf("# message %d: sender %ld, receiver %ld\n", i, r, rres);
+            ok = 0;
+        }
+        if (AL_TAG_LABEL(rtag) != 0x1000 + (unsigned long)i)
+            continue; /* refused before delivery (the receiver's buffers): nothing arrived */
+        /* every string that arrived (as the receiver's item says) is the
+         * sender's bytes, wherever it landed (in DST: we can read it) */
+        for (int k = 0; k < ns && ok; k++) {
+            unsigned long got = AL_STRING_LEN(ritem[1 + 2 * k]), at = ritem[2 + 2 * k];
+            if (got > st[2 * k + 1]) {
+                printf("# message %d: string %d: %lu of %lu bytes arrived?\n", i, k, got, st[2 * k + 1]);
+                ok = 0;
+            } else if (got && at - DST < 8 * MIB && st[2 * k] - SRC < 4 * MIB && at + got <= DST + 8 * MIB &&
+                       st[2 * k] + got <= SRC + 4 * MIB) {
+                /* (a string cut across buffers continues in the next one: check its first piece) */
+                unsigned long piece = got;
+                for (int j = 0; j < nb; j++)
+                    if (at >= b[2 * j] && at < b[2 * j] + b[2 * j + 1] && b[2 * j] + b[2 * j + 1] - at < piece)
+                        piece = b[2 * j] + b[2 * j + 1] - at;
+                if (check(at, piece, 1, st[2 * k] - SRC) >= 0) {
+                    printf("# message %d: string %d at %#lx is not the sender's\n", i, k, at);
+                    ok = 0;
+                }
+            }
+        }
+        n_ok += r == 0;
+    }
+    rutcb->str_count = 0;
+    ktap_result(ok, "300 messages of random strings into random buffers: documented results only, and only the "
+                    "sender's bytes arrive (%d whole)", n_ok);
+}
+
 /* ---- a reply with a string ---- */
 
 static long replier(void *arg)
@@ -643,7 +755,7 @@ static void aborts(void)
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
-    ktap_plan(29);
+    ktap_plan(30);
     if (mem_alloc((void *)SRC, 22, AL_MAP_RW) < 0 || mem_alloc((void *)DST, 22, AL_MAP_RW) < 0 ||
         mem_alloc((void *)(DST + 4 * MIB), 22, AL_MAP_RW) < 0 || mem_alloc((void *)SPOOL, 20, AL_MAP_RW) < 0 ||
         mem_alloc((void *)RPOOL, 20, AL_MAP_RW) < 0 || mem_alloc((void *)SHARED, 14, AL_MAP_RW) < 0) {
@@ -664,6 +776,7 @@ int main(int argc, char **argv)
     basics();
     faults();
     hostile();
+    random_strings();
     reply_string();
     aborts();
     preemption();
