@@ -17,7 +17,7 @@ void map_flush(uint64_t mask)
 {
     assert_kernel_locked();
     if (mask)
-        tlb_shootdown_user(mask, 0, 0);
+        tlb_shootdown_user(mask, 0, 0, 0);
 }
 
 static inline __attribute__((always_inline)) long pages_check(struct task *src, uint64_t sva, struct task *dst,

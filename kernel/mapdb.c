@@ -6,6 +6,7 @@
 #include "kernel/panic.h"
 #include "abi/airlock/errno.h"
 #include <arch/paging.h>
+#include <arch/tlb.h>
 #include "lib/string.h"
 
 #define HASH_BUCKETS 16384
@@ -102,6 +103,8 @@ static void hash_remove(struct mapnode *n)
 
 uint64_t task_cpu_mask(struct task *t)
 {
+    if (tlb_tagged())
+        return t->tlb_cpus; /* translations survive the CR3 writes */
     uint64_t m = 0;
     for (unsigned i = 0; i < ncpus; i++)
         if (cpus[i].current && cpus[i].current->task == t)

@@ -92,8 +92,10 @@ void sched_enqueue(struct thread *t)
         return;
     }
     unsigned cpu = place(t);
-    if (cpu != t->cpu)
+    if (cpu != t->cpu) {
         t->migrations++;
+        task_placed(t->task, cpu); /* (t->cpu's bit is in already) */
+    }
     t->cpu = cpu;
     t->state = T_RUNNABLE;
     rq_add(rq_of(cpu), t);
@@ -126,6 +128,7 @@ static struct thread *steal(unsigned self)
     if (best) {
         rq_del(rq_of(best->cpu), best);
         best->cpu = self;
+        task_placed(best->task, self);
         best->migrations++;
     }
     return best;

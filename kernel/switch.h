@@ -18,6 +18,10 @@ void sched_switch_tail(void);
 static inline void switch_finish_to(struct cpu *c, struct thread *prev, struct thread *next, int user)
 {
     assert_kernel_locked();
+#ifdef DEBUG
+    /* every CPU a thread runs on is in its task's tlb_cpus (section 10.6) */
+    assert(!next->task || (next->task->tlb_cpus >> c->index) & 1);
+#endif
     arch_set_entry_thread(next->kstack_top, next->cr3);
     c->current = next;
     next->switches++;
@@ -53,8 +57,10 @@ static inline void switch_user(struct cpu *c, struct thread *prev, struct thread
  * at once, without touching the run queue */
 static inline void sched_switch_direct(struct cpu *c, struct thread *prev, struct thread *next)
 {
-    if (next->cpu != c->index)
+    if (next->cpu != c->index) {
         next->migrations++;
+        task_placed(next->task, c->index);
+    }
     switch_user(c, prev, next);
 }
 #endif

@@ -120,6 +120,7 @@ long thread_spawn_checked(struct task *t, uint64_t entry, uint64_t stack, uint64
     th->prio = (int)prio;
     th->affinity = (int)(int64_t)cpu;
     th->cpu = th->affinity >= 0 ? (unsigned)th->affinity : current()->cpu;
+    task_placed(t, th->cpu);
     thread_start(th);
     return th->id;
 }

@@ -34,9 +34,11 @@ struct task *task_create(const char *name)
     }
     /* the upper half holds nothing but the shared trampoline tables */
     ((uint64_t *)p2v(t->pml4))[TRAMP_PML4_SLOT] = paging_tramp_pml4e();
+    t->cr3 = tlb_space_new(t->pml4);
     t->id = next_id++;
     t->max_prio = PRIO_USER_MAX;
     if (cspace_create(t)) {
+        tlb_space_free(t->cr3, 0); /* never loaded */
         frame_free(t->pml4);
         frame_free(pa);
         return NULL;
@@ -93,12 +95,15 @@ void task_destroy(struct task *t)
     uint64_t mask = 0;
     mapdb_task_gone(t, &mask); /* derived mappings everywhere; frames stay sigma0's */
     if (mask)
-        tlb_shootdown_user(mask, 0, 0);
+        tlb_shootdown_user(mask, 0, 0, 0);
     cspace_destroy(t);
     ioport_task_gone(t);
     while (t->threads)
         thread_free(t->threads);
     assert(t->nthreads == 0);
+    /* with PCID: its tag (and the paging-structure caches under it) gone
+     * from every CPU that ran it, before its tables are freed */
+    tlb_space_free(t->cr3, t->tlb_cpus);
     pt_free_lower(t->pml4, true);
     frame_free(t->pml4);
     frame_free(v2p_direct(t));

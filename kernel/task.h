@@ -19,6 +19,11 @@ struct thread;
 
 struct task {
     uint64_t pml4; /* physical */
+    uint64_t cr3;  /* what the entry code loads for it (tlb_space_new: PML4, tag, no-flush bit) */
+    /* CPUs that may hold its translations: every CPU one of its threads
+     * was placed on (task_placed); with PCID they survive the CR3 writes,
+     * so its shootdowns go to all of these (task_cpu_mask) */
+    uint64_t tlb_cpus;
     unsigned id;
     unsigned nthreads;     /* thread objects (live and dead) */
     unsigned live_threads; /* not yet dead */
@@ -48,6 +53,15 @@ struct task {
     uint64_t utcb_used[AL_UTCB_SLOTS / 64];
     char name[32];
 };
+
+/* a thread of t (NULL: a kernel thread) is placed on cpu, where it may
+ * run next (BKL held): every site that gives a thread another cpu calls
+ * this, so that t->tlb_cpus always holds the cpu of each of its threads */
+static inline void task_placed(struct task *t, unsigned cpu)
+{
+    if (t)
+        t->tlb_cpus |= 1ULL << cpu;
+}
 
 struct task *task_create(const char *name);
 void task_destroy(struct task *t); /* all its threads must be dead (they are freed) */

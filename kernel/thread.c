@@ -3,6 +3,7 @@
 #include "kernel/thread.h"
 #include "kernel/upcall.h"
 #include "kernel/task.h"
+#include "kernel/mapdb.h"
 #include "kernel/cpu.h"
 #include "kernel/kstack.h"
 #include "kernel/frame.h"
@@ -148,12 +149,9 @@ static void utcb_free(struct thread *t)
     if (!t->utcb_va)
         return;
     uint64_t pte = pt_unmap(task->pml4, t->utcb_va);
-    /* other threads of the task may still hold the translation */
-    uint64_t mask = 0;
-    for (unsigned i = 0; i < ncpus; i++)
-        if (cpus[i].current && cpus[i].current->task == task)
-            mask |= 1ULL << i;
-    tlb_shootdown_user(mask, t->utcb_va, 1);
+    /* other threads of the task may still hold the translation (with
+     * PCID: any CPU that ran the task) */
+    tlb_shootdown_user(task_cpu_mask(task), task->cr3, t->utcb_va, 1);
     if (pte & PTE_P)
         frame_free(pte & PTE_ADDR);
     task->utcb_used[t->utcb_slot / 64] &= ~(1ULL << (t->utcb_slot % 64));
@@ -171,7 +169,8 @@ struct thread *thread_create_user(struct task *task, uint64_t rip, uint64_t rsp,
         return NULL;
     }
     t->task = task;
-    t->cr3 = task->pml4;
+    t->cr3 = task->cr3;
+    task_placed(task, t->cpu);
     t->ksp = arch_context_user(thread_frame(t), rip, rsp, rdi, rsi);
     t->task_next = task->threads;
     task->threads = t;

@@ -6,7 +6,7 @@
  * kernel/cpu.h (the per-CPU descriptor it fills in and reads) and this
  * header, which lists every other generic function it calls: the entry
  * points of the big kernel lock, the scheduler, threads and faults, and
- * the boot information. tools/check-layout.sh enforces the list of
+ * the boot information and command line. tools/check-layout.sh enforces the list of
  * headers. The generic files that define these functions include this
  * header too, so a declaration here cannot drift from its definition.
  */
@@ -55,4 +55,9 @@ int irq_arrived(unsigned vector);
 /* the ACPI RSDP the boot loader passed (Multiboot2), 0 if none
  * (kernel/bootinfo.c) */
 int bootinfo_rsdp(uint8_t out[36]);
+/* the kernel command line's options (kernel/bootinfo.c; bootinfo.h says
+ * more): the CPU features the command line turns off (nopcid, pcids=N,
+ * nox2apic; docs/ABI.md section 8) */
+const char *bootinfo_arg(const char *key, char *buf, unsigned len);
+int bootinfo_flag(const char *key);
 #endif

@@ -105,6 +105,7 @@ void asm_offsets(void)
     OFFSET(CE_FPU_RESTORES, cpu_entry, fpu_restores);
     OFFSET(CE_IPC_FAST, cpu_entry, ipc_fast);
     OFFSET(CE_IPC_SLOW, cpu_entry, ipc_slow);
+    OFFSET(CE_EOI_MMIO, cpu_entry, eoi_mmio);
     SIZE(CE_SIZE, cpu_entry);
     BLANK();
 

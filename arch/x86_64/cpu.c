@@ -13,6 +13,7 @@
 #include "kernel/console.h"
 #include <arch/system.h>
 #include "arch/x86_64/lapic.h"
+#include <arch/tlb.h>
 #include "lib/string.h"
 
 struct cpu_features cpu_feat;
@@ -190,7 +191,13 @@ void cpu_load(unsigned idx)
     /* SYSCALL clears IF, TF, DF, IOPL, NT, AC */
     wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_IOPL | RFLAGS_NT | RFLAGS_AC);
 
+    if (idx == 0)
+        tlb_init(); /* PCID or not: decided once, on the boot CPU */
     uint64_t cr4 = read_cr4();
+    /* PCID: CR3 holds the kernel's PML4 with PCID 0 here (bits 11:0 zero),
+     * as setting CR4.PCIDE requires (SDM Vol. 3A 4.10.1) */
+    if (tlb_tagged())
+        cr4 |= CR4_PCIDE;
     if (cpu_feat.smep)
         cr4 |= CR4_SMEP;
     if (cpu_feat.smap)
@@ -205,6 +212,9 @@ void cpu_load(unsigned idx)
     if (cpu_feat.xsave)
         cr4 |= CR4_OSXSAVE;
     write_cr4(cr4);
+    /* only now may the entry code load CR3 values with a tag and the
+     * no-flush bit (bit 63 is reserved while CR4.PCIDE is clear) */
+    ENTRY_AREA(idx)->kernel_cr3 = tlb_kernel_cr3();
     /* FPU: native errors, no emulation, no lazy-switch traps */
     write_cr0((read_cr0() | (1ul << 5) | CR0_WP) & ~((1ul << 2) | (1ul << 3)));
     if (cpu_feat.xsave) {

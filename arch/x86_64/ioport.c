@@ -64,7 +64,7 @@ void arch_ioport_sync(uint64_t cpumask)
      * (the entry's CR3 write flushed already). */
     cpumask &= ~(1ULL << this_entry()->cpu_index);
     if (cpumask)
-        tlb_shootdown_user(cpumask, 0, 0);
+        tlb_shootdown_user(cpumask, 0, 0, 0);
 }
 
 /* #GP: from user mode, first the chance that the task's ports are not

@@ -1,9 +1,16 @@
-/* Local APIC, LAPIC timer and the TSC clock, calibrated against the PIT. */
+/*
+ * Local APIC, LAPIC timer and the TSC clock, calibrated against the PIT.
+ * x2APIC (MSRs) where the CPU has it, the xAPIC (MMIO) otherwise; the
+ * register numbers are the xAPIC offsets, and the x2APIC MSR of register r
+ * is 0x800 + r/16 (SDM Vol. 3A 10.12.1.2), except the ICR, one 64-bit MSR.
+ */
 #include "arch/x86_64/lapic.h"
 #include <arch/cpu.h>
 #include <arch/paging.h>
+#include <arch/percpu.h>
 #include "kernel/panic.h"
 #include "kernel/console.h"
+#include "kernel/upcall.h"
 
 #define REG_ID        0x020
 #define REG_EOI       0x0B0
@@ -18,34 +25,62 @@
 #define REG_TMR_CUR   0x390
 #define REG_TMR_DIV   0x3E0
 
+#define MSR_X2APIC_BASE 0x800
+#define MSR_X2APIC_EOI  0x80B
+#define MSR_X2APIC_ICR  0x830
+#define APIC_BASE_EN    (1u << 11)
+#define APIC_BASE_EXTD  (1u << 10) /* x2APIC mode */
+
 static volatile uint32_t *lapic;
 static uint64_t timer_per_sec, tsc_per_sec, tsc_boot, ns_mult; /* ns = tsc * ns_mult >> 32 */
+int lapic_x2apic; /* every CPU's LAPIC is in x2APIC mode (decided on the BSP) */
 
 static inline uint32_t rd(unsigned r)
 {
-    return lapic[r / 4];
+    return lapic_x2apic ? (uint32_t)rdmsr(MSR_X2APIC_BASE + r / 16) : lapic[r / 4];
 }
 static inline void wr(unsigned r, uint32_t v)
 {
-    lapic[r / 4] = v;
+    if (lapic_x2apic)
+        wrmsr(MSR_X2APIC_BASE + r / 16, v);
+    else
+        lapic[r / 4] = v;
 }
 
 uint64_t lapic_phys;
+
+/* this CPU: global enable, and x2APIC mode if chosen (xAPIC -> x2APIC is
+ * a legal transition: EN stays set, EXTD is added; SDM Vol. 3A 10.12.5) */
+static void mode_enable(void)
+{
+    uint64_t b = rdmsr(MSR_APIC_BASE) | APIC_BASE_EN;
+    wrmsr(MSR_APIC_BASE, b);
+    if (lapic_x2apic)
+        wrmsr(MSR_APIC_BASE, b | APIC_BASE_EXTD);
+}
 
 void lapic_init(uint64_t phys)
 {
     lapic_phys = phys & ~0xfffULL;
     lapic = (volatile uint32_t *)paging_map_mmio(phys, 4096);
-    wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11));
+    lapic_x2apic = cpu_feat.x2apic && !bootinfo_flag("nox2apic");
+    if (!lapic_x2apic) /* the EOI register for the trampoline's fast path (cpu_entry.eoi_mmio) */
+        paging_map_tramp(LAPIC_TRAMP_VA, lapic_phys, PTE_W | PTE_PCD | PTE_PWT | pte_nx);
+    mode_enable();
+    kprintf("lapic: %s%s\n", lapic_x2apic ? "x2APIC mode (MSRs)" : "xAPIC mode (MMIO)",
+            !lapic_x2apic && cpu_feat.x2apic ? ", nox2apic on the command line" : "");
 }
 
 uint32_t lapic_id(void)
 {
-    return rd(REG_ID) >> 24;
+    return lapic_x2apic ? rd(REG_ID) : rd(REG_ID) >> 24;
 }
 void lapic_eoi(void)
 {
-    wr(REG_EOI, 0);
+    if (lapic_x2apic)
+        wrmsr(MSR_X2APIC_EOI, 0);
+    else
+        lapic[REG_EOI / 4] = 0;
 }
 
 /* PIT channel 2 gated one-shot: busy-wait `ms` milliseconds */
@@ -101,6 +136,8 @@ void udelay(uint64_t us)
 
 void lapic_enable(void)
 {
+    mode_enable(); /* (the BSP's: done already in lapic_init) */
+    this_entry()->eoi_mmio = lapic_x2apic ? 0 : LAPIC_TRAMP_VA + REG_EOI;
     wr(REG_SVR, 0x100 | VEC_SPURIOUS);
     wr(REG_LVT_LINT0, 1u << 16);
     wr(REG_LVT_LINT1, 4u << 8); /* NMI delivery, as firmware wires LINT1 */
@@ -117,31 +154,43 @@ static void icr_wait(void)
         cpu_relax();
 }
 
+/* Send one IPI: lo is the ICR's low word. xAPIC: wait for the previous
+ * one to be sent (delivery status), then the destination (high word) and
+ * the low word, whose write sends it. x2APIC: one 64-bit WRMSR with the
+ * 32-bit x2APIC ID in the high half; no delivery status. WRMSR to the
+ * x2APIC MSRs is not serializing, so MFENCE; LFENCE first makes the
+ * stores before it (a shootdown request, a run-queue entry) visible before
+ * the IPI can arrive (SDM Vol. 3A 10.12.3). */
+static void send_icr(uint32_t dest, uint32_t lo)
+{
+    if (lapic_x2apic) {
+        __asm__ volatile("mfence; lfence" ::: "memory");
+        wrmsr(MSR_X2APIC_ICR, (uint64_t)dest << 32 | lo);
+        return;
+    }
+    icr_wait();
+    wr(REG_ICR_HI, dest << 24);
+    wr(REG_ICR_LO, lo);
+}
+
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector)
 {
-    icr_wait();
-    wr(REG_ICR_HI, apic_id << 24);
-    wr(REG_ICR_LO, vector | (1u << 14)); /* fixed, assert */
+    send_icr(apic_id, vector | (1u << 14)); /* fixed, assert */
 }
 
 void lapic_send_nmi_all_others(void)
 {
-    icr_wait();
-    wr(REG_ICR_HI, 0);
-    wr(REG_ICR_LO, (4u << 8) | (1u << 14) | (3u << 18)); /* NMI, all excluding self */
+    send_icr(0, (4u << 8) | (1u << 14) | (3u << 18)); /* NMI, all excluding self */
 }
 
 void lapic_send_init_sipi(uint32_t apic_id, uint8_t page)
 {
-    icr_wait();
-    wr(REG_ICR_HI, apic_id << 24);
-    wr(REG_ICR_LO, (5u << 8) | (1u << 14)); /* INIT assert */
+    send_icr(apic_id, (5u << 8) | (1u << 14)); /* INIT assert */
     udelay(10000);
     for (int i = 0; i < 2; i++) {
-        icr_wait();
-        wr(REG_ICR_HI, apic_id << 24);
-        wr(REG_ICR_LO, (6u << 8) | page); /* STARTUP */
+        send_icr(apic_id, (6u << 8) | page); /* STARTUP */
         udelay(200);
     }
-    icr_wait();
+    if (!lapic_x2apic)
+        icr_wait();
 }

@@ -69,9 +69,12 @@ _Noreturn void assert_fail(const char *expr, const char *file, int line, const c
 static uint64_t shootdown_masks[64];
 static unsigned shootdowns;
 
-void tlb_shootdown_user(uint64_t cpumask, uint64_t va, uint64_t npages)
+int tlb_pcid = 0; /* no PCID: the masks name the CPUs that run a task */
+
+void tlb_shootdown_user(uint64_t cpumask, uint64_t space, uint64_t va, uint64_t npages)
 {
     assert_int_not_equal(cpumask, 0); /* map_flush skips empty masks */
+    assert_int_equal(space, 0);       /* of every space */
     assert_int_equal(va, 0);          /* map.c flushes everything */
     assert_int_equal(npages, 0);
     assert_true(shootdowns < 64);

@@ -18,7 +18,11 @@
 #include "arch/x86_64/entry_area.h"
 #include <arch/trap.h>
 #include "arch/x86_64/lapic.h"
+#include "arch/x86_64/pcid.h"
+#include <arch/tlb.h>
+#include <arch/percpu.h>
 #include "kernel/thread.h"
+#include "kernel/cpu.h"
 #include "lib/string.h"
 #include "lib/format.h"
 
@@ -265,5 +269,107 @@ SELFTEST(unexpected_interrupt_acknowledged)
         while (trap_unexpected_count() < before + (unsigned long)i && clock_ns() < until)
             sched_sleep_until(clock_ns() + 1000000);
         ST_CHECK(trap_unexpected_count() == before + (unsigned long)i);
+    }
+}
+
+/* PCID (section 10.6): with it, CR4.PCIDE is set, the kernel's CR3 value
+ * for the entry code is tag 0 with the no-flush bit, and each new space
+ * gets a tag of its own with it (or the shared overflow tag without it,
+ * once the pool is empty); without it, the plain PML4s of before */
+SELFTEST(pcid_tags)
+{
+    uint64_t cr4 = read_cr4();
+    struct cpu_entry *e = this_entry();
+    ST_CHECK(!!(cr4 & CR4_PCIDE) == tlb_tagged());
+    ST_CHECK((read_cr3() & CR3_PCID_MASK) == 0); /* the kernel runs under tag 0 */
+    struct task *a = task_create("pcid-a"), *b = task_create("pcid-b");
+    ST_CHECK(a && b);
+    if (!a || !b)
+        return;
+    ST_CHECK((a->cr3 & PTE_ADDR) == a->pml4 && (b->cr3 & PTE_ADDR) == b->pml4);
+    if (tlb_tagged()) {
+        ST_CHECK(cpu_feat.pcid && cpu_feat.invpcid);
+        ST_CHECK(e->kernel_cr3 == (kernel_pml4 | CR3_NOFLUSH));
+        unsigned pa = a->cr3 & CR3_PCID_MASK, pb = b->cr3 & CR3_PCID_MASK;
+        ST_CHECK(pa != PCID_KERNEL && pb != PCID_KERNEL);
+        /* two tags of their own, or the shared one without no-flush */
+        ST_CHECK(pa != pb || pa == PCID_SHARED);
+        ST_CHECK(!!(a->cr3 & CR3_NOFLUSH) == (pa != PCID_SHARED));
+        ST_CHECK(!!(b->cr3 & CR3_NOFLUSH) == (pb != PCID_SHARED));
+    } else {
+        ST_CHECK(e->kernel_cr3 == kernel_pml4);
+        ST_CHECK(a->cr3 == a->pml4 && b->cr3 == b->pml4);
+    }
+    task_destroy(a);
+    task_destroy(b);
+    /* a tag given back is handed out again (the pool does not leak) */
+    if (tlb_tagged()) {
+        unsigned seen = 0;
+        for (int i = 0; i < 3; i++) {
+            struct task *t = task_create("pcid-c");
+            ST_CHECK(t != NULL);
+            if (!t)
+                return;
+            seen |= (t->cr3 & CR3_PCID_MASK) != PCID_SHARED;
+            task_destroy(t);
+        }
+        char v[12];
+        int none = bootinfo_arg("pcids", v, sizeof v) && v[0] == '0'; /* pcids=0: all share */
+        ST_CHECK(seen || none);
+    }
+}
+
+/* A kernel mapping changed under the TLB's feet is seen changed after
+ * tlb_shootdown of its page, and of everything: INVLPG and a CR3 reload
+ * without PCID; INVPCID of one address and of the kernel's tag with it */
+#define REMAP_VA 0xfffffd8000000000ULL /* PML4 slot 507: unused */
+SELFTEST(kernel_shootdown_remap)
+{
+    uint64_t fa = frame_alloc(), fb = frame_alloc();
+    ST_CHECK(fa && fb);
+    if (!fa || !fb)
+        return;
+    *(volatile uint64_t *)p2v(fa) = 0xaaaa;
+    *(volatile uint64_t *)p2v(fb) = 0xbbbb;
+    volatile uint64_t *v = (volatile uint64_t *)REMAP_VA;
+    uint64_t self = 1ULL << this_entry()->cpu_index;
+    ST_CHECK(pt_map(kernel_pml4, REMAP_VA, fa, PTE_W | pte_nx) == 0);
+    ST_CHECK(*v == 0xaaaa);
+    pt_unmap(kernel_pml4, REMAP_VA);
+    ST_CHECK(pt_map(kernel_pml4, REMAP_VA, fb, PTE_W | pte_nx) == 0);
+    tlb_shootdown(self, REMAP_VA, 1);
+    ST_CHECK(*v == 0xbbbb);
+    pt_unmap(kernel_pml4, REMAP_VA);
+    ST_CHECK(pt_map(kernel_pml4, REMAP_VA, fa, PTE_W | pte_nx) == 0);
+    tlb_shootdown(self, 0, 0);
+    ST_CHECK(*v == 0xaaaa);
+    pt_unmap(kernel_pml4, REMAP_VA);
+    tlb_shootdown(self, REMAP_VA, 1);
+    frame_free(fa);
+    frame_free(fb);
+}
+
+/* the local APIC's mode (section 10.3): x2APIC where the CPU has it (and
+ * nox2apic is not given), with no MMIO EOI address for the entry code;
+ * the xAPIC otherwise, with its page also in the trampoline region
+ * (uncached, supervisor-only, global) and the EOI register's address
+ * there; the ID read either way is the one the MADT gave this CPU */
+SELFTEST(lapic_mode)
+{
+    struct cpu_entry *e = this_entry();
+    uint64_t base = rdmsr(MSR_APIC_BASE);
+    ST_CHECK(base & (1u << 11));
+    ST_CHECK(!!(base & (1u << 10)) == lapic_x2apic);
+    ST_CHECK(lapic_x2apic == (cpu_feat.x2apic && !bootinfo_flag("nox2apic")));
+    ST_CHECK(lapic_id() == cpus[e->cpu_index].apic_id);
+    if (lapic_x2apic) {
+        ST_CHECK(e->eoi_mmio == 0);
+    } else {
+        ST_CHECK(e->eoi_mmio == LAPIC_TRAMP_VA + 0xB0);
+        uint64_t pte = pt_lookup(kernel_pml4, LAPIC_TRAMP_VA, NULL);
+        ST_CHECK((pte & PTE_ADDR) == lapic_phys);
+        ST_CHECK((pte & PTE_P) && (pte & PTE_W) && (pte & PTE_PCD) && (pte & PTE_PWT) && !(pte & PTE_U));
+        /* the alias reads the same registers: the ID */
+        ST_CHECK(*(volatile uint32_t *)(LAPIC_TRAMP_VA + 0x20) >> 24 == lapic_id());
     }
 }

@@ -45,6 +45,11 @@ struct cpu_entry {
     uint64_t nmis;
     uint64_t fpu_restores;
     uint64_t ipc_fast, ipc_slow;
+    /* the local APIC's EOI register, for the entry code: in xAPIC mode its
+     * virtual address in the trampoline region (mapped in every space,
+     * uncached, supervisor-only: write 0 to it), 0 in x2APIC mode (then
+     * WRMSR 0x80B). Set by lapic_enable. */
+    uint64_t eoi_mmio;
 };
 
 #define ENTRY_AREA(cpu) ((struct cpu_entry *)(AL_TRAMP_CPU_AREAS + (uint64_t)(cpu)*AL_TRAMP_CPU_SIZE))
