@@ -215,7 +215,11 @@ static int bench_server(void)
     u->str_buf[0].len = 1UL << 20;
     u->str_count = 1;
     long r = al_ipc(AL_IPC_RECV, 0, 0, BOOT, AL_TIMEOUT_NEVER);
-    while (r == 0 && AL_TAG_LABEL(u->tag) != 0xdead) {
+    while (r || AL_TAG_LABEL(u->tag) != 0xdead) {
+        if (r) { /* a failed transfer: no reply owed */
+            r = al_ipc(AL_IPC_RECV, 0, 0, BOOT, AL_TIMEOUT_NEVER);
+            continue;
+        }
         faults_mode |= AL_TAG_LABEL(u->tag) == LBL_FAULTS;
         if (faults_mode) { /* a page not mapped yet: one fault for the next string */
             u->str_buf[0].addr = REG + (page++ % (PSIZE / 4096)) * 4096;
