@@ -38,7 +38,7 @@ KSRC_S  := $(wildcard arch/$(ARCH)/*.S)
 KOBJ    := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(B)/k/%.o,$(KSRC_S))
 
 ULIB_C  := $(wildcard user/lib/*.c) lib/format.c lib/string.c lib/elf.c lib/argv.c
-ULIB    := $(patsubst %.c,$(B)/u/%.o,$(ULIB_C)) $(B)/u/user/lib/crt0.o
+ULIB    := $(patsubst %.c,$(B)/u/%.o,$(ULIB_C)) $(B)/u/user/lib/crt0.o $(B)/u/user/lib/upcall.o
 UPROGS  := $(patsubst user/bin/%.c,%,$(wildcard user/bin/*.c))
 UELF    := $(patsubst %,$(B)/user/%.elf,$(UPROGS))
 
@@ -111,6 +111,8 @@ $(B)/u/%.o: %.c
 $(B)/u/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ASFLAGS) -c $< -o $@
+# the upcall entry takes the state area's layout from asm-offsets.h
+$(B)/u/user/lib/upcall.o: $(B)/gen/asm-offsets.h
 $(B)/user/%.elf: $(B)/u/user/bin/%.o $(ULIB) user/user.ld
 	@mkdir -p $(dir $@)
 	@echo "  LD [U]  $@"

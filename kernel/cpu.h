@@ -11,6 +11,8 @@
 #define SWITCH_REAP  1 /* frees the dead thread in cpu.reap */
 #define SWITCH_PORTS 2 /* loads the next task's I/O ports (the bitmap holds a set) */
 #define SWITCH_KILL  4 /* killed threads exist: one switched in goes to the kill point */
+#define SWITCH_UPCALL 8 /* threads owe an upcall entry: one switched in enters on its way out (kernel/vcpu.c) */
+#define SWITCH_DIRECT 16 /* this CPU has a direct gate: up only while its thread runs (kernel/vcpu.c) */
 
 struct thread;
 

@@ -18,7 +18,6 @@
 #include <arch/trap.h>
 #include <arch/cpu.h>
 
-#define FAULT_RFLAGS_USER 0xdd5ULL /* CF PF AF ZF SF TF DF OF */
 
 /* the fault message: vector, error, address, then the registers */
 void fault_fill(uint64_t *m, const struct trap_frame *tf, uint64_t addr)
@@ -71,31 +70,8 @@ int fault_ipc(struct trap_frame *tf, uint64_t addr)
     tag = self->kmsg_tag;
     if (AL_TAG_LABEL(tag) == AL_FAULT_KILL)
         return 0;
-    if (AL_TAG_WORDS(tag) >= AL_FR_COUNT) {
-        uint64_t rip = m[AL_FR_RIP], rsp = m[AL_FR_RSP];
-        if (rip < AL_USER_LO || rip >= AL_USER_HI)
-            return 0; /* not a place to resume at: the thread dies */
-        if (rsp >= 0x0000800000000000ULL)
-            return 0; /* IRET must never see a kernel or non-canonical stack */
-        tf->rip = rip;
-        tf->rsp = m[AL_FR_RSP];
-        tf->rflags = (m[AL_FR_RFLAGS] & FAULT_RFLAGS_USER) | RFLAGS_IF | 2;
-        tf->rax = m[AL_FR_RAX];
-        tf->rbx = m[AL_FR_RBX];
-        tf->rcx = m[AL_FR_RCX];
-        tf->rdx = m[AL_FR_RDX];
-        tf->rsi = m[AL_FR_RSI];
-        tf->rdi = m[AL_FR_RDI];
-        tf->rbp = m[AL_FR_RBP];
-        tf->r8 = m[AL_FR_R8];
-        tf->r9 = m[AL_FR_R9];
-        tf->r10 = m[AL_FR_R10];
-        tf->r11 = m[AL_FR_R11];
-        tf->r12 = m[AL_FR_R12];
-        tf->r13 = m[AL_FR_R13];
-        tf->r14 = m[AL_FR_R14];
-        tf->r15 = m[AL_FR_R15];
-    }
+    if (AL_TAG_WORDS(tag) >= AL_FR_COUNT && !fault_set_regs(tf, &m[AL_FR_RIP]))
+        return 0; /* not a context to resume: the thread dies */
     return 1;
 }
 

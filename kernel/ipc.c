@@ -5,6 +5,7 @@
  * for the state machine. BKL held throughout, interrupts off.
  */
 #include "kernel/ipc_impl.h"
+#include "kernel/vcpu.h"
 #include "kernel/cap.h"
 #include "kernel/task.h"
 #include "kernel/cpu.h"
@@ -199,6 +200,11 @@ static inline long block(struct thread *self, int state, int64_t timeout)
     if (self->killed) { /* killed while it ran: not queued, it ends on its way out */
         ipc_timeout(self);
         return -AL_ECANCELED;
+    }
+    if (__builtin_expect(self->upcall_due, 0) && (state == IPC_SEND || state == IPC_RECV) && !self->xfer &&
+        vcpu_owed(self)) { /* an upcall came meanwhile: it is entered instead */
+        ipc_timeout(self);
+        return -AL_EINTR;
     }
     self->state = T_BLOCKED;
     self->ipc_result = 0;

@@ -61,8 +61,12 @@ int fault_fast_call(struct thread *self, struct cap *h, uint64_t tag, const stru
  * IPC_FAST_OFF_KNOB: kernel_control(AL_KCTL_IPC_FASTPATH, 0);
  * IPC_FAST_OFF_KILLS: killed threads exist (thread_kill): a thread killed
  * while it ran must not block on a fast path, where nothing checks it;
- * the general path's block() does (kernel/ipc.c). BKL held to change. */
-#define IPC_FAST_OFF_KNOB  1
-#define IPC_FAST_OFF_KILLS 2
+ * the general path's block() does (kernel/ipc.c);
+ * IPC_FAST_OFF_UPCALL: threads owe an upcall entry (kernel/vcpu.c): one
+ * that owes it must not block in a send or receive without it, which only
+ * block() checks. BKL held to change. */
+#define IPC_FAST_OFF_KNOB   1
+#define IPC_FAST_OFF_KILLS  2
+#define IPC_FAST_OFF_UPCALL 4
 extern int ipc_fast_off;
 #endif

@@ -45,6 +45,8 @@
 #include "abi/airlock/errno.h"
 #include "abi/airlock/ipc.h"
 #include <arch/irq.h>
+#include <arch/vcpu.h>
+#include "kernel/vcpu.h"
 
 _Static_assert(AL_IRQ_LEVEL == ARCH_IRQ_LEVEL && AL_IRQ_LOW == ARCH_IRQ_LOW,
                "the ABI's line flags are the architecture's");
@@ -62,6 +64,8 @@ struct irqobj {
     unsigned kind;       /* AL_IRQ_ISA, AL_IRQ_MSI, AL_IRQ_GSI */
     uint32_t line;       /* ISA IRQ, GSI, or (MSI) the vector */
     struct endpoint *ep; /* bound to (a reference), or NULL */
+    struct thread *uthread; /* upcall mode: bound to this thread's bit ubit, or NULL */
+    unsigned ubit;
     uint64_t badge;
     int queued;          /* node on ep->sendq */
     int taken;           /* the message was received, not yet acknowledged */
@@ -70,7 +74,12 @@ struct irqobj {
     unsigned long arrivals, messages, coalesced;
     long last_cpu; /* CPU index of the last arrival, -1 none */
     uint64_t first_at; /* TSC of the oldest arrival not yet reported */
-    unsigned long latency[AL_IRQ_LAT_BUCKETS], latency_max;
+    unsigned long latency[AL_IRQ_LAT_BUCKETS], latency_max, latency_min;
+    unsigned long upcalls;    /* handler entries by the kernel reporting its arrivals */
+    int direct;               /* its CPU's gate leads to its thread (kernel/vcpu.c) */
+    unsigned long directs;    /* handler runs through that gate (counted at their return) */
+    int gone;                 /* released while a direct gate was still up elsewhere: freed when it is down */
+    uint64_t fast_base;       /* the trampoline's count for the vector at creation */
 };
 
 static struct irqobj pool[IRQOBJ_MAX];
@@ -112,6 +121,19 @@ static uint64_t irq_id(const struct irqobj *o)
     return AL_IRQ_ID(o->kind, o->line);
 }
 
+/* an arrival's wait (TSC cycles from its arrival in the trampoline to its
+ * driver: a message in the UTCB, or the handler entered) */
+static void record_wait(struct irqobj *o, uint64_t wait)
+{
+    uint64_t w = wait / AL_IRQ_LAT_BASE;
+    unsigned b = w ? 64 - (unsigned)__builtin_clzll(w) : 0; /* 1 + floor(log2(w)) */
+    o->latency[b < AL_IRQ_LAT_BUCKETS ? b : AL_IRQ_LAT_BUCKETS - 1]++;
+    if (wait > o->latency_max)
+        o->latency_max = wait;
+    if (wait < o->latency_min)
+        o->latency_min = wait;
+}
+
 /* the message into r's UTCB: it reports every arrival counted so far */
 static void put_msg(struct irqobj *o, struct thread *r)
 {
@@ -122,12 +144,7 @@ static void put_msg(struct irqobj *o, struct thread *r)
     u->badge = o->badge;
     o->messages++;
     o->coalesced += o->count - 1;
-    /* the wait of its oldest arrival, into the histogram */
-    uint64_t wait = rdtsc() - o->first_at, w = wait / AL_IRQ_LAT_BASE;
-    unsigned b = w ? 64 - (unsigned)__builtin_clzll(w) : 0; /* 1 + floor(log2(w)) */
-    o->latency[b < AL_IRQ_LAT_BUCKETS ? b : AL_IRQ_LAT_BUCKETS - 1]++;
-    if (wait > o->latency_max)
-        o->latency_max = wait;
+    record_wait(o, rdtsc() - o->first_at); /* its oldest arrival's */
     o->count = 0;
     o->taken = 1;
 }
@@ -169,14 +186,30 @@ int irqobj_take(struct thread *node, struct thread *r)
  * unbound member of a line does not count it for a message: its line is
  * masked unless another member is bound, and then the arrival is the
  * others' (an MSI counts it, to be reported when bound). */
-static void obj_arrival(struct irqobj *o, long cpu)
+/* upcall mode: every arrival is posted (counted in the thread's state
+ * area); a level line stays masked until irq_ack (out of line: the
+ * message path below stays as short as it was) */
+static __attribute__((noinline)) void upcall_arrival(struct irqobj *o)
+{
+    if (!o->count++)
+        o->first_at = arch_irq_arrived_at();
+    if (line_of(o))
+        irqline_sent(line_of(o), id_of(o));
+    vcpu_post(o->uthread, o->ubit, 1);
+}
+
+static inline __attribute__((always_inline)) void obj_arrival(struct irqobj *o, long cpu)
 {
     o->arrivals++;
     o->last_cpu = cpu;
+    if (o->uthread) {
+        upcall_arrival(o);
+        return;
+    }
     if (!o->ep && o->kind != AL_IRQ_MSI)
         return;
     if (!o->count++)
-        o->first_at = rdtsc();
+        o->first_at = arch_irq_arrived_at();
     if (o->ep && !o->queued && !o->taken)
         deliver(o);
 }
@@ -217,9 +250,48 @@ void irqobj_tick(void)
 /* no endpoint any more: the message withdrawn; its debt to the line
  * forgiven (a line is masked if nobody is bound, unmasked if the others
  * owe nothing) */
+/* upcall mode: an MSI or an edge line (nothing to mask) is the
+ * trampoline's to deliver while its thread runs, with the thread's
+ * registration */
+static void route(struct irqobj *o)
+{
+    struct thread *t = o->uthread;
+    struct irqline *l = line_of(o);
+    if (l && l->level)
+        return;
+    arch_vcpu_route(o->vector, t->kstack_top, o->ubit, t->utcb_va + AL_UPCALL_OFFSET, t->upcall_entry,
+                    t->upcall_stack_lo, t->upcall_stack_top);
+}
+
+void irqobj_upcall_reroute(struct thread *t)
+{
+    for (unsigned b = 0; b < AL_UPCALL_BITS; b++)
+        if (t->upcall_irq[b])
+            route(&pool[t->upcall_irq[b] - 1]);
+}
+
+/* upcall mode: no thread any more; the trampoline forgets the vector */
+static void unbind_upcall(struct irqobj *o)
+{
+    struct thread *t = o->uthread;
+    t->upcall_irq[o->ubit] = 0;
+    if (o->direct && vcpu_direct_unbind(id_of(o))) /* down now (else at its CPU's next exit or switch) */
+        o->direct = 0;
+    o->uthread = NULL;
+    o->ubit = 0;
+    o->count = 0;
+    arch_vcpu_route(o->vector, 0, 0, 0, 0, 0, 0);
+    if (line_of(o)) {
+        irqline_unbind(line_of(o), id_of(o));
+        line_apply(o);
+    }
+}
+
 static void unbind(struct irqobj *o)
 {
     assert_kernel_locked();
+    if (o->uthread)
+        unbind_upcall(o);
     if (!o->ep)
         return;
     if (o->queued)
@@ -234,6 +306,27 @@ static void unbind(struct irqobj *o)
         line_apply(o);
     }
     endpoint_ops.release(NULL, ep); /* the binding's reference */
+}
+
+/* the object's source and vector go; its pool slot is free */
+static void free_obj(struct irqobj *o)
+{
+    struct irqline *l = line_of(o);
+    if (!l || irqline_leave(l, id_of(o)) == 0) {
+        irq_vector_free(o->vector); /* (its sink cleared) */
+        if (l)
+            *l = (struct irqline){0};
+    }
+    o->used = 0;
+}
+
+void irqobj_direct_down(unsigned idx)
+{
+    assert(idx < IRQOBJ_MAX && pool[idx].direct);
+    struct irqobj *o = &pool[idx];
+    o->direct = 0;
+    if (o->gone)
+        free_obj(o);
 }
 
 static void irq_ref(void *obj)
@@ -252,13 +345,11 @@ static void irq_release(struct cap *c, void *obj)
     if (--o->refs)
         return;
     unbind(o);
-    struct irqline *l = line_of(o);
-    if (!l || irqline_leave(l, id_of(o)) == 0) {
-        irq_vector_free(o->vector); /* (its sink cleared) */
-        if (l)
-            *l = (struct irqline){0};
+    if (o->direct) { /* the gate is still up on its CPU: the vector stays ours until it is down */
+        o->gone = 1;
+        return;
     }
-    o->used = 0;
+    free_obj(o);
 }
 
 static void irq_describe(const struct cap *c, struct al_cap_info *info)
@@ -350,7 +441,7 @@ SYSCALL_DEFINE(irq_create)
         if (rc)
             return rc; /* -AL_EBUSY: held alone, or shared in another way */
         *o = (struct irqobj){.used = 1, .vector = (unsigned)held, .kind = (unsigned)a2, .line = (uint32_t)a3,
-                             .last_cpu = -1};
+                             .last_cpu = -1, .latency_min = ~0UL, .fast_base = arch_vcpu_fast_count((unsigned)held)};
         cap_install(dst, AL_CAP_IRQ, AL_R_CONTROL, o, 0);
         return 0;
     }
@@ -375,7 +466,8 @@ SYSCALL_DEFINE(irq_create)
         irq_vector_free((unsigned)v);
         return rc;
     }
-    *o = (struct irqobj){.used = 1, .vector = (unsigned)v, .kind = (unsigned)a2, .last_cpu = -1};
+    *o = (struct irqobj){.used = 1, .vector = (unsigned)v, .kind = (unsigned)a2, .last_cpu = -1,
+                         .latency_min = ~0UL, .fast_base = arch_vcpu_fast_count((unsigned)v)};
     o->line = a2 == AL_IRQ_MSI ? (uint32_t)v : (uint32_t)a3;
     if (a2 == AL_IRQ_MSI) {
         irq_set_sink((unsigned)v, arrived, o);
@@ -407,7 +499,7 @@ static struct irqobj *bound_irq(uint64_t slot, long *err)
     if (!c)
         return NULL;
     struct irqobj *o = c->obj;
-    if (!o->ep) {
+    if (!o->ep && !o->uthread) {
         *err = -AL_EINVAL;
         return NULL;
     }
@@ -426,7 +518,7 @@ SYSCALL_DEFINE(irq_bind)
     if (!e)
         return err;
     struct irqobj *o = c->obj;
-    if (o->ep)
+    if (o->ep || o->uthread)
         return -AL_EBUSY;
     o->ep = e->obj;
     endpoint_ops.ref(o->ep);
@@ -437,6 +529,120 @@ SYSCALL_DEFINE(irq_bind)
     return 0;
 }
 
+/* irq_bind_upcall(irq, tid, bit): deliver as upcalls to our thread tid
+ * (0: the caller), which has registered (upcall_register), reported in
+ * its state area under bit `bit`. An MSI or an edge-triggered line is
+ * given to the trampoline's fast path too (nothing to mask: the
+ * trampoline can deliver it without the kernel). Checks in docs/ABI.md's
+ * order. */
+/* the checks irq_bind_upcall and irq_bind_direct share, in docs/ABI.md's
+ * order: the IRQ object (returned) in slot `slot`, our thread tid (0: the
+ * caller) registered, the bit free */
+static struct irqobj *upcall_target(uint64_t slot, uint64_t tid, uint64_t bit, struct thread **tp, long *err)
+{
+    struct task *self = current()->task;
+    struct cap *c = cap_lookup(self, slot, AL_CAP_IRQ, AL_R_CONTROL, err);
+    if (!c)
+        return NULL;
+    struct thread *t = tid == 0 ? current() : tid <= UINT32_MAX ? thread_by_id(self, (unsigned)tid) : NULL;
+    if (!t || t->state == T_DEAD || t->killed)
+        return *err = -AL_ESRCH, NULL;
+    if (!t->upcall || bit >= AL_UPCALL_BITS)
+        return *err = -AL_EINVAL, NULL;
+    struct irqobj *o = c->obj;
+    if (o->ep || o->uthread || o->direct || t->upcall_irq[array_index_nospec(bit, AL_UPCALL_BITS)])
+        return *err = -AL_EBUSY, NULL;
+    *tp = t;
+    return o;
+}
+
+/* bound: arrivals go to t's bit */
+static void bind_upcall(struct irqobj *o, struct thread *t, unsigned bit)
+{
+    o->uthread = t;
+    o->ubit = bit;
+    t->upcall_irq[bit] = (uint8_t)(id_of(o) + 1);
+    struct irqline *l = line_of(o);
+    if (l)
+        irqline_bind(l, id_of(o));
+    route(o);
+    if (l) {
+        irqline_acked(l, id_of(o));
+        line_apply(o); /* enabled only now */
+    }
+    if (o->count) /* an MSI that arrived before */
+        vcpu_post(t, bit, o->count);
+}
+
+/* irq_bind_upcall(irq, tid, bit): deliver as upcalls to our thread tid
+ * (0: the caller), which has registered (upcall_register), reported in
+ * its state area under bit `bit`. An MSI or an edge-triggered line is
+ * given to the trampoline's fast path too (nothing to mask: the
+ * trampoline can deliver it without the kernel). */
+SYSCALL_DEFINE(irq_bind_upcall)
+{
+    long err = 0;
+    struct thread *t;
+    struct irqobj *o = upcall_target(a0, a1, a2, &t, &err);
+    if (!o)
+        return err;
+    bind_upcall(o, t, (unsigned)array_index_nospec(a2, AL_UPCALL_BITS));
+    return 0;
+}
+
+/* irq_bind_direct(irq, bit, entry, stack): as irq_bind_upcall to the
+ * caller, and while the caller runs on its CPU, that CPU's IDT gate for the
+ * vector leads straight to entry in ring 3, on the stack ending at stack
+ * (kernel/vcpu.c). The caller is pinned to the CPU the interrupt goes to;
+ * an MSI or an edge line; one per CPU. */
+SYSCALL_DEFINE(irq_bind_direct)
+{
+    long err = 0;
+    struct thread *t;
+    struct irqobj *o = upcall_target(a0, 0, a1, &t, &err);
+    if (!o)
+        return err;
+    if (a2 < AL_USER_LO || a2 >= AL_USER_HI || a3 < AL_USER_LO + AL_PAGE_SIZE || a3 > AL_USER_HI)
+        return -AL_EFAULT;
+    struct irq_vec_info vi;
+    irq_vector_info(o->vector, &vi);
+    struct irqline *l = line_of(o);
+    if ((a3 & 15) || (l && l->level) || t->affinity < 0 || cpus[t->affinity].apic_id != vi.dest)
+        return -AL_EINVAL;
+    long r = vcpu_direct_bind(t, id_of(o), o->vector, a2, a3);
+    if (r)
+        return r;
+    o->direct = 1;
+    bind_upcall(o, t, (unsigned)array_index_nospec(a1, AL_UPCALL_BITS));
+    return 0;
+}
+
+uint64_t irqobj_upcall_entered(unsigned idx, uint64_t now)
+{
+    debug_assert(idx < IRQOBJ_MAX);
+    struct irqobj *o = &pool[idx];
+    if (!o->used || !o->count)
+        return 0;
+    record_wait(o, now - o->first_at);
+    o->upcalls++;
+    o->count = 0;
+    return o->first_at;
+}
+
+void irqobj_direct_returned(unsigned idx)
+{
+    assert(idx < IRQOBJ_MAX);
+    pool[idx].directs++;
+    pool[idx].arrivals++;
+}
+
+void irqobj_upcall_release(struct thread *t)
+{
+    for (unsigned b = 0; b < AL_UPCALL_BITS; b++)
+        if (t->upcall_irq[b])
+            unbind_upcall(&pool[t->upcall_irq[b] - 1]);
+}
+
 /* irq_ack(irq): the message was served; the next one may come */
 SYSCALL_DEFINE(irq_ack)
 {
@@ -444,6 +650,14 @@ SYSCALL_DEFINE(irq_ack)
     struct irqobj *o = bound_irq(a0, &err);
     if (!o)
         return err;
+    if (o->uthread) {
+        /* upcall mode: the line may come again (nothing owed for an MSI) */
+        if (line_of(o)) {
+            irqline_acked(line_of(o), id_of(o));
+            line_apply(o);
+        }
+        return 0;
+    }
     if (!o->taken)
         return 0; /* nothing received to acknowledge */
     o->taken = 0;
@@ -523,11 +737,20 @@ static void irq_info_of(const struct irqobj *o, struct al_irq_info *out)
         .messages = o->messages,
         .coalesced = o->coalesced,
         .latency_max = o->latency_max,
+        .latency_min = o->latency_min == ~0UL ? 0 : o->latency_min,
     };
+    uint64_t fast = arch_vcpu_fast_count(o->vector) - o->fast_base;
+    out->arrivals += fast;
+    out->paths[AL_IRQ_PATH_IPC] = o->messages;
+    out->paths[AL_IRQ_PATH_UPCALL] = o->upcalls;
+    out->paths[AL_IRQ_PATH_TRAMPOLINE] = fast;
+    out->paths[AL_IRQ_PATH_DIRECT] = o->directs;
     for (unsigned i = 0; i < AL_IRQ_LAT_BUCKETS; i++)
         out->latency[i] = o->latency[i];
-    if (o->ep)
+    if (o->ep || o->uthread)
         out->flags |= AL_IRQ_INFO_BOUND;
+    if (o->uthread)
+        out->flags |= AL_IRQ_INFO_UPCALL;
     if (o->queued || o->taken)
         out->flags |= AL_IRQ_INFO_PENDING;
     if (l) {

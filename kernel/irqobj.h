@@ -17,6 +17,7 @@
  */
 #ifndef KERNEL_IRQOBJ_H
 #define KERNEL_IRQOBJ_H
+#include <stdint.h>
 
 struct task;
 struct thread;
@@ -31,6 +32,23 @@ void irqobj_grant_root(struct task *root);
  * IRQ object's queue node, it leaves the queue, its message goes to the
  * receiver r, and 1 is returned; 0 for a thread (nothing done) */
 int irqobj_take(struct thread *node, struct thread *r);
+
+/* upcall mode (kernel/vcpu.c): the handler of the thread pool object idx
+ * is bound to was entered at TSC now with its arrivals pending: their
+ * wait goes into the object's histogram; returns the TSC of the oldest
+ * (0: none was waiting) */
+uint64_t irqobj_upcall_entered(unsigned idx, uint64_t now);
+/* thread t's upcall registration ends: every IRQ object bound to it is
+ * unbound (as irq_detach does) */
+void irqobj_upcall_release(struct thread *t);
+/* ... t registered again (entry, stack): the trampoline's routes follow */
+void irqobj_upcall_reroute(struct thread *t);
+
+/* direct gates (kernel/vcpu.c): the gate of pool object idx is down on
+ * its CPU at last (after an unbind that could not take it down at once);
+ * and a handler run through it returned (counted) */
+void irqobj_direct_down(unsigned idx);
+void irqobj_direct_returned(unsigned idx);
 
 /* the boot CPU's timer tick (kernel/sched.c): a new storm-throttle tick;
  * the lines throttled in the last one are unmasked if they want it */

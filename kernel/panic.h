@@ -11,6 +11,12 @@ int panic_in_progress(void);
 _Noreturn void assert_fail(const char *expr, const char *file, int line, const char *func);
 
 #define assert(e) ((e) ? (void)0 : assert_fail(#e, __FILE__, __LINE__, __func__))
+/* a contract of a hot path: checked in DEBUG builds only */
+#ifdef DEBUG
+#define debug_assert(e) assert(e)
+#else
+#define debug_assert(e) ((void)0)
+#endif
 
 /* symbolize: name of the function containing addr and the offset in it */
 const char *ksym_lookup(unsigned long addr, unsigned long *offset);

@@ -11,6 +11,7 @@
  * needs the BKL that A keeps until the next thread leaves the kernel.
  */
 #include "kernel/thread.h"
+#include "kernel/vcpu.h"
 #include "kernel/upcall.h"
 #include "kernel/task.h"
 #include "kernel/cpu.h"
@@ -160,6 +161,10 @@ static __attribute__((noinline)) void switch_tail_slow(struct cpu *c)
         if (r->task && r->task->orphan && !r->task->live_threads && !r->task->waiter)
             task_destroy(r->task);
     }
+    if (c->switch_work & SWITCH_UPCALL)
+        vcpu_switch_tail();
+    if (c->switch_work & SWITCH_DIRECT)
+        vcpu_direct_sync();
     if (c->switch_work & SWITCH_KILL)
         thread_kill_point();
 }
@@ -171,7 +176,7 @@ __attribute__((noinline)) void sched_switch_tail(void)
     struct cpu *c = this_cpu();
     if (c->switch_work & SWITCH_PORTS)
         ioport_switch(c);
-    if (c->switch_work & (SWITCH_REAP | SWITCH_KILL))
+    if (c->switch_work & (SWITCH_REAP | SWITCH_KILL | SWITCH_UPCALL | SWITCH_DIRECT))
         switch_tail_slow(c);
 }
 
@@ -318,6 +323,8 @@ void sched_sleep_until(uint64_t ns)
     struct thread *self = current();
     if (self->killed)
         return; /* killed while it ran: it ends on its way out instead */
+    if (vcpu_owed(self))
+        return; /* an upcall came meanwhile: it is entered instead (sleep returns -AL_EINTR) */
     sched_sleep_add(self, ns);
     self->state = T_BLOCKED;
     schedule();

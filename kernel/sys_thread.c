@@ -216,8 +216,9 @@ SYSCALL_DEFINE(sleep)
         sched_yield();
         return 0;
     }
-    sched_sleep_until(clock_ns() + a0);
-    return 0;
+    uint64_t until = clock_ns() + a0;
+    sched_sleep_until(until);
+    return clock_ns() < until ? -AL_EINTR : 0; /* early: an upcall woke it (kernel/vcpu.c) */
 }
 
 SYSCALL_DEFINE(clock)

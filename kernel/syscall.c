@@ -11,18 +11,36 @@
 #include "kernel/bootinfo.h"
 #include "kernel/ipc.h"
 #include "kernel/nospec.h"
+#include "kernel/upcall.h"
+#include <arch/vcpu.h>
+#include <arch/irq.h>
+#include "kernel/vcpu.h"
 #include "abi/airlock/errno.h"
 #include <arch/trap.h>
 #include <arch/cpu.h>
 #include <arch/tlb.h>
 #include "lib/string.h"
 
-/* Pending work on the SYSCALL exit path (reschedule requests). */
-void syscall_pending_work(struct trap_frame *tf)
+/* The work a thread does on its way out to user mode, whichever way it
+ * leaves (the SYSCALL exit, trap_dispatch, upcall_return): an upcall to
+ * enter (which rewrites tf), then a reschedule. Loops until none is left:
+ * a switch away and back may bring new work, and on another CPU. */
+void user_exit_work(struct trap_frame *tf)
 {
-    (void)tf;
-    this_cpu()->entry->pending &= ~(uint64_t)PENDING_RESCHED;
-    schedule();
+    uint64_t p;
+    while ((p = arch_pending()) != 0) {
+        if (p & PENDING_UPCALL) { /* first: a thread owing an entry enters it before it is switched away */
+            arch_pending_clear(PENDING_UPCALL);
+            vcpu_exit_work(tf);
+        } else if (p & PENDING_DIRECT) {
+            arch_pending_clear(PENDING_DIRECT);
+            vcpu_direct_sync();
+        } else {
+            debug_assert(p == PENDING_RESCHED);
+            arch_pending_clear(PENDING_RESCHED);
+            schedule();
+        }
+    }
 }
 
 /* int $0x80: same calls, same registers, full frame, IRET exit. The number
@@ -132,6 +150,19 @@ SYSCALL_DEFINE(kernel_control)
         else
             ipc_fast_off |= IPC_FAST_OFF_KNOB;
         return old;
+    }
+    if (a0 == AL_KCTL_SELF_IPI) {
+        if (a1 < ARCH_IRQ_VEC_FIRST || a1 > ARCH_IRQ_VEC_LAST || a1 == ARCH_IRQ_VEC_SYSCALL)
+            return -AL_EINVAL;
+        arch_self_ipi((unsigned)a1);
+        for (volatile int i = 0; i < 100000; i++) /* (interrupts stay off: it waits for the way out) */
+            ;
+        return 0;
+    }
+    if (a0 == AL_KCTL_UPCALL_FASTPATH) {
+        if (a1 > 1)
+            return -AL_EINVAL;
+        return arch_vcpu_fast((int)a1);
     }
     return -AL_EINVAL;
 }

@@ -22,10 +22,6 @@ extern const syscall_fn syscall_table[AL_SYS_COUNT];
 #include "abi/airlock/syscalls.def"
 #undef SYSCALL
 
-/* the SYSCALL exit path found work pending (a reschedule): called from
- * arch/x86_64/entry.S with the frame, BKL held */
-struct trap_frame;
-void syscall_pending_work(struct trap_frame *tf);
 /* sum of the per-CPU counters */
 void syscall_collect_stats(struct al_stats *s);
 #endif

@@ -2,6 +2,7 @@
  * Locking: BKL held throughout. */
 #include "kernel/thread.h"
 #include "kernel/upcall.h"
+#include "kernel/vcpu.h"
 #include "kernel/task.h"
 #include "kernel/mapdb.h"
 #include "kernel/cpu.h"
@@ -236,6 +237,7 @@ _Noreturn static void die(void)
     if (self->killed && --kills_pending == 0) /* (however it ends) */
         kills_set(0);
     ipc_thread_dies(self);
+    vcpu_unregister(self); /* (its IRQ objects unbound) */
     self->state = T_DEAD;
     if (self->joiner)
         sched_enqueue(self->joiner);

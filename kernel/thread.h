@@ -17,6 +17,7 @@
 #include "abi/airlock/syscall.h"
 #include <arch/trap.h>
 #include "abi/airlock/ipc.h"
+#include "abi/airlock/upcall.h"
 #include "kernel/cap.h"
 
 struct endpoint;
@@ -98,6 +99,11 @@ struct thread {
     uint64_t fault_addr_ipc; /* where a reply's map item is placed */
     uint64_t kmsg_mr[AL_FR_COUNT];
     struct cap fault_handler; /* an endpoint capability held for the thread (type 0: none) */
+    /* upcalls (kernel/vcpu.c): NULL upcall = not registered */
+    struct al_upcall_state *upcall; /* kernel view of the state area in the UTCB */
+    uint64_t upcall_entry, upcall_stack_lo, upcall_stack_top;
+    int upcall_due;        /* an arrival since the last look: check at the next exit to user mode */
+    uint8_t upcall_irq[AL_UPCALL_BITS]; /* per bit: the IRQ object bound to it (kernel/irqobj.c), 0: none */
     char name[32];
 };
 

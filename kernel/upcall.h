@@ -13,6 +13,7 @@
 #ifndef KERNEL_UPCALL_H
 #define KERNEL_UPCALL_H
 #include <stdint.h>
+#include <arch/percpu.h>
 
 struct trap_frame;
 struct thread;
@@ -40,6 +41,27 @@ int thread_kstack_bounds(unsigned long *lo, unsigned long *hi);
  * thread's fault handler (1: resume), else the thread ends */
 int fault_ipc(struct trap_frame *tf, uint64_t addr);
 _Noreturn void thread_fault(struct trap_frame *tf, uint64_t fault_addr);
+
+/* on the way out to user mode with work pending in this CPU's entry area
+ * (PENDING_RESCHED, PENDING_UPCALL; kernel/syscall.c): from the SYSCALL
+ * exit path (entry.S), trap_dispatch and upcall_return, BKL held; tf is
+ * the thread's user frame, which an upcall rewrites. Loops until nothing
+ * is pending. */
+void user_exit_work(struct trap_frame *tf);
+/* the same from trap_dispatch, with the common case (a reschedule only)
+ * as short as a direct call of schedule() */
+static inline void user_exit_work_trap(struct trap_frame *tf)
+{
+    if (arch_pending() == PENDING_RESCHED) {
+        arch_pending_clear(PENDING_RESCHED);
+        schedule();
+        if (!arch_pending())
+            return;
+    }
+    user_exit_work(tf);
+}
+/* the upcall step of it (kernel/vcpu.c) */
+void vcpu_exit_work(struct trap_frame *tf);
 
 /* a #GP from user mode (kernel/ioport.c): 1 if the current task has I/O
  * ports that this CPU's bitmap did not hold; they are loaded now and the

@@ -142,6 +142,10 @@ SUITES = {
     "pci": ("mb1", [(U("pci"), "serve=pci ports=all mem=all irqs=1 start=server"),
                     (U("edu"), f"crash pci=1234:11e8 expect=fault:{UD}"), (U("edu"), "pci=1234:11e8")],
             "ktest=modules"),
+    # upcalls: edu's MSI (through the PCI server) and the RTC into running
+    # driver threads (user/bin/upcall.c)
+    "upcall": ("mb1", [(U("pci"), "serve=pci ports=all mem=all irqs=1 start=server"),
+                       (U("upcall"), "pci=1234:11e8 irqs=1 ports=0x70:2")], "ktest=modules"),
     # init mode: a boot configuration, supervision, the init protocol
     "init": ("mb1", [(os.path.join(ROOT, "user", "etc", "init-test.cfg"), ""), (U("pci"), ""), (U("crash"), ""),
                      (U("initcheck"), ""), (U("hello"), ""), (U("spin"), "")], "ktest=modules"),
@@ -191,7 +195,7 @@ NMI_SUITES = {"nmi"}
 
 # extra QEMU devices of a suite: the self-tests' MSI test and the IRQ objects'
 # user test need the edu PCI device
-SUITE_QEMU = {"uefi": ["-bios", "/usr/share/ovmf/OVMF.fd"], "selftest": ["-device", "edu"], "irq": ["-device", "edu"], "pci": ["-device", "edu"],
+SUITE_QEMU = {"uefi": ["-bios", "/usr/share/ovmf/OVMF.fd"], "selftest": ["-device", "edu"], "irq": ["-device", "edu"], "pci": ["-device", "edu"], "upcall": ["-device", "edu"],
               "system": ["-device", "edu"]}
 
 # deliberate kernel crashes: each must print the panic report, with these
@@ -793,7 +797,8 @@ class SystemPeer:
                                            rf" {SYS_NAME('shell')}$", rf" {SYS_NAME('console')}$"])
         # the UART's line (COM2: ISA IRQ 3) and the keyboard's (ISA IRQ 1), bound to their drivers
         self.expect("irq", "irq", [r"irq: \d+ IRQ objects", r"^  SOURCE", r"^  isa 3 .* ipc +edge,bound",
-                                   r"^  isa 1 .* ipc +edge,bound", r"^latency"])
+                                   r"^  isa 1 .* ipc +edge,bound", r"^latency",
+                                   r"^  isa 3 +(\d+ ){12} min \d+ max \d+  ipc [1-9]\d* upcall 0 trampoline 0"])
         self.expect("mem", "mem", [r"mem: 4 KiB pages", r"^  sigma0: \d+ pages", r"^  kernel: \d+ frames",
                                    r"^  tasks running: \d+ pages"], absent=[r"^shell: "])
         self.expect("cpus", "cpus", [rf"cpus: {self.tag} \({self.tag} online\)", r"^  CPU APIC"] +
@@ -966,6 +971,7 @@ BENCH_SETS = [
     [(U("ipcpair"), "bench-server start=bg"), (U("ipcpair"), "bench")],
     [(U("faults"), "bench")],
     [(U("pci"), "serve=pci ports=all mem=all irqs=1 start=server"), (U("edu"), "bench pci=1234:11e8")],
+    [(U("pci"), "serve=pci ports=all mem=all irqs=1 start=server"), (U("upcall"), "bench pci=1234:11e8")],
     [(U("taskbench"), "")],
     [(U("strstream"), "bench-server start=bg"), (U("strstream"), "bench")],
 ]

@@ -24,5 +24,6 @@
 #define AL_ECANCELED 125 /* the endpoint or the partner went away */
 #define AL_EOVERFLOW 75  /* a string transfer was cut: the receive buffers were too short */
 #define AL_ETIME     62  /* a string transfer's pager did not answer within the transfer timeout */
+#define AL_EINTR     4   /* an upcall cut the wait (docs/ABI.md, section 5.15) */
 
 #endif

@@ -3,6 +3,7 @@
  */
 #ifndef AIRLOCK_ABI_IPC_H
 #define AIRLOCK_ABI_IPC_H
+#include "abi/airlock/upcall.h"
 
 /* capability slots per task */
 #define AL_CSPACE_SLOTS 256
@@ -71,11 +72,18 @@ struct al_irq_info {
      * AL_IRQ_LAT_BASE, the last: everything above) */
     unsigned long latency[AL_IRQ_LAT_BUCKETS];
     unsigned long latency_max; /* the longest wait */
+    unsigned long latency_min; /* the shortest (0: none yet) */
+    /* deliveries by path (AL_IRQ_PATH_*): messages, upcalls entered by the
+     * kernel, deliveries by the trampoline's fast path (counted, not
+     * timed: the histogram holds the other paths), direct gates. An upcall
+     * may report several arrivals (coalesced while vif was clear). */
+    unsigned long paths[AL_IRQ_PATHS];
 };
 #define AL_IRQ_INFO_BOUND     0x100 /* bound to an endpoint */
 #define AL_IRQ_INFO_MASKED    0x200 /* its line is masked now */
 #define AL_IRQ_INFO_THROTTLED 0x400 /* its line is throttled until the next tick */
 #define AL_IRQ_INFO_PENDING   0x800 /* a message is outstanding (not yet acknowledged) */
+#define AL_IRQ_INFO_UPCALL    0x1000 /* bound in upcall mode (irq_bind_upcall) */
 /* irq_list: at most this many IRQ objects exist at once */
 #define AL_IRQ_LIST_MAX 32
 
@@ -236,6 +244,8 @@ enum al_fault_reg {
 #define AL_TC_SET_HANDLER 6 /* arg: an endpoint slot of the caller (SEND), or -1: none */
 
 /* kernel_control operations (test and benchmark knobs) */
-#define AL_KCTL_IPC_FASTPATH 1 /* value 0/1: disable/enable the IPC fast path; returns the old value */
+#define AL_KCTL_IPC_FASTPATH    1 /* value 0/1: disable/enable the IPC fast path; returns the old value */
+#define AL_KCTL_UPCALL_FASTPATH 2 /* value 0/1: disable/enable the trampoline's upcall delivery; returns the old value */
+#define AL_KCTL_SELF_IPI        3 /* value: a device vector; this CPU interrupts itself with it while in the kernel; returns 0 */
 
 #endif

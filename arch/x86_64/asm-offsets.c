@@ -23,6 +23,10 @@
 #include "arch/x86_64/apboot.h"
 #include "abi/airlock/layout.h"
 #include "abi/airlock/syscall.h"
+#include "abi/airlock/upcall.h"
+#include <arch/vcpu.h>
+#include <arch/irq.h>
+#include <arch/cpu.h>
 
 /* %c0: the bare number, without the '$' of an immediate */
 #define DEFINE(sym, val)         __asm__ volatile("\n.ascii \"->" #sym " %c0 " #val "\"" ::"i"((long)(val)))
@@ -77,7 +81,9 @@ _Static_assert(sizeof(struct trap_frame) <= EA_ENTRY_TOP - EA_ENTRY_STACK,
 _Static_assert(EA_IST_NMI - EA_IST_SIZE - 4096 >= EA_ENTRY_TOP && EA_IST_DF - EA_IST_SIZE - 4096 >= EA_IST_NMI &&
                    EA_IST_MC - EA_IST_SIZE - 4096 >= EA_IST_DF && EA_IST_DB - EA_IST_SIZE - 4096 >= EA_IST_MC,
                "each IST stack has an unmapped guard page below it");
-_Static_assert(EA_IST_DB <= AL_TRAMP_CPU_SIZE, "the entry area fits its naturally aligned slot");
+_Static_assert(EA_UPCALL >= EA_IST_DB + 4096 && EA_UPCALL + VCPU_ROUTES_SIZE <= AL_TRAMP_CPU_SIZE,
+               "the entry area fits its naturally aligned slot");
+_Static_assert(sizeof(struct vcpu_routes) == VCPU_ROUTES_SIZE, "the route table fills its pages");
 
 /* the AP start-up page: real mode, and its page number is the SIPI vector */
 _Static_assert(AP_BOOT_PAGE % 4096 == 0 && AP_BOOT_PAGE < 0x100000, "AP_BOOT_PAGE: a page below 1 MiB");
@@ -106,6 +112,12 @@ void asm_offsets(void)
     OFFSET(CE_IPC_FAST, cpu_entry, ipc_fast);
     OFFSET(CE_IPC_SLOW, cpu_entry, ipc_slow);
     OFFSET(CE_EOI_MMIO, cpu_entry, eoi_mmio);
+    OFFSET(CE_UPCALL_EOI, cpu_entry, upcall_eoi);
+    OFFSET(CE_PARK_RDX, cpu_entry, park_rdx);
+    OFFSET(CE_PARK_RCX, cpu_entry, park_rcx);
+    OFFSET(CE_PARK_R8, cpu_entry, park_r8);
+    OFFSET(CE_UPCALL_FAST, cpu_entry, upcall_fast);
+    OFFSET(CE_IRQ_TSC, cpu_entry, irq_tsc);
     SIZE(CE_SIZE, cpu_entry);
     BLANK();
 
@@ -166,6 +178,81 @@ void asm_offsets(void)
     SIZE(APB_SIZE, apboot_data);
     BLANK();
 
+    /* struct vcpu_routes: the route table page of the entry area */
+    DEFINE(VR_OWNER, EA_UPCALL + offsetof(struct vcpu_routes, owner));
+    DEFINE(VR_STATE, EA_UPCALL + offsetof(struct vcpu_routes, state));
+    DEFINE(VR_ENTRY, EA_UPCALL + offsetof(struct vcpu_routes, entry));
+    DEFINE(VR_STACK_LO, EA_UPCALL + offsetof(struct vcpu_routes, stack_lo));
+    DEFINE(VR_STACK_TOP, EA_UPCALL + offsetof(struct vcpu_routes, stack_top));
+    DEFINE(VR_FAST, EA_UPCALL + offsetof(struct vcpu_routes, fast));
+    BLANK();
+
+    /* struct al_upcall_state: a thread's upcall state area, in its UTCB
+     * (the trampoline's fast path and user/lib/upcall.S) */
+    DEFINE(UPS_VIF, offsetof(struct al_upcall_state, vif));
+    DEFINE(UPS_PENDING, offsetof(struct al_upcall_state, pending));
+    DEFINE(UPS_REGS_SAVED, offsetof(struct al_upcall_state, regs_saved));
+    DEFINE(UPS_PATH, offsetof(struct al_upcall_state, path));
+    DEFINE(UPS_ENTRIES, offsetof(struct al_upcall_state, entries));
+    DEFINE(UPS_ARRIVED_AT, offsetof(struct al_upcall_state, arrived_at));
+    DEFINE(UPS_COUNT, offsetof(struct al_upcall_state, count));
+#define UPS_REG(sym, r) DEFINE(sym, offsetof(struct al_upcall_state, saved.r))
+    UPS_REG(UPS_RIP, rip);
+    UPS_REG(UPS_RSP, rsp);
+    UPS_REG(UPS_RFLAGS, rflags);
+    UPS_REG(UPS_RAX, rax);
+    UPS_REG(UPS_RBX, rbx);
+    UPS_REG(UPS_RCX, rcx);
+    UPS_REG(UPS_RDX, rdx);
+    UPS_REG(UPS_RSI, rsi);
+    UPS_REG(UPS_RDI, rdi);
+    UPS_REG(UPS_RBP, rbp);
+    UPS_REG(UPS_R8, r8);
+    UPS_REG(UPS_R9, r9);
+    UPS_REG(UPS_R10, r10);
+    UPS_REG(UPS_R11, r11);
+    UPS_REG(UPS_R12, r12);
+    UPS_REG(UPS_R13, r13);
+    UPS_REG(UPS_R14, r14);
+    UPS_REG(UPS_R15, r15);
+#define UPD_REG(sym, r) DEFINE(sym, offsetof(struct al_upcall_state, direct_saved.r))
+    UPD_REG(UPD_RIP, rip);
+    UPD_REG(UPD_RSP, rsp);
+    UPD_REG(UPD_RFLAGS, rflags);
+    UPD_REG(UPD_RAX, rax);
+    UPD_REG(UPD_RBX, rbx);
+    UPD_REG(UPD_RCX, rcx);
+    UPD_REG(UPD_RDX, rdx);
+    UPD_REG(UPD_RSI, rsi);
+    UPD_REG(UPD_RDI, rdi);
+    UPD_REG(UPD_RBP, rbp);
+    UPD_REG(UPD_R8, r8);
+    UPD_REG(UPD_R9, r9);
+    UPD_REG(UPD_R10, r10);
+    UPD_REG(UPD_R11, r11);
+    UPD_REG(UPD_R12, r12);
+    UPD_REG(UPD_R13, r13);
+    UPD_REG(UPD_R14, r14);
+    UPD_REG(UPD_R15, r15);
+#undef UPD_REG
+#undef UPS_REG
+    DEFINE(UPCALL_OFFSET, AL_UPCALL_OFFSET);
+    DEFINE(UPCALL_BITS, AL_UPCALL_BITS);
+    OFFSET(HWF_RIP, hw_frame, rip); /* (the CPU's frame, as a direct gate pushes it) */
+    OFFSET(HWF_RFLAGS, hw_frame, rflags);
+    OFFSET(HWF_RSP, hw_frame, rsp);
+    DEFINE(HWF_BASE, offsetof(struct hw_frame, rip));
+    DEFINE(RFLAGS_TF_DF, RFLAGS_TF | RFLAGS_DF); /* cleared at a handler's entry */
+    BLANK();
+
+    /* the device vectors (irq_entry), int $0x80 not among them */
+    DEFINE(IRQ_VEC_FIRST, ARCH_IRQ_VEC_FIRST);
+    DEFINE(IRQ_VEC_LAST, ARCH_IRQ_VEC_LAST);
+    DEFINE(IRQ_VEC_SYSCALL, ARCH_IRQ_VEC_SYSCALL);
+    BLANK();
+
     /* system calls: numbers 0 .. SYS_COUNT - 1 index syscall_table */
     DEFINE(SYS_COUNT, AL_SYS_COUNT);
+    DEFINE(SYS_UPCALL_RETURN, AL_SYS_upcall_return); /* (user/lib/upcall.S) */
+    DEFINE(SYS_UPCALL_DIRECT_RETURN, AL_SYS_upcall_direct_return);
 }

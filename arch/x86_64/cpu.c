@@ -6,6 +6,7 @@
 #include <arch/cpu.h>
 #include <arch/init.h>
 #include <arch/paging.h>
+#include <arch/vcpu.h>
 #include "arch/x86_64/entry_area.h"
 #include "kernel/cpu.h"
 #include "kernel/frame.h"
@@ -84,17 +85,32 @@ static const struct {
     {EA_IST_DF - EA_IST_SIZE, EA_IST_SIZE / 4096, 1},
     {EA_IST_MC - EA_IST_SIZE, EA_IST_SIZE / 4096, 1},
     {EA_IST_DB - EA_IST_SIZE, EA_IST_SIZE / 4096, 1},
+    {EA_UPCALL, VCPU_ROUTES_SIZE / 4096, 1},
 };
 
-static void set_gate(struct idt_gate *g, uint64_t addr, int ist, int dpl)
+#define GATE_INTERRUPT 0x8E /* present, 64-bit interrupt gate (IF cleared), DPL 0 */
+#define GATE_TRAP      0x8F /* present, 64-bit trap gate (IF kept), DPL 0 */
+
+static void set_gate_to(struct idt_gate *g, uint16_t sel, uint8_t type, uint64_t addr, int ist, int dpl)
 {
     g->off0 = (uint16_t)addr;
-    g->sel = SEL_KCODE;
+    g->sel = sel;
     g->ist = (uint8_t)ist;
-    g->type = (uint8_t)(0x8E | (dpl << 5));
+    g->type = (uint8_t)(type | (dpl << 5));
     g->off1 = (uint16_t)(addr >> 16);
     g->off2 = (uint32_t)(addr >> 32);
     g->zero = 0;
+}
+
+static void set_gate(struct idt_gate *g, uint64_t addr, int ist, int dpl)
+{
+    set_gate_to(g, SEL_KCODE, GATE_INTERRUPT, addr, ist, dpl);
+}
+
+/* this CPU's IDT, writable (the entry area maps it read-only) */
+static struct idt_gate *idt_of(uint64_t base)
+{
+    return p2v(pt_lookup(kernel_pml4, base + EA_IDT, NULL) & PTE_ADDR);
 }
 
 /* Build CPU `idx`'s entry area. Runs on the BSP for every CPU (under the
@@ -141,8 +157,7 @@ struct cpu_entry *entry_area_setup(unsigned idx)
     t->iomap_base = EA_IOBITMAP - EA_TSS;
     memset((void *)(base + EA_IOBITMAP), 0xff, EA_IOBM_END - EA_IOBITMAP + 1);
 
-    uint64_t idt_pa = pt_lookup(kernel_pml4, base + EA_IDT, NULL) & PTE_ADDR;
-    struct idt_gate *idt = p2v(idt_pa);
+    struct idt_gate *idt = idt_of(base);
     uint64_t stubs = tramp_alias(vector_stubs);
     for (int v = 0; v < IDT_VECTORS; v++) {
         /* #DB on its own stack: it can arrive at CPL 0 before the SYSCALL
@@ -156,6 +171,24 @@ struct cpu_entry *entry_area_setup(unsigned idx)
     cpus[idx].index = idx;
     cpus[idx].entry = e;
     return e;
+}
+
+void cpu_gate_direct(unsigned vector, uint64_t entry, uint64_t stack_top)
+{
+    uint64_t base = (uint64_t)this_entry();
+    struct tss *t = (struct tss *)(base + EA_TSS);
+    t->ist[IST_DIRECT - 1] = stack_top;
+    /* a trap gate: the handler runs with IF set (the timer still preempts
+     * it); DPL 0: INT n from user mode cannot enter it */
+    set_gate_to(&idt_of(base)[vector & 0xff], SEL_UCODE, GATE_TRAP, entry, IST_DIRECT, 0);
+}
+
+void cpu_gate_kernel(unsigned vector)
+{
+    uint64_t base = (uint64_t)this_entry();
+    set_gate(&idt_of(base)[vector & 0xff], tramp_alias(vector_stubs) + VECTOR_STUB_SIZE * (uint64_t)(vector & 0xff), 0,
+             0);
+    ((struct tss *)(base + EA_TSS))->ist[IST_DIRECT - 1] = 0;
 }
 
 /* Load CPU `idx`'s descriptor tables and MSRs; runs on that CPU. */

@@ -59,6 +59,7 @@
  */
 #include "abi/airlock/layout.h"
 #include "abi/airlock/errno.h"
+#include "abi/airlock/upcall.h"
 #include "arch/x86_64/entry_area.h"
 #include <arch/cpu.h>
 #include "asm-offsets.h"
@@ -212,8 +213,8 @@ syscall_entry:
     movq %r10, %rcx                     /* 4th C argument */
     call *syscall_table(,%rax,8)
 .Lsyscall_done:
-    testq $PENDING_RESCHED, %gs:CE_PENDING
-    jnz .Lsyscall_work
+    cmpq $0, %gs:CE_PENDING
+    jne .Lsyscall_work
     movl $0, bkl_word                   /* release the BKL */
     .globl syscall_exit
 syscall_exit:
@@ -241,10 +242,11 @@ syscall_exit:
     movq $-AL_ENOSYS, %rax
     jmp .Lsyscall_done
 .Lsyscall_work:
-    /* pending work (reschedule): C may switch threads and comes back */
+    /* pending work (a reschedule, an upcall to enter): C may switch
+     * threads and comes back, and may rewrite the frame's RIP/RSP/RFLAGS */
     movq %rax, TF_RAX(%rsp)
     movq %rsp, %rdi
-    movabsq $syscall_pending_work, %rax
+    movabsq $user_exit_work, %rax
     call *%rax
     movq TF_RAX(%rsp), %rax
     jmp .Lsyscall_done
@@ -266,7 +268,8 @@ syscall_exit:
  * (padded with int3), generated here.
  * Each pushes a zero error code where the CPU pushes none, then the
  * vector number, and jumps to common_entry (or paranoid_entry for NMI,
- * #DF and #MC, and db_entry for #DB, which run on IST stacks).
+ * #DF and #MC, and db_entry for #DB, which run on IST stacks; irq_entry
+ * for the device vectors).
  */
     .align VECTOR_STUB_SIZE
     .globl vector_stubs
@@ -284,6 +287,8 @@ vector_stubs:
     jmp paranoid_entry
     .elseif (vec == VEC_DB)
     jmp db_entry
+    .elseif (vec >= IRQ_VEC_FIRST && vec <= IRQ_VEC_LAST && vec != IRQ_VEC_SYSCALL)
+    jmp irq_entry
     .else
     jmp common_entry
     .endif
@@ -303,6 +308,7 @@ common_entry:
     testb $SEL_RPL_MASK, HW_CS(%rsp)
     jz .Lcommon_from_kernel
     swapgs
+.Lcommon_from_user:                     /* (irq_entry joins here, GS swapped) */
     movq %rax, %gs:CE_SCRATCH
     movq %gs:CE_KCR3, %rax
     movq %rax, %cr3
@@ -331,6 +337,112 @@ common_entry:
     POP_GPRS
     SKIP_UP TF_VECTOR, TF_RIP           /* vector, error */
     iretq
+
+/*
+ * irq_entry — the device vectors (IRQ_VEC_FIRST..IRQ_VEC_LAST, not int
+ * $0x80): the arrival's TSC for the latency histograms (CE_IRQ_TSC), then
+ * the upcall fast path, or common_entry.
+ * In:  as common_entry. From kernel mode (the idle loop): common_entry.
+ * Fast path (docs/ARCHITECTURE.md, section 11.11), taken when all hold:
+ *  - the route's owner (VR_OWNER, kernel-written: the bound thread's
+ *    kernel stack top | bit) is the thread running here (CE_KSTACK_TOP):
+ *    the interrupt is this very thread's, and an MSI or an edge line
+ *    (nothing to mask), so no kernel decision is needed; XOR leaves the
+ *    bit, below UPCALL_BITS, exactly then;
+ *  - the entry area maps the local APIC (CE_UPCALL_EOI, 0 without SMAP,
+ *    in x2APIC mode, or with the kernel_control knob off);
+ *  - vif clear, or the interrupted RSP is off the interrupt stack (the
+ *    kernel works out a nested handler's stack).
+ * It counts the arrival (count[bit], pending bit: locked, as the kernel
+ * and the thread write them too); if vif is set it saves RIP, RSP, RFLAGS
+ * in the state area, clears vif and points the hardware frame at the
+ * handler on the interrupt stack; then EOI and IRET. CR3 stays the
+ * user's, no kernel stack or kernel C code is touched; the state area is
+ * user memory (the thread's UTCB page, always mapped: STAC/CLAC).
+ * RAX, RDX, RCX, R8 are parked in the entry area (CE_SCRATCH, CE_PARK_*).
+ * Anything else: common_entry, past its SWAPGS, with RAX, RDX as they came.
+ */
+irq_entry:
+    FRAME_AT TF_VECTOR
+    testb $SEL_RPL_MASK, HW_CS(%rsp)
+    jz .Lirq_from_kernel
+    swapgs
+    movq %rax, %gs:CE_SCRATCH
+    movq %rdx, %gs:CE_PARK_RDX
+    rdtsc
+    shlq $32, %rdx
+    orq %rdx, %rax
+    movq %rax, %gs:CE_IRQ_TSC
+    movq HW_VECTOR(%rsp), %rax
+    movq %gs:VR_OWNER(, %rax, 8), %rdx
+    xorq %gs:CE_KSTACK_TOP, %rdx            /* our thread's: the bit */
+    cmpq $UPCALL_BITS, %rdx
+    jae .Lirq_slow
+    cmpq $0, %gs:CE_UPCALL_EOI
+    je .Lirq_slow
+    movq %rcx, %gs:CE_PARK_RCX
+    movq %gs:VR_STATE(, %rax, 8), %rcx      /* the state area (user memory) */
+    stac
+    cmpq $0, UPS_VIF(%rcx)
+    je .Lirq_count                          /* vif clear: only counted */
+    movq %r8, %gs:CE_PARK_R8
+    movq HW_RSP(%rsp), %r8
+    cmpq %gs:VR_STACK_LO(, %rax, 8), %r8
+    jbe .Lirq_enter
+    cmpq %gs:VR_STACK_TOP(, %rax, 8), %r8
+    jbe .Lirq_nested                        /* on the interrupt stack already */
+.Lirq_enter:
+    movq %r8, UPS_RSP(%rcx)
+    movq HW_RIP(%rsp), %r8
+    movq %r8, UPS_RIP(%rcx)
+    movq HW_RFLAGS(%rsp), %r8
+    movq %r8, UPS_RFLAGS(%rcx)
+    andq $~RFLAGS_TF_DF, %r8
+    movq %r8, HW_RFLAGS(%rsp)
+    movq %gs:VR_ENTRY(, %rax, 8), %r8
+    movq %r8, HW_RIP(%rsp)
+    movq %gs:VR_STACK_TOP(, %rax, 8), %r8
+    movq %r8, HW_RSP(%rsp)
+    movq %gs:CE_IRQ_TSC, %r8
+    movq %r8, UPS_ARRIVED_AT(%rcx)
+    movq %gs:CE_PARK_R8, %r8
+    movq $0, UPS_VIF(%rcx)
+    movq $0, UPS_REGS_SAVED(%rcx)
+    movq $AL_UPCALL_PATH_TRAMPOLINE, UPS_PATH(%rcx)
+    incq UPS_ENTRIES(%rcx)
+.Lirq_count:
+    lock incq UPS_COUNT(%rcx, %rdx, 8)
+    lock btsq %rdx, UPS_PENDING(%rcx)
+    clac
+    incq %gs:VR_FAST(, %rax, 8)
+    incq %gs:CE_UPCALL_FAST
+    movq %gs:CE_UPCALL_EOI, %rax
+    movl $0, (%rax)                         /* EOI */
+    movq %gs:CE_PARK_RCX, %rcx
+    movq %gs:CE_PARK_RDX, %rdx
+    movq %gs:CE_SCRATCH, %rax
+    swapgs
+    SKIP_UP TF_VECTOR, TF_RIP               /* vector, error */
+    iretq
+.Lirq_nested:
+    movq %gs:CE_PARK_R8, %r8
+    clac
+    movq %gs:CE_PARK_RCX, %rcx
+.Lirq_slow:
+    movq %gs:CE_PARK_RDX, %rdx
+    movq %gs:CE_SCRATCH, %rax
+    jmp .Lcommon_from_user
+.Lirq_from_kernel:
+    /* (GS is the kernel's; the kernel stack is ours to push on) */
+    pushq %rax
+    pushq %rdx
+    rdtsc
+    shlq $32, %rdx
+    orq %rdx, %rax
+    movq %rax, %gs:CE_IRQ_TSC
+    popq %rdx
+    popq %rax
+    jmp common_entry
 
 /*
  * exit_user_iret — leave to user mode through IRET.

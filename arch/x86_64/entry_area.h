@@ -23,7 +23,9 @@
  *  0x0f000  8K     IST3 (#MC)   top 0x11000                    RW NX
  *  0x11000  4K     guard
  *  0x12000  8K     IST4 (#DB)   top 0x14000                    RW NX
- *  0x14000  ...    unmapped up to AL_TRAMP_CPU_SIZE (128K)
+ *  0x14000  4K     guard
+ *  0x15000  12K    upcall routes (struct vcpu_routes)          RW NX
+ *  0x18000  ...    unmapped up to AL_TRAMP_CPU_SIZE (128K)
  *
  * The area is aligned to its size, so code running on an IST stack finds
  * its CPU's area as RSP & ~(AL_TRAMP_CPU_SIZE-1) without trusting GS.
@@ -51,6 +53,7 @@
 #define EA_IST_DF      0x0e000
 #define EA_IST_MC      0x11000
 #define EA_IST_DB      0x14000
+#define EA_UPCALL      0x15000
 /* every IST stack: EA_IST_* is its top, it is this long, and the page below
  * it is an unmapped guard */
 #define EA_IST_SIZE    0x02000
@@ -60,6 +63,7 @@
 #define IST_DF  2
 #define IST_MC  3
 #define IST_DB  4
+#define IST_DIRECT 5 /* a direct ring-3 gate: the driver's own stack (arch/x86_64/vcpu.c) */
 
 /* GDT selectors. SYSCALL loads CS=KCODE, SS=KCODE+8; SYSRET loads
  * CS=UCODE32+16 (=UCODE), SS=UCODE32+8 (=UDATA), hence this order. */

@@ -5,6 +5,7 @@
  * is 0x800 + r/16 (SDM Vol. 3A 10.12.1.2), except the ICR, one 64-bit MSR.
  */
 #include "arch/x86_64/lapic.h"
+#include <arch/vcpu.h>
 #include <arch/cpu.h>
 #include <arch/paging.h>
 #include <arch/percpu.h>
@@ -14,6 +15,8 @@
 
 #define REG_ID        0x020
 #define REG_EOI       0x0B0
+#define REG_ISR       0x100 /* in-service: 8 registers of 32 bits, 0x10 apart */
+#define REG_PPR       0x0A0
 #define REG_SVR       0x0F0
 #define REG_ICR_LO    0x300
 #define REG_ICR_HI    0x310
@@ -138,6 +141,7 @@ void lapic_enable(void)
 {
     mode_enable(); /* (the BSP's: done already in lapic_init) */
     this_entry()->eoi_mmio = lapic_x2apic ? 0 : LAPIC_TRAMP_VA + REG_EOI;
+    vcpu_eoi_ready(); /* (the upcall fast path's EOI: arch/x86_64/vcpu.c) */
     wr(REG_SVR, 0x100 | VEC_SPURIOUS);
     wr(REG_LVT_LINT0, 1u << 16);
     wr(REG_LVT_LINT1, 4u << 8); /* NMI delivery, as firmware wires LINT1 */
@@ -176,6 +180,23 @@ static void send_icr(uint32_t dest, uint32_t lo)
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector)
 {
     send_icr(apic_id, vector | (1u << 14)); /* fixed, assert */
+}
+
+void lapic_self_ipi(uint8_t vector)
+{
+    lapic_send_ipi(lapic_id(), vector);
+}
+
+int lapic_in_service_top(unsigned vector)
+{
+    /* the processor priority's class is the highest in-service vector's
+     * (the task priority is never raised); within the class, no higher
+     * vector of the same ISR register may be in service */
+    if ((rd(REG_PPR) >> 4 & 0xf) != (vector >> 4))
+        return 0;
+    uint32_t isr = rd(REG_ISR + (vector / 32) * 0x10), bit = vector % 32;
+    uint32_t class_above = (bit / 16 * 16 + 15 == bit) ? 0 : (0xffffu << (bit / 16 * 16)) & ~((2u << bit) - 1);
+    return (isr >> bit & 1) && !(isr & class_above);
 }
 
 void lapic_send_nmi_all_others(void)

@@ -32,6 +32,8 @@ uint32_t lapic_id(void);
 void lapic_eoi(void);
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 void lapic_send_nmi_all_others(void);
+void lapic_self_ipi(uint8_t vector);
+int lapic_in_service_top(unsigned vector); /* 1: vector is the highest in service */
 void lapic_send_init_sipi(uint32_t apic_id, uint8_t page);
 void lapic_timer_calibrate(void); /* BSP, against the PIT */
 

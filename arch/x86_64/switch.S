@@ -35,11 +35,23 @@ switch_context:
 
     .globl thread_first_user
 thread_first_user:
-    /* RSP -> the new thread's trap frame; finish the switch, drop the BKL
-     * and leave through the trampoline: jump to the alias of exit_user_iret,
-     * computed as tramp_alias() (cpu.c) does */
+    /* RSP -> the new thread's trap frame; finish the switch, then leave as
+     * arch_return_user_full does */
     call sched_switch_tail
+    movq %rsp, %rdi
+    jmp arch_return_user_full
+
+/*
+ * arch_return_user_full(tf) — leave a system call through IRET with every
+ * register taken from the frame (arch/vcpu.h). In: RDI -> the current
+ * thread's user trap frame (the top of its kernel stack), BKL held,
+ * interrupts off, no pending work left. The C frames below are dropped.
+ */
+    .globl arch_return_user_full
+arch_return_user_full:
+    movq %rdi, %rsp
     call bkl_unlock
+    /* the alias of exit_user_iret, computed as tramp_alias() (cpu.c) does */
     movabsq $exit_user_iret, %rax
     movabsq $__tramp_start, %rcx
     subq %rcx, %rax

@@ -90,8 +90,8 @@ void trap_dispatch(struct trap_frame *tf)
     } else {
         panic_trap(tf, "unhandled exception in kernel");
     }
-    if (from_user && (this_entry()->pending & PENDING_RESCHED))
-        schedule();
+    if (from_user && arch_pending())
+        user_exit_work_trap(tf);
     if (locked)
         bkl_unlock();
 }

@@ -133,6 +133,43 @@ static inline struct al_utcb *al_utcb(void)
     return u;
 }
 
+/* upcalls (user/lib/vcpu.c, user/lib/upcall.S; abi/airlock/upcall.h) */
+typedef void al_upcall_fn_t(struct al_upcall_state *st);
+extern al_upcall_fn_t *al_upcall_fn; /* what al_upcall_entry calls (one per program) */
+void al_upcall_entry(void);
+/* register the calling thread: fn runs on [stack, stack + size) with vif
+ * clear whenever an upcall comes; flags: AL_UPCALL_ENABLE */
+long al_upcall_setup(al_upcall_fn_t *fn, void *stack, unsigned long size, long flags);
+/* a direct gate (the calling thread, pinned to the CPU the interrupt goes
+ * to, registered): irq's arrivals run fn straight from the CPU, counted
+ * under bit, on [stack, stack + size) while the thread runs there */
+void al_upcall_direct_entry(void);
+extern unsigned long al_upcall_direct_bit;
+long al_upcall_direct(long irq, unsigned long bit, void *stack, unsigned long size);
+/* this thread's state area */
+static inline struct al_upcall_state *al_upcall_state(void)
+{
+    return (struct al_upcall_state *)((char *)al_utcb() + AL_UPCALL_OFFSET);
+}
+/* take bit b's arrivals: how many there were since the last take (0 is
+ * possible: a take may have had them already) */
+static inline unsigned long al_upcall_take(struct al_upcall_state *st, unsigned b)
+{
+    __atomic_fetch_and(&st->pending, ~(1UL << b), __ATOMIC_SEQ_CST); /* first: an arrival after it sets it again */
+    return __atomic_exchange_n(&st->count[b], 0UL, __ATOMIC_SEQ_CST);
+}
+/* set vif (outside a handler); what is pending already is entered now */
+static inline void al_upcall_enable(struct al_upcall_state *st)
+{
+    __atomic_store_n(&st->vif, 1UL, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&st->pending, __ATOMIC_SEQ_CST))
+        al_upcall_return(AL_UPCALL_POLL);
+}
+static inline void al_upcall_disable(struct al_upcall_state *st)
+{
+    __atomic_store_n(&st->vif, 0UL, __ATOMIC_SEQ_CST);
+}
+
 /* memory from sigma0 (user/lib/mem.c): a naturally aligned block of 2^order
  * bytes mapped at va with rights (AL_MAP_*); returns an allocation id */
 long mem_alloc(void *va, unsigned order, int rights);

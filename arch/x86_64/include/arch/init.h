@@ -11,6 +11,10 @@ struct cpu_entry;
 struct cpu_entry *entry_area_setup(unsigned idx);
 /* load CPU idx's descriptor tables, GS base, SYSCALL MSRs */
 void cpu_load(unsigned idx);
+/* this CPU's gate for vector: straight to entry in ring 3 on the stack
+ * ending at stack_top (IST_DIRECT), or back to the kernel's stub */
+void cpu_gate_direct(unsigned vector, uint64_t entry, uint64_t stack_top);
+void cpu_gate_kernel(unsigned vector);
 /* set once the boot CPU's GS-based per-CPU data is valid */
 extern int percpu_ready;
 void pic_disable(void);

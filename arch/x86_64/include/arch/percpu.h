@@ -18,6 +18,8 @@
 
 /* bits in cpu_entry.pending: work to do before returning to user mode */
 #define PENDING_RESCHED 1
+#define PENDING_UPCALL  2 /* the current thread may have an upcall to enter (kernel/vcpu.c) */
+#define PENDING_DIRECT  4 /* this CPU's direct gate is to be taken down (kernel/vcpu.c) */
 
 #ifndef __ASSEMBLER__
 #include <stddef.h>
@@ -50,6 +52,11 @@ struct cpu_entry {
      * uncached, supervisor-only: write 0 to it), 0 in x2APIC mode (then
      * WRMSR 0x80B). Set by lapic_enable. */
     uint64_t eoi_mmio;
+    /* upcalls (arch/vcpu.h): the trampoline's fast path */
+    uint64_t upcall_eoi;  /* the local APIC's EOI register in the entry area; 0: no fast path */
+    uint64_t upcall_fast; /* deliveries by the trampoline on this CPU */
+    uint64_t irq_tsc;     /* TSC at the arrival of the device interrupt being handled */
+    uint64_t park_rdx, park_rcx, park_r8; /* irq_entry's registers (RAX: scratch) */
 };
 
 #define ENTRY_AREA(cpu) ((struct cpu_entry *)(AL_TRAMP_CPU_AREAS + (uint64_t)(cpu)*AL_TRAMP_CPU_SIZE))
@@ -77,6 +84,12 @@ static inline uint64_t arch_pending(void)
     uint64_t p;
     __asm__ volatile("movq %%gs:%c1, %0" : "=r"(p) : "i"(offsetof(struct cpu_entry, pending)));
     return p;
+}
+
+/* clear bits in this CPU's pending-work word */
+static inline void arch_pending_clear(uint64_t bits)
+{
+    __asm__ volatile("andq %0, %%gs:%c1" ::"er"(~bits), "i"(offsetof(struct cpu_entry, pending)) : "memory");
 }
 
 /* what the entry code loads for the thread about to run: its kernel stack
