@@ -48,20 +48,26 @@ _Noreturn void thread_fault(struct trap_frame *tf, uint64_t fault_addr);
  * the thread's user frame, which an upcall rewrites. Loops until nothing
  * is pending. */
 void user_exit_work(struct trap_frame *tf);
-/* the same from trap_dispatch, with the common case (a reschedule only)
- * as short as a direct call of schedule() */
+/* the upcall step of it (kernel/vcpu.c) */
+void vcpu_exit_work(struct trap_frame *tf);
+/* the same from trap_dispatch, with the common cases (a reschedule only,
+ * an upcall only) as short as a direct call */
 static inline void user_exit_work_trap(struct trap_frame *tf)
 {
-    if (arch_pending() == PENDING_RESCHED) {
+    uint64_t p = arch_pending();
+    if (p == PENDING_RESCHED) {
         arch_pending_clear(PENDING_RESCHED);
         schedule();
+        if (!arch_pending())
+            return;
+    } else if (p == PENDING_UPCALL) { /* (an interrupt for the thread it interrupted) */
+        arch_pending_clear(PENDING_UPCALL);
+        vcpu_exit_work(tf);
         if (!arch_pending())
             return;
     }
     user_exit_work(tf);
 }
-/* the upcall step of it (kernel/vcpu.c) */
-void vcpu_exit_work(struct trap_frame *tf);
 
 /* a #GP from user mode (kernel/ioport.c): 1 if the current task has I/O
  * ports that this CPU's bitmap did not hold; they are loaded now and the
