@@ -15,6 +15,7 @@
  */
 #include "user/lib/airlock.h"
 #include "user/lib/portio.h"
+#include "user/lib/rtc.h"
 #include "abi/airlock/boot.h"
 #include "lib/string.h"
 
@@ -124,17 +125,6 @@ static int hold_or_take(int hold)
     return ktap_failures(); /* (hold: we exit holding it) */
 }
 
-static unsigned char cmos_read(unsigned char r)
-{
-    outb(0x70, r);
-    return inb(0x71);
-}
-static void cmos_write(unsigned char r, unsigned char v)
-{
-    outb(0x70, r);
-    outb(0x71, v);
-}
-
 /* a message on EP within ms milliseconds: 1 with its words, 0 if none */
 static int wait_msg(long ms, unsigned long *id, unsigned long *n)
 {
@@ -166,10 +156,7 @@ static int rtc(void)
     int g0 = wait_msg(30, &id, &n);
     ktap_result(r == 0 && r1 == 0 && g0 == 0, "GSI 8, level: created and bound; quiet while the RTC is (%ld, %ld)", r,
                 r1);
-    unsigned char a = cmos_read(0x0a), b = cmos_read(0x0b);
-    cmos_write(0x0a, (unsigned char)((a & 0xf0) | 6)); /* 1024 Hz */
-    (void)cmos_read(0x0c);
-    cmos_write(0x0b, (unsigned char)(b | 0x40)); /* periodic interrupt on */
+    struct rtc_saved saved = rtc_periodic_on();
     g0 = wait_msg(500, &id, &n);
     ktap_result(g0 == 1 && id == AL_IRQ_ID(AL_IRQ_GSI, 8) && n == 1, "the RTC's interrupt arrives as a message (%lu)",
                 n);
@@ -185,9 +172,7 @@ static int rtc(void)
     g2 = wait_msg(30, &id, &n);
     ktap_result(r == 0 && g1 == 1 && n1 == 1 && g2 == 0,
                 "register C read and acknowledged: the next period, one arrival, then nothing until the next ack");
-    cmos_write(0x0b, b);
-    cmos_write(0x0a, a);
-    (void)cmos_read(0x0c);
+    rtc_restore(saved);
     r = al_cap_delete(IRQ);
     r1 = al_irq_create(AL_SLOT_IRQ_CONTROL, IRQ, AL_IRQ_ISA, 8, 0, 0);
     ktap_result(r == 0 && r1 == 0 && al_cap_delete(IRQ) == 0 && al_cap_delete(EP) == 0,

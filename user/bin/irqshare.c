@@ -20,6 +20,7 @@
  */
 #include "user/lib/airlock.h"
 #include "user/lib/portio.h"
+#include "user/lib/rtc.h"
 #include "abi/airlock/boot.h"
 #include "lib/string.h"
 
@@ -55,33 +56,16 @@ static long al_irq_info(long irq, struct al_irq_info *out)
 #define BADGE 0x5a1
 #define BADGE2 0x5a2
 
-static unsigned char cmos_read(unsigned char r)
-{
-    outb(0x70, r);
-    return inb(0x71);
-}
-static void cmos_write(unsigned char r, unsigned char v)
-{
-    outb(0x70, r);
-    outb(0x71, v);
-}
-
-static unsigned char rtc_a, rtc_b;
+static struct rtc_saved rtc_saved;
 
 /* the RTC's periodic interrupt at 1024 Hz; register C read (line quiet) */
 static void rtc_on(void)
 {
-    rtc_a = cmos_read(0x0a);
-    rtc_b = cmos_read(0x0b);
-    cmos_write(0x0a, (unsigned char)((rtc_a & 0xf0) | 6));
-    (void)cmos_read(0x0c);
-    cmos_write(0x0b, (unsigned char)(rtc_b | 0x40));
+    rtc_saved = rtc_periodic_on();
 }
 static void rtc_off(void)
 {
-    cmos_write(0x0b, rtc_b);
-    cmos_write(0x0a, rtc_a);
-    (void)cmos_read(0x0c);
+    rtc_restore(rtc_saved);
 }
 
 /* a message on ep within ms milliseconds: 1 with its count and badge,

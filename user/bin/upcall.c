@@ -21,6 +21,7 @@
 #include "user/lib/airlock.h"
 #include "user/lib/pci.h"
 #include "user/lib/portio.h"
+#include "user/lib/rtc.h"
 #include "abi/airlock/boot.h"
 #include "lib/string.h"
 #include "lib/format.h"
@@ -44,17 +45,6 @@ static volatile uint32_t *edu = (volatile uint32_t *)MMIO;
 static void raise_edu(void)
 {
     edu[EDU_RAISE / 4] = 1;
-}
-
-static unsigned char cmos_read(unsigned char r)
-{
-    outb(0x70, r);
-    return inb(0x71);
-}
-static void cmos_write(unsigned char r, unsigned char v)
-{
-    outb(0x70, r);
-    outb(0x71, v);
 }
 
 /* ---- the handler: one for every thread of the program ---- */
@@ -320,15 +310,11 @@ static void rtc_inside(struct al_upcall_state *st)
         return;
     rtc_once = 0;
     unsigned long e0 = st->entries;
-    unsigned char a = cmos_read(0x0a), b = cmos_read(0x0b);
-    cmos_write(0x0a, (unsigned char)((a & 0xf0) | 6)); /* 1024 Hz */
-    (void)cmos_read(0x0c);
-    cmos_write(0x0b, (unsigned char)(b | 0x40)); /* periodic interrupt on */
+    struct rtc_saved saved = rtc_periodic_on();
     for (unsigned long i = 0; i < 400000000UL && !(st->pending & (1UL << B_RTC)); i++)
         ;
     rtc_seen_pending = st->pending;
-    cmos_write(0x0b, (unsigned char)(b & ~0x40));
-    cmos_write(0x0a, a);
+    rtc_restore(saved);
     rtc_entries_during = st->entries - e0;
 }
 
@@ -574,15 +560,10 @@ static void hostile_handlers(void)
     al_sleep(5000000);
     unsigned long stuck_state = t_state, waiting = t_st ? t_st->count[B_EDU] : 0, entries = t_st ? t_st->entries : 0;
     /* ours: the RTC interrupt, bound to this thread */
-    unsigned char a = cmos_read(0x0a), b = cmos_read(0x0b);
     h0 = handled;
-    cmos_write(0x0a, (unsigned char)((a & 0xf0) | 6));
-    (void)cmos_read(0x0c);
-    cmos_write(0x0b, (unsigned char)(b | 0x40));
+    struct rtc_saved saved = rtc_periodic_on();
     ok = wait_handled(h0 + 1);
-    cmos_write(0x0b, (unsigned char)(b & ~0x40));
-    cmos_write(0x0a, a);
-    (void)cmos_read(0x0c);
+    rtc_restore(saved);
     al_irq_ack(IRQ_RTC);
     long e = end_t(tid);
     ktap_result(stuck_state == 0 && waiting == 3 && entries == 1 && t_state == 1 && ok && e == 0,
