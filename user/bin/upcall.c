@@ -407,7 +407,7 @@ static char tstack[16384] __attribute__((aligned(16)));
 static char tistack[16384] __attribute__((aligned(16)));
 static volatile unsigned long t_state, t_result, t_stop, t_ready, t_handled_at, t_path;
 static volatile long t_mode; /* 0 spin, 1 receive, 2 sleep */
-static volatile int t_bad_stack, t_stuck;
+static volatile int t_bad_stack, t_stuck; /* t_bad_stack: 1 the stack, 2 the entry is not mapped */
 static struct al_upcall_state *volatile t_st;
 
 static void thandler(struct al_upcall_state *st)
@@ -425,7 +425,8 @@ static void thandler(struct al_upcall_state *st)
 static long tbody(void *arg)
 {
     (void)arg;
-    long r = al_upcall_register(al_upcall_entry, t_bad_stack ? (void *)UNMAPPED : tistack, sizeof tistack,
+    long r = al_upcall_register(t_bad_stack == 2 ? (void (*)(void))UNMAPPED : al_upcall_entry,
+                                t_bad_stack == 1 ? (void *)UNMAPPED : tistack, sizeof tistack,
                                 AL_UPCALL_ENABLE);
     t_ready = 1;
     if (r)
@@ -526,31 +527,40 @@ static void other_threads(void)
 
 /* ---- hostile: a stack that is not there; a handler that never returns ---- */
 
-static void hostile_handlers(void)
+/* a thread whose interrupt stack (bad 1) or entry (bad 2) is not mapped
+ * dies of its first upcall, its IRQ unbound; ours works on */
+static int dies_alone(int bad, long *vec)
 {
-    t_bad_stack = 1;
+    t_bad_stack = bad;
     long tid = start_t(0, 100, here);
     t_bad_stack = 0;
     al_sleep(1000000);
     raise_edu();
     long st = -1;
-    long how = al_thread_join(tid, &st); /* it dies at its handler's first push */
+    long how = al_thread_join(tid, &st); /* it dies at its handler's first push, or fetch */
     struct al_irq_info inf;
     al_irq_info(IRQ_EDU, &inf);
     int unbound = !(inf.flags & AL_IRQ_INFO_BOUND);
     long rb = al_irq_bind_upcall(IRQ_EDU, 0, B_EDU);
     unsigned long h0 = handled;
     raise_edu();
-    int ok = wait_handled(h0 + 1);
-    ktap_result(how == AL_THREAD_FAULTED && st == 14 && unbound && rb == 0 && ok,
-                "an interrupt stack that is not mapped: only that thread dies (#PF, %ld), its IRQ unbound; ours "
-                "works on",
-                st);
+    *vec = st;
+    return how == AL_THREAD_FAULTED && st == 14 && unbound && rb == 0 && wait_handled(h0 + 1);
+}
+
+static void hostile_handlers(void)
+{
+    long v1 = 0, v2 = 0;
+    int stack = dies_alone(1, &v1), entry = dies_alone(2, &v2);
+    ktap_result(stack && entry,
+                "an interrupt stack or an entry that is not mapped: only that thread dies (#PF: %ld, %ld), its IRQ "
+                "unbound; ours works on",
+                v1, v2);
 
     /* stuck: its handler spins with vif clear; arrivals only count, and
      * our own thread (the RTC, bit 1 here) is served meanwhile */
     t_stuck = 1;
-    tid = start_t(0, 50, (here + 1) % ncpus());
+    long tid = start_t(0, 50, (here + 1) % ncpus());
     al_sleep(1000000);
     raise_edu();
     al_sleep(5000000);
@@ -560,9 +570,9 @@ static void hostile_handlers(void)
     al_sleep(5000000);
     unsigned long stuck_state = t_state, waiting = t_st ? t_st->count[B_EDU] : 0, entries = t_st ? t_st->entries : 0;
     /* ours: the RTC interrupt, bound to this thread */
-    h0 = handled;
+    unsigned long h0 = handled;
     struct rtc_saved saved = rtc_periodic_on();
-    ok = wait_handled(h0 + 1);
+    int ok = wait_handled(h0 + 1);
     rtc_restore(saved);
     al_irq_ack(IRQ_RTC);
     long e = end_t(tid);
