@@ -18,7 +18,6 @@
 #include <arch/trap.h>
 #include <arch/cpu.h>
 
-
 /* the fault message: vector, error, address, then the registers */
 void fault_fill(uint64_t *m, const struct trap_frame *tf, uint64_t addr)
 {

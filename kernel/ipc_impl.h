@@ -126,7 +126,7 @@ long xfer_check_item(uint64_t kind, uint64_t addr);
 long xfer_prepare(struct thread *s, struct thread *r, const uint64_t *item, uint64_t items, uint64_t words,
                   struct xfer **xp);
 #define XFER_RECV_BAD ((struct xfer *)1)
-#define XFER_PENDING  1 /* transfer(): words delivered, strings to copy (s->xfer) */
+#define XFER_PENDING  1            /* transfer(): words delivered, strings to copy (s->xfer) */
 void xfer_discard(struct xfer *x); /* a prepared transfer that will not run */
 /* run the copy prepared in s->xfer from s to r as the current thread (s
  * or r: the side that found its partner, which is blocked and off every
@@ -138,5 +138,5 @@ long xfer_start(struct thread *s, struct thread *r, int call, int64_t reply_time
  * string-copy partner's place (kmsg == KMSG_PROXY): the partner's, or NULL
  * if it left */
 struct task *xfer_proxy_task(struct thread *t);
-void xfer_leave(struct thread *t);     /* t leaves its transfer for good (killed, dying) */
+void xfer_leave(struct thread *t); /* t leaves its transfer for good (killed, dying) */
 #endif

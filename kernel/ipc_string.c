@@ -60,10 +60,10 @@
 
 /* bytes copied between two preemption points (4 pages: 2048 MOVSQ
  * iterations and at most 10 page-table walks) */
-#define XFER_CHUNK (16 * 1024)
+#define XFER_CHUNK   (16 * 1024)
 #define XFER_SRC_MAX (AL_MR_COUNT / 2) /* string items in one message */
-#define XS_SEND 0
-#define XS_RECV 1
+#define XS_SEND      0
+#define XS_RECV      1
 
 /* copy_stretch results besides 0 (done) and -AL_Exxx */
 #define XC_MORE  1 /* a stretch ended: preemption point */
@@ -124,8 +124,7 @@ static long read_buffers(struct xfer *x, const struct al_utcb *ru)
         if (b.len && !user_range_ok(b.addr, b.len))
             return -AL_EFAULT;
         for (unsigned j = 0; j < i; j++) /* overlapping buffers: which byte would win? */
-            if (b.len && x->dst[j].len && b.addr < x->dst[j].addr + x->dst[j].len &&
-                x->dst[j].addr < b.addr + b.len)
+            if (b.len && x->dst[j].len && b.addr < x->dst[j].addr + x->dst[j].len && x->dst[j].addr < b.addr + b.len)
                 return -AL_EINVAL;
         x->dst[i] = b;
     }

@@ -31,7 +31,6 @@
 #define CWIN   0x60000000UL
 #define MIB    (1UL << 20)
 
-
 static char stacks[5][16384] __attribute__((aligned(16)));
 
 /* ---- pagers ---- */
@@ -260,8 +259,8 @@ static void faults(void)
     long r = send_strings(1, s1);
     ktap_result(r == 0 && rlen == 3 * 4096 && check(DST, 3 * 4096, 2, 100) < 0 && ps.faults - f0 == 4 &&
                     pr.faults == g0 && (ps.last_error & AL_PF_STRING) && !(ps.last_error & 2),
-                "sender-side faults go to the sender's pager, 4 pages (%ld, %lu faults, error %#lx)", r,
-                ps.faults - f0, ps.last_error);
+                "sender-side faults go to the sender's pager, 4 pages (%ld, %lu faults, error %#lx)", r, ps.faults - f0,
+                ps.last_error);
     /* receiver side */
     unmap_views();
     memset((void *)RPOOL, 0, 5 * 4096);
@@ -296,16 +295,15 @@ static void faults(void)
     r = send_strings(1, s4);
     pr.mode = P_MAP;
     ktap_result(r == 0 && check(RPOOL, 4096, 1, 1) < 0 && pr.faults - g0 == 2 && (pr.last_error & 1),
-                "a read-only receive page faults again, as a protection fault (%lu faults, error %#lx)",
-                pr.faults - g0, pr.last_error);
+                "a read-only receive page faults again, as a protection fault (%lu faults, error %#lx)", pr.faults - g0,
+                pr.last_error);
     /* the receiver's pager on another CPU */
     if (ncpus() > 1) {
         unmap_views();
         bufs(1, rb);
         g0 = pr.faults;
         r = send_strings(1, s2);
-        ktap_result(r == 0 && check(RPOOL + 4000, 3 * 4096, 1, 0) < 0 && pr.faults - g0 == 4 &&
-                        pr.cpu != cpu_of_self(),
+        ktap_result(r == 0 && check(RPOOL + 4000, 3 * 4096, 1, 0) < 0 && pr.faults - g0 == 4 && pr.cpu != cpu_of_self(),
                     "the receiver's pager on another CPU (CPU %lu; we are on %lu)", pr.cpu, cpu_of_self());
     } else {
         ktap_result(1, "the receiver's pager on another CPU # SKIP one CPU");
@@ -345,12 +343,12 @@ static void hostile(void)
     bufs(1, b);
     unsigned long seq = rseq;
     static const unsigned long bad[][2] = {
-        {0, 16},                           /* NULL */
-        {0xffff800000000000UL, 16},        /* the kernel half */
-        {AL_TRAMPOLINE, 16},               /* the trampoline */
-        {0x0000800000000000UL, 16},        /* non-canonical */
-        {0xfffffffffffff000UL, 0x2000},    /* wrapping */
-        {AL_USER_HI - 8, 16},              /* past the user window */
+        {0, 16},                        /* NULL */
+        {0xffff800000000000UL, 16},     /* the kernel half */
+        {AL_TRAMPOLINE, 16},            /* the trampoline */
+        {0x0000800000000000UL, 16},     /* non-canonical */
+        {0xfffffffffffff000UL, 0x2000}, /* wrapping */
+        {AL_USER_HI - 8, 16},           /* past the user window */
     };
     int ok = 1;
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -450,9 +448,9 @@ static long other_cpu(void *arg)
 static void preemption(void)
 {
     long h = thread_spawn(high_prio, 0, stacks[3], sizeof stacks[3], 150, (long)cpu_of_self());
-    long o = ncpus() > 1 ? thread_spawn(other_cpu, 0, stacks[4], sizeof stacks[4], 100,
-                                        (long)(cpu_of_self() + 1) % ncpus())
-                         : -1;
+    long o = ncpus() > 1
+                 ? thread_spawn(other_cpu, 0, stacks[4], sizeof stacks[4], 100, (long)(cpu_of_self() + 1) % ncpus())
+                 : -1;
     unsigned long b[] = {DST, 8 * MIB};
     bufs(1, b);
     unsigned long s[] = {SRC, 4 * MIB, SRC, 4 * MIB};
@@ -495,8 +493,14 @@ static unsigned long rnd(void)
  * or by nobody), sometimes hostile */
 static unsigned long rnd_addr(int dst)
 {
-    static const unsigned long bad[] = {0, 8, 0xffff800000000000UL, AL_TRAMPOLINE, 0x0000800000000000UL,
-                                        0xfffffffffffff000UL, AL_USER_HI - 16, AL_KERNEL_BASE};
+    static const unsigned long bad[] = {0,
+                                        8,
+                                        0xffff800000000000UL,
+                                        AL_TRAMPOLINE,
+                                        0x0000800000000000UL,
+                                        0xfffffffffffff000UL,
+                                        AL_USER_HI - 16,
+                                        AL_KERNEL_BASE};
     unsigned long r = rnd();
     switch (r % 8) {
     case 0:
@@ -588,8 +592,10 @@ static void random_strings(void)
         n_ok += r == 0;
     }
     rutcb->str_count = 0;
-    ktap_result(ok, "300 messages of random strings into random buffers: documented results only, and only the "
-                    "sender's bytes arrive (%d whole)", n_ok);
+    ktap_result(ok,
+                "300 messages of random strings into random buffers: documented results only, and only the "
+                "sender's bytes arrive (%d whole)",
+                n_ok);
 }
 
 /* ---- a reply with a string ---- */

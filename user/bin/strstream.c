@@ -24,7 +24,7 @@
 #include "lib/string.h"
 
 #define BOOT  AL_SLOT_BOOT_EP
-#define PEP   10          /* this task's pager */
+#define PEP   10           /* this task's pager */
 #define REG   0x40000000UL /* the buffers: views of POOL, mapped at faults */
 #define POOL  0x48000000UL
 #define PSIZE (2UL << 20) /* 2 MiB */
@@ -197,9 +197,9 @@ static int client(unsigned long mib)
 
 /* ---- the benchmark ---- */
 
-#define BSRC  0x50000000UL /* the client's strings, 1 MiB mapped */
-#define BDST  0x50000000UL /* the server's buffer, 1 MiB mapped */
-#define LBL_FAULTS 0xf     /* from now on each message lands on a new page of REG */
+#define BSRC       0x50000000UL /* the client's strings, 1 MiB mapped */
+#define BDST       0x50000000UL /* the server's buffer, 1 MiB mapped */
+#define LBL_FAULTS 0xf          /* from now on each message lands on a new page of REG */
 
 static int bench_server(void)
 {

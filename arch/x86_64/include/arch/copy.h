@@ -12,10 +12,7 @@
 static inline void arch_copy_bulk(void *dst, const void *src, size_t n)
 {
     size_t q = n >> 3, b = n & 7;
-    __asm__ volatile("rep movsq\n\tmovq %3, %%rcx\n\trep movsb"
-                     : "+D"(dst), "+S"(src), "+c"(q)
-                     : "r"(b)
-                     : "memory");
+    __asm__ volatile("rep movsq\n\tmovq %3, %%rcx\n\trep movsb" : "+D"(dst), "+S"(src), "+c"(q) : "r"(b) : "memory");
 }
 
 /* Let pending interrupts in for one instruction (a preemption point in a
