@@ -4,6 +4,7 @@
 #include "kernel/ioport.h"
 #include "kernel/task.h"
 #include "kernel/frame.h"
+#include "kernel/kmem.h"
 #include "kernel/nospec.h"
 #include "kernel/panic.h"
 #include "abi/airlock/errno.h"
@@ -14,9 +15,13 @@
 
 int cspace_create(struct task *t)
 {
+    if (kmem_charge(t->kmem, CSPACE_FRAMES))
+        return -AL_EDQUOT;
     uint64_t pa = frame_alloc_contig(CSPACE_FRAMES, 4096, 0);
-    if (!pa)
+    if (!pa) {
+        kmem_uncharge(t->kmem, CSPACE_FRAMES);
         return -AL_ENOMEM;
+    }
     t->cspace = p2v(pa);
     memset(t->cspace, 0, sizeof *t->cspace);
     for (unsigned i = 0; i < AL_CSPACE_SLOTS; i++)
@@ -34,6 +39,7 @@ void cspace_destroy(struct task *t)
     uint64_t pa = v2p_direct(t->cspace);
     for (unsigned i = 0; i < CSPACE_FRAMES; i++)
         frame_free(pa + i * 4096);
+    kmem_uncharge(t->kmem, CSPACE_FRAMES);
     t->cspace = NULL;
 }
 

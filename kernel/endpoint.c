@@ -9,18 +9,27 @@
 #include "kernel/cap.h"
 #include "kernel/thread.h"
 #include "kernel/frame.h"
+#include "kernel/kmem.h"
 #include "kernel/panic.h"
 #include "abi/airlock/errno.h"
 #include <arch/paging.h>
 #include "lib/string.h"
 
-struct endpoint *endpoint_create(void)
+struct endpoint *endpoint_create(struct kmem *k, long *err)
 {
-    uint64_t pa = frame_alloc();
-    if (!pa)
+    if (kmem_charge(k, 1)) {
+        *err = -AL_EDQUOT;
         return NULL;
+    }
+    uint64_t pa = frame_alloc();
+    if (!pa) {
+        kmem_uncharge(k, 1);
+        *err = -AL_ENOMEM;
+        return NULL;
+    }
     struct endpoint *ep = p2v(pa);
     memset(ep, 0, sizeof *ep);
+    ep->kmem = k;
     return ep;
 }
 
@@ -45,6 +54,7 @@ static void endpoint_release(struct cap *c, void *obj)
         ipc_q_remove(&ep->recvq, t);
         ipc_wake(t, -AL_ECANCELED);
     }
+    kmem_uncharge(ep->kmem, 1);
     frame_free(v2p_direct(ep));
 }
 

@@ -44,10 +44,14 @@ enum ipc_state { IPC_NONE, IPC_SEND, IPC_RECV, IPC_REPLY, IPC_XFER };
 struct endpoint {
     unsigned refs; /* capabilities naming it */
     struct thread *sendq, *recvq;
+    struct kmem *kmem; /* pays for its frame (NULL: the kernel) */
 };
 
 /* a new endpoint, no capability yet (cap_install it: endpoint_ops) */
-struct endpoint *endpoint_create(void);
+struct kmem;
+/* an endpoint charged to k (NULL: the kernel's own); NULL with
+ * *err = -AL_EDQUOT or -AL_ENOMEM */
+struct endpoint *endpoint_create(struct kmem *k, long *err);
 void ipc_timeout(struct thread *t);     /* from the sleep list */
 void ipc_thread_dies(struct thread *t); /* cancel everything that involves t */
 /* send (call: and wait for the reply) on ep as `self`; kernel/fault.c uses it

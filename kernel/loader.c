@@ -11,13 +11,15 @@
 #include "kernel/cap.h"
 #include "kernel/ipc.h"
 #include "kernel/panic.h"
+#include "kernel/kmem.h"
 
 /* the kernel keeps one reference, so the boot endpoint never goes away */
 struct endpoint *boot_endpoint(void)
 {
     static struct endpoint *ep;
     if (!ep) {
-        ep = endpoint_create();
+        long err;
+        ep = endpoint_create(NULL, &err);
         if (!ep)
             panic("no memory for the boot endpoint");
         ep->refs = 1;
@@ -67,9 +69,10 @@ int loader_load(const void *image, uint64_t size, const char *cmdline, struct ta
         return r;
     char name[32];
     task_name(cmdline, name, sizeof name);
-    struct task *t = task_create(name);
+    long err = 0;
+    struct task *t = task_create(name, &kmem_kernel, KMEM_BOOT_TASK, &err);
     if (!t)
-        return *why = "out of memory", -12;
+        return *why = "out of memory", (int)err;
     for (unsigned i = 0; i < img.nseg; i++)
         if ((r = load_segment(t, image, &img.seg[i])))
             goto fail;
@@ -89,9 +92,9 @@ int loader_load(const void *image, uint64_t size, const char *cmdline, struct ta
         *why = "address-space audit failed";
         goto fail;
     }
-    struct thread *th = thread_create_user(t, img.entry, rsp, 0, 0);
+    struct thread *th = thread_create_user(t, img.entry, rsp, 0, 0, &err);
     if (!th) {
-        r = -12;
+        r = (int)err;
         goto fail;
     }
     /* every boot module shares the boot endpoint (slot AL_SLOT_BOOT_EP) */

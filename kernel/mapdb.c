@@ -3,6 +3,7 @@
 #include "kernel/thread.h"
 #include "kernel/cpu.h"
 #include "kernel/frame.h"
+#include "kernel/kmem.h"
 #include "kernel/panic.h"
 #include "abi/airlock/errno.h"
 #include <arch/paging.h>
@@ -33,12 +34,21 @@ void mapdb_init(void)
     memset(hash, 0, HASH_BUCKETS * sizeof(void *));
 }
 
-static struct mapnode *node_alloc(void)
+/* a node for a mapping in t, charged to t's budget (kmem.h: a frame per
+ * KMEM_NODES_PER_FRAME nodes); NULL with *err = -AL_EDQUOT or -AL_ENOMEM */
+static struct mapnode *node_alloc(struct task *t, long *err)
 {
+    if (kmem_charge_node(t->kmem)) {
+        *err = -AL_EDQUOT;
+        return NULL;
+    }
     if (!free_nodes) {
         uint64_t pa = frame_alloc();
-        if (!pa)
+        if (!pa) {
+            kmem_uncharge_node(t->kmem);
+            *err = -AL_ENOMEM;
             return NULL;
+        }
         slab_frames++;
         struct mapnode *n = p2v(pa);
         for (unsigned i = 0; i < 4096 / sizeof *n; i++) {
@@ -51,7 +61,7 @@ static struct mapnode *node_alloc(void)
     /* field by field: plain stores, cheaper than a memset call or REP STOS
      * on this path; the assertion catches a field added later */
     _Static_assert(sizeof *n == 3 * 8 + 2 * 4 + 5 * 8, "clear every field of struct mapnode here");
-    n->task = NULL;
+    n->task = t;
     n->va = n->pa = 0;
     n->rights = n->device = 0;
     n->parent = n->child = n->next = n->prev = n->hnext = NULL;
@@ -61,6 +71,7 @@ static struct mapnode *node_alloc(void)
 
 static void node_free(struct mapnode *n)
 {
+    kmem_uncharge_node(n->task->kmem);
     n->task = NULL;
     n->hnext = free_nodes;
     free_nodes = n;
@@ -151,17 +162,18 @@ long mapdb_root(struct task *t, uint64_t va, uint64_t pa, uint32_t rights, int d
 {
     if (mapdb_lookup(t, va))
         return -AL_EEXIST;
-    struct mapnode *n = node_alloc();
+    long err = 0;
+    struct mapnode *n = node_alloc(t, &err);
     if (!n)
-        return -AL_ENOMEM;
-    n->task = t;
+        return err;
     n->va = va;
     n->pa = pa;
     n->rights = rights;
     n->device = (uint32_t)device;
-    if (pt_map(t->pml4, va, pa, pte_flags(rights, device))) {
+    int r = task_pt_map(t, va, pa, pte_flags(rights, device));
+    if (r) {
         node_free(n);
-        return -AL_ENOMEM;
+        return r == -AL_EDQUOT ? r : -AL_ENOMEM;
     }
     hash_insert(n);
     return 0;
@@ -280,43 +292,50 @@ long mapdb_map(struct mapnode *src, struct task *dst, uint64_t dva, uint32_t mas
         return -AL_EINVAL; /* would unmap the source itself */
     /* (a kernel-made mapping there was refused by mapdb_map_check, and no
      * map creates one) */
+    /* a granted node moves to dst's budget: charged before anything changes */
+    if (grant && kmem_charge_node(dst->kmem))
+        return -AL_EDQUOT;
     if (old)
         destroy_subtree(old, flush);
     if (grant) {
         /* the node moves: same place in the tree, new owner */
         pt_unmap(src->task->pml4, src->va);
         *flush |= task_cpu_mask(src->task);
-        if (pt_map(dst->pml4, dva, src->pa, pte_flags(rights, src->device))) {
-            /* out of memory for a page table: the page is gone from both,
-             * and so is everything derived from it */
+        int r = task_pt_map(dst, dva, src->pa, pte_flags(rights, src->device));
+        if (r) {
+            /* out of memory (or budget) for a page table: the page is gone
+             * from both, and so is everything derived from it */
             while (src->child)
                 destroy_subtree(src->child, flush);
             unlink_node(src);
             hash_remove(src);
             node_free(src);
-            return -AL_ENOMEM;
+            kmem_uncharge_node(dst->kmem);
+            return r == -AL_EDQUOT ? r : -AL_ENOMEM;
         }
         /* fewer rights for the new owner: the derivations lose them too */
         if (src->rights & ~rights)
             reduce_subtree(src, src->rights & ~rights, flush);
         hash_remove(src);
+        kmem_uncharge_node(src->task->kmem);
         src->task = dst;
         src->va = dva;
         src->rights = rights;
         hash_insert(src);
         return 0;
     }
-    struct mapnode *n = node_alloc();
+    long err = 0;
+    struct mapnode *n = node_alloc(dst, &err);
     if (!n)
-        return -AL_ENOMEM;
-    n->task = dst;
+        return err;
     n->va = dva;
     n->pa = src->pa;
     n->rights = rights;
     n->device = src->device;
-    if (pt_map(dst->pml4, dva, src->pa, pte_flags(rights, src->device))) {
+    int r = task_pt_map(dst, dva, src->pa, pte_flags(rights, src->device));
+    if (r) {
         node_free(n);
-        return -AL_ENOMEM;
+        return r == -AL_EDQUOT ? r : -AL_ENOMEM;
     }
     link_child(src, n);
     hash_insert(n);

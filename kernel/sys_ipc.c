@@ -13,9 +13,9 @@ SYSCALL_DEFINE(endpoint_create)
     struct cap *slot = cap_empty_slot(current()->task, a0, &err);
     if (!slot)
         return err;
-    struct endpoint *ep = endpoint_create();
+    struct endpoint *ep = endpoint_create(current()->task->kmem, &err);
     if (!ep)
-        return -AL_ENOMEM;
+        return err;
     cap_install(slot, AL_CAP_ENDPOINT, AL_R_SEND | AL_R_RECV | AL_R_GRANT, ep, 0);
     return 0;
 }

@@ -14,6 +14,7 @@
 #include "kernel/audit.h"
 #include "kernel/fault.h"
 #include "kernel/panic.h"
+#include "kernel/kmem.h"
 #include "abi/airlock/errno.h"
 #include "abi/airlock/layout.h"
 
@@ -57,9 +58,9 @@ SYSCALL_DEFINE(task_create)
         }
     }
     name[n] = 0;
-    struct task *t = task_create(n ? name : self->name);
+    struct task *t = task_create(n ? name : self->name, self->kmem, KMEM_CHILD_DEFAULT, &err);
     if (!t)
-        return -AL_ENOMEM;
+        return err;
     t->max_prio = self->max_prio;
     cap_install(slot, AL_CAP_TASK, AL_R_CONTROL, t, 0);
     return t->id;
@@ -138,4 +139,48 @@ SYSCALL_DEFINE(thread_cap)
         return err;
     cap_install(slot, AL_CAP_THREAD, AL_R_CONTROL, th, 0);
     return 0;
+}
+
+/* the task named by slot a0 (-1: the caller's own) */
+static struct kmem *kmem_arg(uint64_t a0, long *err)
+{
+    struct task *t = (int64_t)a0 == -1 ? current()->task : task_arg(a0, err);
+    return t ? t->kmem : NULL;
+}
+
+/* kmem_info(task, out): the budget of a task we control (-1: our own) */
+SYSCALL_DEFINE(kmem_info)
+{
+    long err = 0;
+    struct kmem *k = kmem_arg(a0, &err);
+    if (!k)
+        return err;
+    struct al_kmem_info info = {
+        .limit = k->limit,
+        .used = k->used,
+        .peak = k->peak,
+        .nodes = k->nodes,
+        .tables = k->tables,
+        .children = k->children,
+        .task = k->id,
+    };
+    if (copy_to_user(current()->task, a1, &info, sizeof info))
+        return -AL_EFAULT;
+    return 0;
+}
+
+/* kmem_set(task, frames): the budget of a task we created becomes
+ * `frames`, the difference taken from or given back to ours */
+SYSCALL_DEFINE(kmem_set)
+{
+    long err = 0;
+    struct task *t = task_arg(a0, &err);
+    if (!t)
+        return err;
+    if (t->kmem->parent != current()->task->kmem)
+        return -AL_EPERM; /* only its creator hands it budget */
+    if (a1 > KMEM_BOOT_TASK)
+        return -AL_EDQUOT;
+    long r = kmem_set_limit(t->kmem, a1);
+    return r == -22 ? -AL_EBUSY : r;
 }

@@ -114,9 +114,9 @@ long thread_spawn_checked(struct task *t, uint64_t entry, uint64_t stack, uint64
     /* the airlock invariant, checked on every space before it first runs */
     if (!t->main && audit_user_space(t->pml4, t->name))
         panic("audit failed for task %u (%s)", t->id, t->name);
-    struct thread *th = thread_create_user(t, entry, stack, arg, 0);
+    struct thread *th = thread_create_user(t, entry, stack, arg, 0, &err);
     if (!th)
-        return -AL_ENOMEM;
+        return err;
     th->prio = (int)prio;
     th->affinity = (int)(int64_t)cpu;
     th->cpu = th->affinity >= 0 ? (unsigned)th->affinity : current()->cpu;

@@ -13,6 +13,7 @@
 #include "kernel/bootinfo.h"
 #include "kernel/loader.h"
 #include "kernel/task.h"
+#include "kernel/kmem.h"
 #include "kernel/thread.h"
 #include "kernel/cap.h"
 #include "kernel/ioport.h"
@@ -126,7 +127,11 @@ int system_start(int s0i, int rooti, int ktap, unsigned ktap_first)
         return -1;
     s0->is_sigma0 = 1;
     give_memory(s0);
-    struct endpoint *ep = endpoint_create();
+    /* sigma0's budget: what its boot mappings took, and a little more */
+    if (kmem_set_limit(s0->kmem, s0->kmem->used + KMEM_SIGMA0_SPARE))
+        panic("system: sigma0's budget");
+    long err;
+    struct endpoint *ep = endpoint_create(NULL, &err);
     if (!ep)
         panic("system: no memory for sigma0's endpoint");
     cap_install(cap_slot(s0, AL_SLOT_SIGMA0), AL_CAP_ENDPOINT, AL_R_RECV | AL_R_SEND, ep, 0);
@@ -160,6 +165,15 @@ int system_start(int s0i, int rooti, int ktap, unsigned ktap_first)
         memcpy(d->cmdline, m->cmdline, sizeof d->cmdline - 1);
         va += 4096; /* a gap between modules */
     }
+    /* the root task's budget: the kernel's free frames but a reserve for
+     * the kernel's own objects (its threads, the node slab's rounding);
+     * the kernel's record then holds exactly what it handed out */
+    uint64_t free = frame_free_count(), reserve = free / 16 > 512 ? free / 16 : 512;
+    if (free <= reserve || kmem_set_limit(root->kmem, root->kmem->used + (free - reserve)))
+        panic("system: no memory for the root task's budget");
+    kmem_kernel_init(kmem_kernel.used);
+    kprintf("system: kernel memory: sigma0 %lu frames, root %lu frames, %lu frames kept\n",
+            (unsigned long)s0->kmem->limit, (unsigned long)root->kmem->limit, (unsigned long)reserve);
     kprintf("system: sigma0 is task %u, root is task %u with %lu boot modules\n", s0->id, root->id, bi->nmods);
     thread_start(s0th);
     thread_start(rth);

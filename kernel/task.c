@@ -7,6 +7,8 @@
 #include "kernel/object.h"
 #include "kernel/mapdb.h"
 #include "kernel/ioport.h"
+#include "kernel/kmem.h"
+#include "abi/airlock/errno.h"
 #include <arch/tlb.h>
 #include "kernel/panic.h"
 #include <arch/paging.h>
@@ -20,35 +22,55 @@ unsigned long task_live_count(void)
     return live;
 }
 
-struct task *task_create(const char *name)
+/* the task object and its PML4 (the cspace charges itself) */
+#define TASK_OWN_FRAMES 2
+
+struct task *task_create(const char *name, struct kmem *parent, uint64_t limit, long *err)
 {
+    struct kmem *k = kmem_new(parent, limit, 0, err);
+    if (!k)
+        return NULL;
+    if (kmem_charge(k, TASK_OWN_FRAMES)) {
+        *err = -AL_EDQUOT;
+        kmem_task_gone(k);
+        return NULL;
+    }
+    *err = -AL_ENOMEM;
     uint64_t pa = frame_alloc();
     if (!pa)
-        return NULL;
+        goto fail_kmem;
     struct task *t = p2v(pa);
     memset(t, 0, sizeof *t);
-    t->pml4 = pt_alloc_table();
+    t->kmem = k;
+    t->pml4 = pt_alloc_table(); /* kmem_payer is NULL here: charged above */
     if (!t->pml4) {
         frame_free(pa);
-        return NULL;
+        goto fail_kmem;
     }
     /* the upper half holds nothing but the shared trampoline tables */
     ((uint64_t *)p2v(t->pml4))[TRAMP_PML4_SLOT] = paging_tramp_pml4e();
     t->cr3 = tlb_space_new(t->pml4);
     t->id = next_id++;
     t->max_prio = PRIO_USER_MAX;
-    if (cspace_create(t)) {
+    long r = cspace_create(t);
+    if (r) {
         tlb_space_free(t->cr3, 0); /* never loaded */
         frame_free(t->pml4);
         frame_free(pa);
-        return NULL;
+        *err = r;
+        goto fail_kmem;
     }
+    k->id = t->id;
     unsigned i = 0;
     for (; name && name[i] && i + 1 < sizeof t->name; i++)
         t->name[i] = name[i];
     t->name[i] = 0;
     live++;
     return t;
+fail_kmem:
+    kmem_uncharge(k, TASK_OWN_FRAMES);
+    kmem_task_gone(k);
+    return NULL;
 }
 
 void task_wait(struct task *t)
@@ -92,6 +114,7 @@ void task_put(struct task *t)
 void task_destroy(struct task *t)
 {
     assert(t->live_threads == 0);
+    struct kmem *k = t->kmem;
     uint64_t mask = 0;
     mapdb_task_gone(t, &mask); /* derived mappings everywhere; frames stay sigma0's */
     if (mask)
@@ -108,20 +131,33 @@ void task_destroy(struct task *t)
     frame_free(t->pml4);
     frame_free(v2p_direct(t));
     live--;
+    /* the tables and the kernel-made pages went with pt_free_lower; what
+     * its endpoints in other tasks' cspaces hold stays charged until they go */
+    assert(k->nodes == 0); /* mapdb_task_gone took every node of it */
+    kmem_nodes_gone(k);
+    kmem_uncharge(k, k->tables + k->pages + TASK_OWN_FRAMES);
+    k->tables = k->pages = 0;
+    kmem_task_gone(k);
 }
 
 int task_map_new_page(struct task *t, uint64_t va, int writable, int executable, uint64_t *pa_out)
 {
+    if (kmem_charge(t->kmem, 1))
+        return -AL_EDQUOT;
     uint64_t pa = frame_alloc();
-    if (!pa)
+    if (!pa) {
+        kmem_uncharge(t->kmem, 1);
         return -12;
+    }
     memset(p2v(pa), 0, 4096);
     uint64_t flags = PTE_U | (writable ? PTE_W : 0) | (executable ? 0 : pte_nx);
-    int r = pt_map(t->pml4, va, pa, flags);
+    int r = task_pt_map(t, va, pa, flags);
     if (r) {
         frame_free(pa);
+        kmem_uncharge(t->kmem, 1);
         return r;
     }
+    t->kmem->pages++;
     if (pa_out)
         *pa_out = pa;
     return 0;

@@ -10,10 +10,15 @@
  */
 #ifndef KERNEL_TASK_H
 #define KERNEL_TASK_H
+#include <stddef.h>
 #include <stdint.h>
 #include "abi/airlock/layout.h"
+#include "abi/airlock/errno.h"
+#include "kernel/kmem.h"
+#include <arch/pagetable.h>
 
 struct cspace;
+struct kmem;
 
 struct thread;
 
@@ -51,6 +56,7 @@ struct task {
     unsigned iomem_caps;
     int iomem_mapped;
     uint64_t utcb_used[AL_UTCB_SLOTS / 64];
+    struct kmem *kmem; /* its kernel-memory budget (kernel/kmem.h) */
     char name[32];
 };
 
@@ -63,7 +69,21 @@ static inline void task_placed(struct task *t, unsigned cpu)
         t->tlb_cpus |= 1ULL << cpu;
 }
 
-struct task *task_create(const char *name);
+/* a task whose budget of `limit` frames is taken from parent; NULL with
+ * *err = -AL_EDQUOT (parent's budget, or limit below the task's own
+ * structures) or -AL_ENOMEM */
+struct task *task_create(const char *name, struct kmem *parent, uint64_t limit, long *err);
+/* pt_map into t's space, the page tables it needs charged to t's budget
+ * (kmem_payer for the call; inline: the page-fault path maps through it):
+ * 0, -AL_EDQUOT, or pt_map's errors */
+static inline int task_pt_map(struct task *t, uint64_t va, uint64_t pa, uint64_t flags)
+{
+    kmem_payer = t->kmem;
+    kmem_refused = 0;
+    int r = pt_map(t->pml4, va, pa, flags);
+    kmem_payer = NULL;
+    return r && kmem_refused ? -AL_EDQUOT : r;
+}
 void task_destroy(struct task *t); /* all its threads must be dead (they are freed) */
 /* drop a reference (a capability, or task_wait's): destroy the task now
  * if it was the last and it has no threads left, else when its last
@@ -71,7 +91,7 @@ void task_destroy(struct task *t); /* all its threads must be dead (they are fre
 void task_put(struct task *t);
 /* Block until every thread of t has died. BKL held. */
 void task_wait(struct task *t);
-/* Allocate, zero and map one user page. flags: PTE_W and/or executable. */
+/* Allocate, zero and map one user page, charged to t's budget. */
 int task_map_new_page(struct task *t, uint64_t va, int writable, int executable, uint64_t *pa_out);
 unsigned long task_live_count(void);
 #endif

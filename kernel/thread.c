@@ -8,6 +8,7 @@
 #include "kernel/cpu.h"
 #include "kernel/kstack.h"
 #include "kernel/frame.h"
+#include "kernel/kmem.h"
 #include "kernel/panic.h"
 #include "kernel/console.h"
 #include <arch/system.h>
@@ -79,6 +80,7 @@ void thread_release_stack(struct thread *t)
 {
     if (t->kstack_slot >= 0) {
         kstack_free(t->kstack_slot);
+        kmem_uncharge(t->kmem, KSTACK_PAGES);
         t->kstack_slot = -1;
     }
 }
@@ -109,8 +111,10 @@ void thread_free(struct thread *t)
     t->task = NULL;
     t->state = T_DEAD;
     t->freed = 1;
-    if (!t->refs)
+    if (!t->refs) {
+        kmem_uncharge(t->kmem, 1);
         frame_free(v2p_direct(t));
+    }
 }
 
 /* a thread capability was deleted: the object goes with the last one
@@ -120,19 +124,22 @@ static void thread_release(struct cap *c, void *obj)
     struct thread *t = obj;
     (void)c;
     assert(t->refs > 0);
-    if (--t->refs == 0 && t->freed)
+    if (--t->refs == 0 && t->freed) {
+        kmem_uncharge(t->kmem, 1);
         frame_free(v2p_direct(t));
+    }
 }
 
 /* the thread's UTCB page: a free slot of the task's UTCB area */
 static int utcb_alloc(struct task *task, struct thread *t)
 {
+    int r;
     for (int i = 0; i < AL_UTCB_SLOTS; i++) {
         if (task->utcb_used[i / 64] & (1ULL << (i % 64)))
             continue;
         uint64_t va = AL_UTCB_BASE + (uint64_t)i * 4096, pa;
-        if (task_map_new_page(task, va, 1, 0, &pa))
-            return -1;
+        if ((r = task_map_new_page(task, va, 1, 0, &pa)))
+            return r;
         task->utcb_used[i / 64] |= 1ULL << (i % 64);
         t->utcb_slot = i;
         t->utcb_va = va;
@@ -141,7 +148,7 @@ static int utcb_alloc(struct task *task, struct thread *t)
         t->utcb->rcv_cap_slot = -1;
         return 0;
     }
-    return -1;
+    return -AL_ENOMEM;
 }
 
 static void utcb_free(struct thread *t)
@@ -153,19 +160,32 @@ static void utcb_free(struct thread *t)
     /* other threads of the task may still hold the translation (with
      * PCID: any CPU that ran the task) */
     tlb_shootdown_user(task_cpu_mask(task), task->cr3, t->utcb_va, 1);
-    if (pte & PTE_P)
+    if (pte & PTE_P) {
         frame_free(pte & PTE_ADDR);
+        kmem_uncharge(task->kmem, 1); /* task_map_new_page charged it */
+        task->kmem->pages--;
+    }
     task->utcb_used[t->utcb_slot / 64] &= ~(1ULL << (t->utcb_slot % 64));
     t->utcb_va = 0;
     t->utcb = NULL;
 }
 
-struct thread *thread_create_user(struct task *task, uint64_t rip, uint64_t rsp, uint64_t rdi, uint64_t rsi)
+struct thread *thread_create_user(struct task *task, uint64_t rip, uint64_t rsp, uint64_t rdi, uint64_t rsi, long *err)
 {
-    struct thread *t = thread_alloc(task->name);
-    if (!t)
+    if (kmem_charge(task->kmem, 1 + KSTACK_PAGES)) {
+        *err = -AL_EDQUOT;
         return NULL;
-    if (utcb_alloc(task, t)) {
+    }
+    struct thread *t = thread_alloc(task->name);
+    if (!t) {
+        kmem_uncharge(task->kmem, 1 + KSTACK_PAGES);
+        *err = -AL_ENOMEM;
+        return NULL;
+    }
+    t->kmem = task->kmem; /* from here thread_free gives the charge back */
+    long r = utcb_alloc(task, t);
+    if (r) {
+        *err = r;
         thread_free(t);
         return NULL;
     }

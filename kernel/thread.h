@@ -46,6 +46,7 @@ struct thread {
     uint64_t kstack_top; /* trap frame ends here */
     int kstack_slot;     /* kernel-stack region slot, -1 once freed */
     struct task *task;   /* NULL for kernel threads */
+    struct kmem *kmem;   /* pays for its frame and kernel stack (its task's budget; NULL: kernel) */
     uint64_t cr3;        /* the task's PML4, or the kernel's */
     enum thread_state state;
     unsigned id;
@@ -116,7 +117,9 @@ _Noreturn void thread_boot(void (*fn)(void));
 _Noreturn void thread_enter_idle(void);
 /* A user thread of task t starting at rip with stack rsp and rdi/rsi args.
  * Not yet runnable: thread_start() it. NULL when out of memory. */
-struct thread *thread_create_user(struct task *t, uint64_t rip, uint64_t rsp, uint64_t rdi, uint64_t rsi);
+/* NULL with *err = -AL_EDQUOT (t's budget: the thread's frame, kernel
+ * stack and UTCB page) or -AL_ENOMEM */
+struct thread *thread_create_user(struct task *t, uint64_t rip, uint64_t rsp, uint64_t rdi, uint64_t rsi, long *err);
 struct thread *thread_create_kernel(void (*fn)(void *), void *arg, const char *name);
 void thread_start(struct thread *t);
 /* Wait until t is dead, then free it. Returns how it ended. */

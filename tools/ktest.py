@@ -120,7 +120,7 @@ SUITES = {
     "nmi": ("mb1", [(U("spin"), "100"), (U("crash"), "tf-many 100 30")], "ktest=modules"),
     "ipc": ("mb1", [(U("ipc"), ""), (U("ipcpair"), "server start=bg"), (U("ipcpair"), "client"),
                     (U("threadcap"), ""), (U("replies"), "")], "ktest=modules"),
-    "memory": ("mb1", [(U("mapping"), ""), (U("capcheck"), ""), (U("iomem"), "mem=all"), (U("tlb"), ""), (U("chains"), "")],
+    "memory": ("mb1", [(U("mapping"), ""), (U("capcheck"), ""), (U("iomem"), "mem=all"), (U("tlb"), ""), (U("chains"), "kmem=12288")],
                "ktest=modules"),
     "faults": ("mb1", [(U("faults"), ""), (U("hello"), "after faults")], "ktest=modules"),
     # string items: each side's faults to its own pager, hostile buffers,
@@ -149,6 +149,10 @@ SUITES = {
     # init mode: a boot configuration, supervision, the init protocol
     "init": ("mb1", [(os.path.join(ROOT, "user", "etc", "init-test.cfg"), ""), (U("pci"), ""), (U("crash"), ""),
                      (U("initcheck"), ""), (U("hello"), ""), (U("spin"), "")], "ktest=modules"),
+    # kernel-memory budgets (issue 12): a hostile task refused with
+    # AL_EDQUOT while the others go on, everything back at its death; a chain
+    # of three budgets
+    "kmem": ("mb1", [(U("kmem"), "3000 kmem=3000"), (U("hello"), "after kmem")], "ktest=modules"),
     "fuzz": ("mb1", [(U("fuzz"), "20000 7"), (U("fuzz"), "20000 1234567"), (U("hello"), "after fuzzing")],
              "ktest=modules"),
     "threads": ("mb1", [(U("sched"), ""), (U("fpu"), ""), (U("cpus"), ""), (U("sleep"), ""), (U("kill"), ""),
@@ -800,7 +804,9 @@ class SystemPeer:
                                    r"^  isa 1 .* ipc +edge,bound", r"^latency",
                                    r"^  isa 3 +(\d+ ){12} min \d+ max \d+  ipc [1-9]\d* upcall 0 trampoline 0"])
         self.expect("mem", "mem", [r"mem: 4 KiB pages", r"^  sigma0: \d+ pages", r"^  kernel: \d+ frames",
-                                   r"^  tasks running: \d+ pages"], absent=[r"^shell: "])
+                                   r"^  +ID +PAGES +KIB +KMEM +KLIMIT STATE", r"^ +\d+ +\d+ +\d+ +[1-9]\d* +2048 running ",
+                                   r"^  tasks running: \d+ pages .* [1-9]\d* kernel frames charged",
+                                   r"^  kernel memory of this shell: [1-9]\d* of 2048 frames"], absent=[r"^shell: "])
         self.expect("cpus", "cpus", [rf"cpus: {self.tag} \({self.tag} online\)", r"^  CPU APIC"] +
                     [rf"^ +{i} +\d+ .* yes " for i in range(int(self.tag))], secs=10)
         self.expect("uptime", "uptime", [r"uptime: \d+\.\d{3} s \(0:00:\d\d\)"])

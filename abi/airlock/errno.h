@@ -25,5 +25,6 @@
 #define AL_EOVERFLOW 75  /* a string transfer was cut: the receive buffers were too short */
 #define AL_ETIME     62  /* a string transfer's pager did not answer within the transfer timeout */
 #define AL_EINTR     4   /* an upcall cut the wait (docs/ABI.md, section 5.15) */
+#define AL_EDQUOT    122 /* the kernel-memory budget of the paying task is used up (section 5.16) */
 
 #endif

@@ -43,6 +43,17 @@ struct al_stats {
     unsigned long live_threads; /* thread objects not yet freed */
 };
 
+/* kmem_info: a task's kernel-memory budget, in 4 KiB frames */
+struct al_kmem_info {
+    unsigned long limit;    /* what its creator gave it */
+    unsigned long used;     /* held by its objects, and the budgets of its children */
+    unsigned long peak;     /* the highest `used` so far */
+    unsigned long nodes;    /* mapping-database nodes (a frame per 56) */
+    unsigned long tables;   /* page tables of its address space */
+    unsigned long children; /* budgets handed to tasks it created (still alive) */
+    unsigned long task;     /* the task's id */
+};
+
 /* thread_join results */
 #define AL_THREAD_EXITED  1 /* *status = the value passed to exit */
 #define AL_THREAD_FAULTED 2 /* *status = the exception vector */

@@ -1,6 +1,7 @@
 /* x86_64 page-table helpers; see pagetable.h for the contracts. */
 #include <arch/pagetable.h>
 #include "kernel/frame.h"
+#include "kernel/kmem.h"
 #include "lib/string.h"
 
 #define ENOMEM 12
@@ -10,9 +11,22 @@
 
 uint64_t pt_alloc_table(void)
 {
+    /* a user space's tables are charged to kmem_payer (set around pt_map
+     * by task_pt_map, kernel/task.h); NULL: the kernel's own */
+    struct kmem *k = kmem_payer;
+    if (k && kmem_charge(k, 1)) {
+        kmem_refused = 1;
+        return 0;
+    }
     uint64_t pa = frame_alloc();
     if (pa)
         memset(p2v(pa), 0, 4096);
+    if (k) {
+        if (pa)
+            k->tables++;
+        else
+            kmem_uncharge(k, 1);
+    }
     return pa;
 }
 

@@ -41,6 +41,7 @@
 #define KEPT_FIRST     160                  /* [KEPT_FIRST, SVC_EP_BASE): capabilities derived and given */
 #define SVC_EP_BASE    240                  /* + i: the endpoint of services[i] (serve=NAME) */
 #define MAX_PAGES      512
+#define KMEM_MODULE    2048 /* a module's kernel-memory budget without kmem=N (frames: 8 MiB) */
 
 enum { EXP_EXIT, EXP_FAULT, EXP_REFUSE };
 
@@ -54,6 +55,7 @@ struct mod {
     int irqs;  /* irqs=1: a copy of our IRQ-control capability */
     unsigned long port_base2, port_count2; /* ports=...,BASE:COUNT (count 0: none) */
     int mem;   /* 1: mem=all, 2: mem=BASE:SIZE */
+    unsigned long kmem; /* kmem=N: its kernel-memory budget in frames (0: KMEM_MODULE) */
     int serve; /* serve=NAME: 1 + its index in services[], 0: none */
     unsigned use; /* use=NAME,...: bit i for services[i] */
     int server; /* start=server */
@@ -261,6 +263,12 @@ static void parse(struct mod *m, const char *cmdline)
         }
         m->mem = !strcmp(v, "all") ? 1 : ok && ok2 ? 2 : 0;
     }
+    if (take_word(m->args, "kmem=", 1, v, sizeof v)) {
+        /* a bad number gives the module no budget: it is refused */
+        int ok = 1;
+        long n = strtol_simple(v, &ok);
+        m->kmem = ok && n > 0 ? (unsigned long)n : ~0UL;
+    }
     /* KTAP name: basename and arguments */
     const char *b = m->args;
     for (const char *s = m->args; *s && *s != ' '; s++)
@@ -320,6 +328,10 @@ static long build(struct mod *m, const struct al_boot_module *bm, unsigned idx, 
     if ((r = al_task_create(m->task_slot, tname)) < 0)
         return *why = "task_create failed", r;
     m->task_id = r;
+    /* its kernel-memory budget, out of root's (docs/ABI.md, section 8) */
+    long kr = al_kmem_set(m->task_slot, m->kmem ? m->kmem : KMEM_MODULE);
+    if (kr < 0)
+        return *why = "no kernel-memory budget", kr;
     const uint8_t *image = (const uint8_t *)bm->va;
     for (unsigned s = 0; s < img.nseg; s++) {
         const struct elf_segment *sg = &img.seg[s];
@@ -703,8 +715,8 @@ static unsigned long serve_init(unsigned long tag)
         for (char *c = line; *c; c++)
             if (c == line || c[-1] == ' ')
                 if (!strncmp(c, "ports=", 6) || !strncmp(c, "irqs=", 5) || !strncmp(c, "mem=", 4) ||
-                    !strncmp(c, "serve=", 6) || !strncmp(c, "pci=", 4) || !strncmp(c, "use=", 4) ||
-                    !strncmp(c, "restart=", 8) || !strncmp(c, "start=", 6))
+                    !strncmp(c, "kmem=", 5) || !strncmp(c, "serve=", 6) || !strncmp(c, "pci=", 4) ||
+                    !strncmp(c, "use=", 4) || !strncmp(c, "restart=", 8) || !strncmp(c, "start=", 6))
                     return reply_err(-AL_EPERM);
         unsigned len = (unsigned)strlen(line);
         if (len + sizeof " use=console" >= AL_BOOT_CMDLINE)
@@ -760,6 +772,9 @@ static unsigned long serve_init(unsigned long tag)
             t.pages = (unsigned long)m->nids;
             t.how = m->how;
             t.status = m->status;
+            struct al_kmem_info ki;
+            if (m->task_id && m->state == INIT_RUNNING && al_kmem_info(m->task_slot, &ki) == 0)
+                t.kmem_limit = ki.limit, t.kmem_used = ki.used;
             memcpy(t.name, m->name, sizeof t.name - 1);
             memcpy(u->mr, &t, sizeof t);
             return AL_TAG(INIT_TASK_WORDS, 0, INIT_OK);

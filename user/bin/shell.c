@@ -512,15 +512,19 @@ static void cmd_mem(struct sh_cmd *c)
         say("shell: mem: init: %s (%ld)\n", errname(n), n);
         return;
     }
-    unsigned long sum = 0;
-    say("  %4s %6s %7s %-8s %s\n", "ID", "PAGES", "KIB", "STATE", "NAME");
+    unsigned long sum = 0, ksum = 0;
+    say("  %4s %6s %7s %6s %6s %-8s %s\n", "ID", "PAGES", "KIB", "KMEM", "KLIMIT", "STATE", "NAME");
     for (long i = 0; i < n; i++) {
         struct init_task *t = &tasks[i];
         if (t->state == INIT_RUNNING)
-            sum += t->pages;
-        say("  %4lu %6lu %7lu %-8s %s\n", t->id, t->pages, t->pages * 4, state_name(t->state), t->name);
+            sum += t->pages, ksum += t->kmem_used;
+        say("  %4lu %6lu %7lu %6lu %6lu %-8s %s\n", t->id, t->pages, t->pages * 4, t->kmem_used, t->kmem_limit,
+            state_name(t->state), t->name);
     }
-    say("  tasks running: %lu pages (%lu KiB) as built by init\n", sum, sum * 4);
+    say("  tasks running: %lu pages (%lu KiB) as built by init, %lu kernel frames charged\n", sum, sum * 4, ksum);
+    struct al_kmem_info k;
+    if (al_kmem_info(-1, &k) == 0)
+        say("  kernel memory of this shell: %lu of %lu frames used (peak %lu)\n", k.used, k.limit, k.peak);
 }
 
 /* idle time per CPU (the idle threads' CPU time) */

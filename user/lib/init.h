@@ -51,6 +51,7 @@ struct init_task {
     unsigned long restarts; /* times it was restarted (supervised ones) */
     unsigned long pages;    /* user pages root built it with (image, stack) */
     unsigned long how, status; /* once ended: as INIT_WAIT */
+    unsigned long kmem_limit, kmem_used; /* its kernel-memory budget, frames (kmem_info; 0 once ended) */
     char name[64];          /* the command line's first words */
 };
 #define INIT_TASK_WORDS (sizeof(struct init_task) / sizeof(unsigned long))

@@ -25,6 +25,9 @@
 #include "kernel/cpu.h"
 #include "lib/string.h"
 #include "lib/format.h"
+#include "kernel/kmem.h"
+
+static long kerr; /* task_create's error, unused: these tasks are the kernel's */
 
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[], __data_start[], __data_end[];
 extern char __tramp_start[], __tramp_end[], syscall_entry[], vector_stubs[];
@@ -141,7 +144,7 @@ SELFTEST(kstack_guard_pages)
 
 SELFTEST(audit_accepts_clean_space)
 {
-    struct task *t = task_create("audit-ok");
+    struct task *t = task_create("audit-ok", &kmem_kernel, 64, &kerr);
     ST_CHECK(t != NULL);
     if (!t)
         return;
@@ -153,7 +156,7 @@ SELFTEST(audit_accepts_clean_space)
 SELFTEST(audit_catches_kernel_mappings)
 {
     size_t before = frame_free_count();
-    struct task *t = task_create("audit-bad");
+    struct task *t = task_create("audit-bad", &kmem_kernel, 64, &kerr);
     ST_CHECK(t != NULL);
     if (!t)
         return;
@@ -184,7 +187,7 @@ SELFTEST(audit_catches_kernel_mappings)
 
 SELFTEST(usercopy_checks)
 {
-    struct task *t = task_create("usercopy");
+    struct task *t = task_create("usercopy", &kmem_kernel, 64, &kerr);
     ST_CHECK(t != NULL);
     if (!t)
         return;
@@ -282,7 +285,8 @@ SELFTEST(pcid_tags)
     struct cpu_entry *e = this_entry();
     ST_CHECK(!!(cr4 & CR4_PCIDE) == tlb_tagged());
     ST_CHECK((read_cr3() & CR3_PCID_MASK) == 0); /* the kernel runs under tag 0 */
-    struct task *a = task_create("pcid-a"), *b = task_create("pcid-b");
+    struct task *a = task_create("pcid-a", &kmem_kernel, 64, &kerr),
+                *b = task_create("pcid-b", &kmem_kernel, 64, &kerr);
     ST_CHECK(a && b);
     if (!a || !b)
         return;
@@ -306,7 +310,7 @@ SELFTEST(pcid_tags)
     if (tlb_tagged()) {
         unsigned seen = 0;
         for (int i = 0; i < 3; i++) {
-            struct task *t = task_create("pcid-c");
+            struct task *t = task_create("pcid-c", &kmem_kernel, 64, &kerr);
             ST_CHECK(t != NULL);
             if (!t)
                 return;
