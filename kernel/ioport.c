@@ -27,6 +27,7 @@
 #include "kernel/cap.h"
 #include "kernel/cpu.h"
 #include "kernel/frame.h"
+#include "kernel/kmem.h"
 #include "kernel/object.h"
 #include "kernel/panic.h"
 #include "kernel/syscall.h"
@@ -71,6 +72,7 @@ static void rebuild(struct task *t)
             uint64_t pa = v2p_direct(t->io_bitmap);
             frame_free(pa);
             frame_free(pa + 4096);
+            kmem_uncharge(t->kmem, 2);
             t->io_bitmap = NULL;
         }
         t->io_start = t->io_end = 0;
@@ -191,9 +193,15 @@ static int ioport_prepare(struct cap *dst)
         return -AL_EINVAL; /* not a capability space's slot */
     if (t->io_bitmap)
         return 0;
+    /* the holder's budget pays for its bitmap (2 frames), until its last
+     * ioport capability goes (rebuild) */
+    if (kmem_charge(t->kmem, 2))
+        return -AL_EDQUOT;
     uint64_t pa = frame_alloc_contig(2, 4096, 0);
-    if (!pa)
+    if (!pa) {
+        kmem_uncharge(t->kmem, 2);
         return -AL_ENOMEM;
+    }
     t->io_bitmap = p2v(pa);
     memset(t->io_bitmap, 0xff, ARCH_IOBITMAP_SIZE);
     t->io_start = t->io_end = 0;

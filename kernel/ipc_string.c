@@ -48,6 +48,7 @@
 #include "kernel/cpu.h"
 #include "kernel/fault.h"
 #include "kernel/frame.h"
+#include "kernel/kmem.h"
 #include "kernel/usercopy.h"
 #include "kernel/panic.h"
 #include "abi/airlock/errno.h"
@@ -76,6 +77,7 @@ struct xfer_range {
 struct xfer {
     struct thread *side[2]; /* sender, receiver; NULL once that thread left */
     struct task *task[2];
+    struct kmem *kmem;       /* pays for this frame: the sender's task's budget */
     int driver;              /* the side that copies */
     int call;                /* the sender waits for a reply afterwards */
     long abort;              /* a side left: the copy ends with this */
@@ -144,13 +146,20 @@ static uint64_t deadline_of(uint64_t ns)
 long xfer_prepare(struct thread *s, struct thread *r, const uint64_t *item, uint64_t items, uint64_t words,
                   struct xfer **xp)
 {
+    struct kmem *k = s->task ? s->task->kmem : NULL;
+    if (kmem_charge(k, 1))
+        return -AL_EDQUOT;
     uint64_t pa = frame_alloc();
-    if (!pa)
+    if (!pa) {
+        kmem_uncharge(k, 1);
         return -AL_ENOMEM;
+    }
     struct xfer *x = p2v(pa);
     memset(x, 0, offsetof(struct xfer, src)); /* (the ranges are written as they are filled in) */
+    x->kmem = k;
     long e = read_buffers(x, r->utcb);
     if (e) {
+        kmem_uncharge(k, 1);
         frame_free(pa);
         *xp = XFER_RECV_BAD;
         return e;
@@ -174,6 +183,7 @@ long xfer_prepare(struct thread *s, struct thread *r, const uint64_t *item, uint
 
 void xfer_discard(struct xfer *x)
 {
+    kmem_uncharge(x->kmem, 1);
     frame_free(v2p_direct(x));
 }
 

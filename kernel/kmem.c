@@ -21,19 +21,7 @@ unsigned kmem_records(void)
     return records;
 }
 
-long kmem_charge(struct kmem *k, uint64_t n)
-{
-    if (!k)
-        return 0;
-    if (n > k->limit || k->used > k->limit - n)
-        return -KMEM_EDQUOT;
-    k->used += n;
-    if (k->used > k->peak)
-        k->peak = k->used;
-    return 0;
-}
-
-static void release(struct kmem *k)
+void kmem_release(struct kmem *k)
 {
     /* iteratively: the parent may be a dead record emptied by this */
     while (k && k != &kmem_kernel && k->dead && k->used == 0 && k->children == 0) {
@@ -46,16 +34,6 @@ static void release(struct kmem *k)
         p->used -= lim;
         k = p;
     }
-}
-
-void kmem_uncharge(struct kmem *k, uint64_t n)
-{
-    if (!k)
-        return;
-    /* DEBUG builds would catch this in the callers' pairing; never wrap */
-    k->used = n > k->used ? 0 : k->used - n;
-    if (k->dead && k->used == 0)
-        release(k);
 }
 
 /* invariant: (nodes + node_room) % KMEM_NODES_PER_FRAME == 0, node_room < 2 * KMEM_NODES_PER_FRAME */
@@ -138,5 +116,5 @@ long kmem_set_limit(struct kmem *k, uint64_t limit)
 void kmem_task_gone(struct kmem *k)
 {
     k->dead = 1;
-    release(k);
+    kmem_release(k);
 }

@@ -57,10 +57,32 @@ void kmem_task_gone(struct kmem *k);
  * -KMEM_EDQUOT if the parent cannot pay, -22 if limit < used. */
 long kmem_set_limit(struct kmem *k, uint64_t limit);
 
+/* a dead record with nothing charged goes (its limit back to its parent) */
+void kmem_release(struct kmem *k);
+
 /* charge n frames: 0, or -KMEM_EDQUOT (nothing charged). k NULL: the
- * kernel's own allocations, not counted. */
-long kmem_charge(struct kmem *k, uint64_t n);
-void kmem_uncharge(struct kmem *k, uint64_t n);
+ * kernel's own allocations, not counted. Inline: the string and map paths
+ * charge. Invariant: used <= limit. */
+static inline long kmem_charge(struct kmem *k, uint64_t n)
+{
+    if (!k)
+        return 0;
+    if (n > k->limit - k->used)
+        return -KMEM_EDQUOT;
+    k->used += n;
+    if (k->used > k->peak)
+        k->peak = k->used;
+    return 0;
+}
+
+static inline void kmem_uncharge(struct kmem *k, uint64_t n)
+{
+    if (!k)
+        return;
+    k->used = n > k->used ? 0 : k->used - n; /* never wraps */
+    if (k->dead && k->used == 0)
+        kmem_release(k);
+}
 /* one mapping-database node: inline, on the page-fault path. A frame is
  * charged when a node does not fit those charged; one is given back only
  * when two frames' worth are free, so that a map and an unmap in turn do

@@ -16,6 +16,7 @@
  */
 #include "user/lib/airlock.h"
 #include "user/lib/child.h"
+#include "abi/airlock/boot.h"
 
 #define HOSTILE   20
 #define SECOND    21
@@ -177,7 +178,7 @@ static int stats_equal(const struct al_stats *a, const struct al_stats *b)
 
 int main(int argc, char **argv)
 {
-    ktap_plan(13);
+    ktap_plan(14);
     struct al_kmem_info me;
     long r = al_kmem_info(-1, &me);
     int ok_arg = 1;
@@ -248,5 +249,25 @@ int main(int argc, char **argv)
     snap(&after);
     ktap_result(r == 0 && used() == used0 && stats_equal(&before, &after),
                 "chain: A's and B's budgets come back when they die (use %lu = %lu)", used(), used0);
+
+    /* an I/O bitmap (2 frames) is charged to the task that gets its first
+     * ioport capability (we have one: kmem=... ports=0x70:2) */
+    struct al_cap_info ci;
+    struct al_kmem_info c0, c1;
+    long give1 = -1, give2 = -1, set1 = -1, set2 = -1;
+    if (al_cap_info(AL_SLOT_IOPORTS, &ci) == 0 && child_task_create(CHAIN_A, "kmem-io") == 0 &&
+        al_kmem_info(CHAIN_A, &c0) == 0) {
+        set1 = al_kmem_set(CHAIN_A, c0.used + 1);
+        give1 = al_cap_give(CHAIN_A, AL_SLOT_IOPORTS, 10, ci.rights);
+        set2 = al_kmem_set(CHAIN_A, c0.used + 2);
+        give2 = al_cap_give(CHAIN_A, AL_SLOT_IOPORTS, 10, ci.rights);
+    }
+    al_kmem_info(CHAIN_A, &c1);
+    al_cap_delete(CHAIN_A);
+    ktap_result(set1 == 0 && give1 == -AL_EDQUOT && set2 == 0 && give2 == 0 && c1.used == c0.used + 2 &&
+                    used() == used0,
+                "an I/O bitmap is charged to its holder: refused with one frame left (%ld), given with two (%ld), "
+                "back at its death",
+                give1, give2);
     return ktap_failures() ? 1 : 0;
 }
