@@ -35,7 +35,9 @@ KSRC_C  := $(wildcard kernel/*.c) $(wildcard arch/$(ARCH)/*.c) $(wildcard lib/*.
 # asm-offsets.c generates asm-offsets.h (below); it is not kernel code
 KSRC_C  := $(filter-out arch/$(ARCH)/asm-offsets.c,$(KSRC_C))
 KSRC_S  := $(wildcard arch/$(ARCH)/*.S)
-KOBJ    := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(B)/k/%.o,$(KSRC_S))
+KOBJ    := $(patsubst %.c,$(B)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(B)/k/%.o,$(KSRC_S)) $(B)/k/gen/font8x16.o
+# the framebuffer console's font, from Debian's console-setup-linux (tools/deps.sh)
+FONT    ?= /usr/share/consolefonts/Lat15-VGA16.psf.gz
 
 ULIB_C  := $(wildcard user/lib/*.c) lib/format.c lib/string.c lib/elf.c lib/argv.c
 ULIB    := $(patsubst %.c,$(B)/u/%.o,$(ULIB_C)) $(B)/u/user/lib/crt0.o $(B)/u/user/lib/upcall.o
@@ -75,6 +77,17 @@ $(B)/gen/asm-offsets.h: $(B)/gen/asm-offsets.s
 	  printf '\n#endif\n'; } > $@.tmp
 	$(Q)mv $@.tmp $@
 $(patsubst %.S,$(B)/k/%.o,$(KSRC_S)): $(B)/gen/asm-offsets.h
+
+# ---- the framebuffer console's font: a C array generated from a PSF font ----
+$(B)/gen/font8x16.c: $(FONT) tools/mkfont.py
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)python3 tools/mkfont.py $(FONT) > $@.tmp
+	$(Q)mv $@.tmp $@
+$(B)/k/gen/font8x16.o: $(B)/gen/font8x16.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
 $(B)/k/ksyms0.S:
 	@mkdir -p $(dir $@)

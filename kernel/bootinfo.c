@@ -137,6 +137,64 @@ static int parse_mb1(uint64_t info)
     return 0;
 }
 
+#define FB_MAX_DIM    8192u
+#define FB_MAX_BYTES  (64ULL << 20)
+#define FB_ADDR_LIMIT (1ULL << 40)
+
+/* a colour field of a 32-bit pixel: 1..8 bits, inside the pixel */
+static int color_ok(uint8_t pos, uint8_t size)
+{
+    return size >= 1 && size <= 8 && pos < 32 && pos + size <= 32;
+}
+
+/* The Multiboot2 framebuffer tag at p (size bytes, type 1 = RGB): layout
+ * addr u64 @8, pitch @16, width @20, height @24, bpp u8 @28, type @29,
+ * colour info @32 (red pos, size, green pos, size, blue pos, size). Every
+ * field is hostile: boot_info.fb is filled only if all of it holds (see
+ * struct console_fb), else a console message says why. */
+static void check_fb(uint64_t p, uint32_t size)
+{
+    struct console_fb f = {0};
+    const char *why = NULL;
+    if (size < 38) {
+        why = "tag too short";
+    } else {
+        f.addr = rd64(p + 8);
+        f.pitch = rd32(p + 16);
+        f.width = rd32(p + 20);
+        f.height = rd32(p + 24);
+        uint8_t bpp = rd8(p + 28);
+        f.red_pos = rd8(p + 32);
+        f.red_size = rd8(p + 33);
+        f.green_pos = rd8(p + 34);
+        f.green_size = rd8(p + 35);
+        f.blue_pos = rd8(p + 36);
+        f.blue_size = rd8(p + 37);
+        uint64_t bytes = (uint64_t)f.pitch * f.height;
+        if (bpp != 32)
+            why = "not 32 bits a pixel";
+        else if (f.width < 8 || f.height < 16 || f.width > FB_MAX_DIM || f.height > FB_MAX_DIM)
+            why = "size out of range";
+        else if (f.pitch % 4 || f.pitch < 4ULL * f.width || bytes > FB_MAX_BYTES)
+            why = "bad pitch";
+        else if (!f.addr || f.addr % 4 || f.addr >= FB_ADDR_LIMIT || bytes > FB_ADDR_LIMIT - f.addr)
+            why = "bad address";
+        else if (!color_ok(f.red_pos, f.red_size) || !color_ok(f.green_pos, f.green_size) ||
+                 !color_ok(f.blue_pos, f.blue_size))
+            why = "bad colour fields";
+        uint64_t lo = f.addr & ~0xfffULL, hi = (f.addr + bytes + 0xfff) & ~0xfffULL;
+        for (unsigned i = 0; !why && i < boot_info.nmem; i++)
+            if (lo < boot_info.mem[i].base + boot_info.mem[i].len && hi > boot_info.mem[i].base)
+                why = "overlaps usable RAM";
+    }
+    if (why) {
+        kprintf("boot: framebuffer refused: %s\n", why);
+        return;
+    }
+    f.ok = 1;
+    boot_info.fb = f;
+}
+
 static int parse_mb2(uint64_t info)
 {
     uint32_t total = rd32(info);
@@ -144,6 +202,7 @@ static int parse_mb2(uint64_t info)
         return -22;
     uint64_t end = info + total;
     int fb_type = -1, efi = 0;
+    uint64_t fb_tag = 0; /* the framebuffer tag, checked after the memory map */
     /* pass 1: memory map, command line, ACPI; pass 2: modules */
     for (int pass = 0; pass < 2; pass++) {
         for (uint64_t p = info + 8; p + 8 <= end;) {
@@ -166,6 +225,7 @@ static int parse_mb2(uint64_t info)
                 /* framebuffer info: its type at offset 29 (0 indexed, 1
                  * RGB, 2 EGA text) */
                 fb_type = rd8(p + 29);
+                fb_tag = p;
             } else if (pass == 0 && (type == 11 || type == 12)) {
                 efi = 1; /* an EFI system table: the firmware is UEFI */
             } else if (pass == 1 && type == 3 && size >= 17) {
@@ -177,6 +237,8 @@ static int parse_mb2(uint64_t info)
             return -22;
     }
     boot_info.graphics_fb = fb_type >= 0 ? fb_type != 2 : efi;
+    if (fb_tag && fb_type == 1)
+        check_fb(fb_tag, rd32(fb_tag + 4));
     return 0;
 }
 

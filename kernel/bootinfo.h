@@ -8,6 +8,7 @@
 #define KERNEL_BOOTINFO_H
 #include <stdint.h>
 #include "kernel/frame.h"
+#include <arch/console.h>
 
 #define BOOT_MAX_MEM     64
 #define BOOT_MAX_MODS    32
@@ -33,6 +34,7 @@ struct boot_info {
      * text, or a framebuffer tag of a graphics type */
     int graphics_fb;
     uint8_t rsdp_copy[36];
+    struct console_fb fb; /* a usable linear framebuffer, if fb.ok */
 };
 
 extern struct boot_info boot_info;

@@ -57,7 +57,8 @@ void kmain(uint32_t magic, uint64_t info_phys)
     if (boot_info.graphics_fb) {
         /* (UEFI) no VGA text screen: the log goes to the serial port only */
         arch_console_no_text_screen();
-        kprintf("boot: UEFI or a graphics framebuffer: no text screen, the log goes to the serial port only\n");
+        if (!boot_info.fb.ok)
+            kprintf("boot: UEFI or a graphics framebuffer: no text screen, the log goes to the serial port only\n");
     }
 
     struct mem_range res[BOOT_MAX_MODS + 2];
@@ -72,6 +73,9 @@ void kmain(uint32_t magic, uint64_t info_phys)
             (unsigned long)(frame_total_count() / 256), (unsigned long)frame_max_phys());
 
     paging_init(frame_max_phys());
+    if (boot_info.fb.ok && !arch_console_framebuffer(&boot_info.fb))
+        kprintf("boot: framebuffer console %ux%u pixels (pitch %u) at %#llx: the log is drawn there too\n",
+                boot_info.fb.width, boot_info.fb.height, boot_info.fb.pitch, (unsigned long long)boot_info.fb.addr);
     kstack_init();
     entry_area_setup(0);
     cpu_load(0);

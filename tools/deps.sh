@@ -14,6 +14,7 @@ have bochs || need+=(bochs bochsbios vgabios bochs-term)   # make test's suites 
 [ -f /usr/share/bochs/BIOS-bochs-latest ] || need+=(bochsbios)
 [ -f /usr/share/bochs/VGABIOS-lgpl-latest ] || need+=(vgabios)
 ls /usr/lib/*/bochs/plugins/libbx_term_gui.so* >/dev/null 2>&1 || need+=(bochs-term)
+[ -f /usr/share/consolefonts/Lat15-VGA16.psf.gz ] || need+=(console-setup-linux)   # the framebuffer console's font
 have xorriso            || need+=(xorriso)
 have mformat            || need+=(mtools)
 [ -f /usr/include/cmocka.h ] || need+=(libcmocka-dev)

@@ -160,9 +160,11 @@ SUITES = {
     "grub": ("iso", [(U("hello"), "via grub"), (U("badptr"), ""), (BAD("wx"), "expect=refuse"),
                      (U("probe"), f"trampoline read expect=fault:{PF}")], "ktest"),
     # the same GRUB ISO under UEFI (OVMF): Multiboot2 with a graphics
-    # framebuffer, no text screen; the self-tests run too
-    "uefi": ("iso", [(U("hello"), "via uefi"), (U("badptr"), ""), (U("probe"), f"trampoline read expect=fault:{PF}")],
-             "ktest"),
+    # framebuffer, no text screen; the self-tests run too. The kernel draws
+    # its log on the framebuffer (FbPeer, below, reads it back through two
+    # screendumps: before and after it scrolled; sleep gives it the time)
+    "uefi": ("iso", [(U("hello"), "via uefi"), (U("badptr"), ""), (U("sleep"), ""),
+                     (U("probe"), f"trampoline read expect=fault:{PF}")], "ktest"),
     # user-mode drivers, each with a peer on the host (PEERS, below): the
     # 16550 on COM2 echoes UART_BYTES from a socket through a small receive
     # ring (the client pauses once, so back-pressure must hold the line)
@@ -193,6 +195,10 @@ SHAPED = {
     # a malformed root task: the kernel refuses it with a message and stops, no panic
     "bad-root": (("mb1", [], "ktest=modules"), "1"),
 }
+
+# lines a suite's log must not have: the GRUB ISO under BIOS keeps VGA text
+# mode (mkiso.sh: gfxpayload=text), no framebuffer console
+SUITE_ABSENT = {"grub": ["framebuffer console", "graphics framebuffer"]}
 
 # suites that inject NMIs through the QEMU monitor while the guest runs
 NMI_SUITES = {"nmi"}
@@ -882,7 +888,190 @@ class SystemPeer:
 
 
 # suites with a peer on the host side of a device (its checks count as results)
-PEERS = {"uart": UartPeer, "kbd": KbdPeer, "console": ConsolePeer, "system": SystemPeer}
+class FbPeer:
+    """the framebuffer console (UEFI): when the log has FB_SHOTS' lines, the
+    QEMU monitor stops the machine, takes a screendump (PPM) and lets it go
+    on. Each screen is read back cell by cell against the kernel's font
+    (tools/mkfont.py, the same PSF file) and its colours (light grey on
+    black): every 8x16 cell must be exactly one glyph, and the rows must be
+    the log since the console started, wrapped at width / 8 columns as the
+    kernel wraps it: from the top before any scrolling, a later window
+    after. (A stop can catch a scroll or a line half drawn: one row may be
+    unreadable, a row may be its neighbour, the last written one a prefix.)"""
+
+    FG, BG = b"\xaa\xaa\xaa", b"\x00\x00\x00"
+    START = "boot: framebuffer console "
+    # (trigger line, must the screen have scrolled?)
+    SHOTS = [("ok 1 selftest:", False), ("[root] badptr.elf: exited", True)]
+
+    def __init__(self, logdir, tag):
+        self.logdir, self.tag = logdir, tag
+        self.sock = os.path.join(logdir, f"uefi.smp{tag}.monitor")
+        self.problems, self.checked, self.info = [], 0, ""
+
+    def qemu_args(self):
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        return ["-monitor", f"unix:{self.sock},server=on,wait=off"]
+
+    @staticmethod
+    def font():
+        sys.path.insert(0, os.path.join(ROOT, "tools"))
+        import mkfont
+        font = os.environ.get("FONT", mkfont.DEFAULT_FONT)
+        return {bytes(g): chr(c) for c, g in enumerate(mkfont.glyphs(font)) if 0x20 <= c < 0x7f}
+
+    @staticmethod
+    def read_ppm(path):
+        data = open(path, "rb").read()
+        m = re.match(rb"P6\s+(\d+)\s+(\d+)\s+255\s", data)
+        if not m:
+            raise ValueError("not a P6 PPM with 8-bit channels")
+        w, h = int(m.group(1)), int(m.group(2))
+        px = data[m.end():]
+        if len(px) < w * h * 3:
+            raise ValueError("short PPM")
+        return w, h, px
+
+    def screen_rows(self, w, h, px, glyphs):
+        """the text of each 16-pixel row of cells (None: a cell is no glyph),
+        and whether every pixel outside the cells is black"""
+        cols, rows = w // 8, h // 16
+        out = []
+        for r in range(rows):
+            chars = []
+            for c in range(cols):
+                bits = bytearray(16)
+                for y in range(16):
+                    o = ((r * 16 + y) * w + c * 8) * 3
+                    for x in range(8):
+                        p = px[o + 3 * x: o + 3 * x + 3]
+                        if p == self.FG:
+                            bits[y] |= 0x80 >> x
+                        elif p != self.BG:
+                            bits = None
+                            break
+                    if bits is None:
+                        break
+                ch = glyphs.get(bytes(bits)) if bits is not None else None
+                if ch is None:
+                    chars = None
+                    break
+                chars.append(ch)
+            out.append("".join(chars) if chars is not None else None)
+        black = all(px[((y * w) + x) * 3: ((y * w) + x) * 3 + 3] == self.BG
+                    for y in range(h) for x in range(w) if x >= cols * 8 or y >= rows * 16)
+        return out, black
+
+    @staticmethod
+    def log_rows(raw, cols):
+        """the log from the console's first line, as the kernel lays it out"""
+        text = raw[raw.find(FbPeer.START.encode()):].replace(b"\r\n", b"\n").decode("latin-1")
+        rows, cur, col = [], [" "] * cols, 0
+        for ch in text:
+            if ch == "\n":
+                rows.append("".join(cur))
+                cur, col = [" "] * cols, 0
+                continue
+            if ch == "\t":
+                col = (col + 8) & ~7
+            elif ch == "\r":
+                col = 0
+            elif ch == "\b":
+                col = max(col - 1, 0)
+            else:
+                cur[col] = ch if 0x20 <= ord(ch) < 0x7f else "?"
+                col += 1
+            if col >= cols:
+                rows.append("".join(cur))
+                cur, col = [" "] * cols, 0
+        rows.append("".join(cur))
+        return rows
+
+    @staticmethod
+    def matches(screen, rows, base):
+        """screen (a list of rows) against the log's rows from base"""
+        blank = " " * len(rows[0])
+        last = max((i for i, d in enumerate(screen) if d is not None and d.strip()), default=-1)
+        bad = 0
+        for i, d in enumerate(screen):
+            if d is None:
+                bad += 1
+                continue
+            cands = [rows[j] if j < len(rows) else blank for j in (base + i, base + i + 1)]
+            if i > last and not d.strip():
+                continue
+            if any(d == c or (i == last and c.startswith(d.rstrip())) for c in cands):
+                continue
+            return False
+        return bad <= 1
+
+    def shot(self, log, n, want_scroll):
+        path = os.path.join(self.logdir, f"uefi.smp{self.tag}.screen{n}.ppm")
+        if os.path.exists(path):
+            os.unlink(path)
+        m = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        m.connect(self.sock)
+        try:
+            m.sendall(f"stop\nscreendump {path}\n".encode())
+            end = time.time() + 20
+            px = None
+            while time.time() < end and px is None:
+                time.sleep(0.05)
+                try:
+                    px = self.read_ppm(path)
+                except (OSError, ValueError):
+                    px = None
+            raw = open(log, "rb").read()  # (the machine is stopped)
+        finally:
+            m.sendall(b"cont\n")
+            time.sleep(0.05)
+            m.close()
+        if px is None:
+            return f"screen {n}: no screendump"
+        w, h, data = px
+        sm = re.search(rb"framebuffer console (\d+)x(\d+) ", raw)
+        if not sm or (int(sm.group(1)), int(sm.group(2))) != (w, h):
+            return f"screen {n}: {w}x{h}, the kernel's console is not that size"
+        screen, black = self.screen_rows(w, h, data, self.font())
+        if not black:
+            return f"screen {n}: pixels outside the text cells are not black"
+        if sum(1 for d in screen if d is None) > 1:
+            bad = [i for i, d in enumerate(screen) if d is None]
+            return f"screen {n}: rows {bad[:5]} have cells that are not glyphs of the font"
+        if sum(1 for d in screen if d and d.strip()) < 10:
+            return f"screen {n}: fewer than 10 rows of text"
+        rows = self.log_rows(raw, w // 8)
+        bases = [b for b in range(len(rows)) if self.matches(screen, rows, b)]
+        if not bases:
+            first = next((d for d in screen if d and d.strip()), "")
+            return f"screen {n}: the text is not the log (first row {first.rstrip()[:60]!r})"
+        if want_scroll != (bases[0] > 0):
+            return f"screen {n}: the log starts at row {bases[0]} (scrolled: {want_scroll} expected)"
+        self.checked += 1
+        self.info += f"{' ' if self.info else ''}screen {n}: {sum(1 for d in screen if d and d.strip())} rows " \
+                     f"of the log read back (from log row {bases[0]})"
+        return None
+
+    def run(self, log, stop):
+        for n, (needle, want_scroll) in enumerate(self.SHOTS, 1):
+            if not wait_for_line(log, needle, stop, 120):
+                self.problems.append(f"screen {n}: the log never had {needle!r}")
+                return
+            try:
+                problem = self.shot(log, n, want_scroll)
+            except OSError as e:
+                problem = f"screen {n}: monitor: {e}"
+            if problem:
+                self.problems.append(problem)
+
+    def result(self):
+        if not self.checked and not self.problems:
+            self.problems.append("no screen checked (the peer did not run)")
+        return self.checked, len(self.problems), self.problems
+
+
+PEERS = {"uefi": FbPeer, "uart": UartPeer, "kbd": KbdPeer, "console": ConsolePeer, "system": SystemPeer}
 
 
 def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False, inject=None, peer=None):
@@ -1269,6 +1458,12 @@ def main():
             if peer:
                 pp, pf, pprobs = peer.result()
                 p, f, probs = p + pp, f + pf, probs + pprobs
+            for needle in SUITE_ABSENT.get(name, ()):
+                if needle in text:
+                    f += 1
+                    probs.append(f"the log has {needle!r}")
+                else:
+                    p += 1
             if hung:
                 f += 1
                 probs.append(f"hung: no exit within {args.timeout}s")

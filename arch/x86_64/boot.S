@@ -36,6 +36,14 @@ mb2_header:
     .align 8
     .short 6, 0
     .long 8
+    /* framebuffer tag, optional: 32 bits a pixel, any size. Without it GRUB
+     * under UEFI hands the kernel no console at all; GRUB's configuration
+     * (tools/mkiso.sh) keeps VGA text mode under BIOS (gfxpayload=text) and
+     * the firmware's graphics mode under UEFI (the framebuffer console) */
+    .align 8
+    .short 5, 1
+    .long 20
+    .long 0, 0, 32
     /* end tag */
     .align 8
     .short 0, 0

@@ -3,6 +3,7 @@
 #include "abi/airlock/layout.h"
 #include <arch/cpu.h>
 #include "arch/x86_64/vga.h"
+#include "arch/x86_64/textgrid.h"
 
 #define COLS 80
 #define ROWS 25
@@ -52,17 +53,7 @@ void vga_putc(char c)
 {
     if (released)
         return;
-    if (c == '\n') {
-        col = 0;
-        row++;
-    } else if (c == '\r') {
-        col = 0;
-    } else if (c == '\b') {
-        if (col > 0)
-            col--;
-    } else if (c == '\t') {
-        col = (col + 8) & ~7;
-    } else {
+    if (!textgrid_control(c, &row, &col)) {
         vga[row * COLS + col] = (uint16_t)(ATTR | (uint8_t)c);
         col++;
     }

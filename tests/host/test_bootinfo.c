@@ -394,6 +394,95 @@ static void test_mb2_text_screen(void **state)
     }
 }
 
+/* a Multiboot2 RGB framebuffer tag (38 bytes): 1024x768, 32 bpp, pitch
+ * 4096, at addr, BGRX colour fields */
+static uint64_t mb2_fb_tag(uint64_t addr)
+{
+    uint64_t fb = mb2_tag(8, 38);
+    w64(fb + 8, addr);
+    w32(fb + 16, 4096);
+    w32(fb + 20, 1024);
+    w32(fb + 24, 768);
+    w8(fb + 28, 32);
+    w8(fb + 29, 1);
+    const uint8_t colour[6] = {16, 8, 8, 8, 0, 8};
+    for (int i = 0; i < 6; i++)
+        w8(fb + 32 + i, colour[i]);
+    return fb;
+}
+
+/* the framebuffer console's tag: a sane one is taken as is; every hostile
+ * field (depth, sizes, pitch, address, overlap with RAM, colour fields, a
+ * short tag) leaves boot_info.fb.ok 0 */
+static void test_mb2_framebuffer(void **state)
+{
+    (void)state;
+    const uint64_t addr = 0xc0000000u;
+    mb2_begin(INFO);
+    mb2_std_mmap();
+    mb2_fb_tag(addr);
+    mb2_finish();
+    assert_int_equal(parse2(), 0);
+    assert_int_equal(boot_info.graphics_fb, 1);
+    assert_int_equal(boot_info.fb.ok, 1);
+    assert_true(boot_info.fb.addr == addr);
+    assert_int_equal(boot_info.fb.pitch, 4096);
+    assert_int_equal(boot_info.fb.width, 1024);
+    assert_int_equal(boot_info.fb.height, 768);
+    assert_int_equal(boot_info.fb.red_pos, 16);
+    assert_int_equal(boot_info.fb.blue_size, 8);
+
+    struct {
+        unsigned off, width; /* field to spoil: offset in the tag, 1/4/8 bytes */
+        uint64_t v;
+    } bad[] = {
+        {28, 1, 24},                 /* 24 bits a pixel */
+        {28, 1, 16},                 /* 16 */
+        {29, 1, 0},                  /* indexed colour */
+        {20, 4, 4},                  /* narrower than a glyph */
+        {24, 4, 8},                  /* lower than a glyph */
+        {20, 4, 0x10000},            /* huge width */
+        {24, 4, 0xffffffffu},        /* huge height */
+        {16, 4, 1024 * 4 - 4},       /* pitch shorter than a pixel line */
+        {16, 4, 4098},               /* pitch not a multiple of 4 */
+        {16, 4, 0x100000},           /* pitch * height over 64 MiB */
+        {8, 8, 0},                   /* no address */
+        {8, 8, 0xc0000002u},         /* misaligned */
+        {8, 8, 0xffffffffffff0000u}, /* wraps */
+        {8, 8, 1ULL << 40},          /* beyond the limit */
+        {8, 8, 0x200000},            /* over usable RAM */
+        {8, 8, RAM_LO_LEN - 0x1000}, /* its first page overlaps RAM */
+        {33, 1, 0},                  /* an empty colour field */
+        {32, 1, 30},                 /* red past the pixel */
+        {35, 1, 9},                  /* green wider than 8 bits */
+        {36, 1, 200},                /* blue way past */
+    };
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mb2_begin(INFO);
+        mb2_std_mmap();
+        uint64_t fb = mb2_fb_tag(addr);
+        if (bad[i].width == 1)
+            w8(fb + bad[i].off, (uint8_t)bad[i].v);
+        else if (bad[i].width == 4)
+            w32(fb + bad[i].off, (uint32_t)bad[i].v);
+        else
+            w64(fb + bad[i].off, bad[i].v);
+        mb2_finish();
+        assert_int_equal(parse2(), 0);
+        if (boot_info.fb.ok)
+            fail_msg("hostile framebuffer tag %u accepted", i);
+    }
+    /* a tag too short for the colour fields */
+    mb2_begin(INFO);
+    mb2_std_mmap();
+    uint64_t fb = mb2_fb_tag(addr);
+    w32(fb + 4, 32);
+    mb2_finish();
+    assert_int_equal(parse2(), 0);
+    assert_int_equal(boot_info.fb.ok, 0);
+    assert_int_equal(boot_info.graphics_fb, 1);
+}
+
 static void test_parse_resets_state(void **state)
 {
     (void)state;
@@ -1504,6 +1593,7 @@ int main(void)
         cmocka_unit_test_setup(test_mb2_mmap_entry_size, setup),
         cmocka_unit_test_setup(test_mb2_mmap_too_many_ranges, setup),
         cmocka_unit_test_setup(test_mb2_no_usable_memory, setup),
+        cmocka_unit_test_setup(test_mb2_framebuffer, setup),
         cmocka_unit_test_setup(test_cmdline_arg_flag, setup),
         cmocka_unit_test_setup(test_cmdline_arg_truncation, setup),
         cmocka_unit_test_setup(test_cmdline_spacing_and_edges, setup),
