@@ -819,8 +819,8 @@ class SystemPeer:
         self.expect("run hello", "run hello a b", [r"run: hello a b", rf"I am '{SYS_NAME('hello')}' with 2 argument\(s\): a b$",
                                                    r"^run: task \d+ exited with status 0$"])
         # a background program, then kill it by its id
-        body, raw = self.command("run spin 1000000000 &")
-        m = re.search(r"^run: \[(\d+)\] spin 1000000000$", body or "", re.M)
+        body, raw = self.command("run spin 1000000000 forever &")
+        m = re.search(r"^run: \[(\d+)\] spin 1000000000 forever$", body or "", re.M)
         if self.check(m, "run &", m.group(0) if m else f"no 'run: [N] spin': {raw[-300:]!r}"):
             self.expect("kill", f"kill {m.group(1)}", [rf"kill: task {m.group(1)} stopped"])
         else:
@@ -843,8 +843,8 @@ class SystemPeer:
         # a foreground program stopped with Ctrl-C
         with self.lock:
             mark = len(self.got)
-        s.sendall(b"run spin 1000000000\r")
-        if not self.wait(lambda t: "run: spin 1000000000\n" in t, mark, 5):
+        s.sendall(b"run spin 1000000000 forever\r")
+        if not self.wait(lambda t: "run: spin 1000000000 forever\n" in t, mark, 5):
             self.check(False, "Ctrl-C", f"the program did not start: {self.text(mark)[-300:]!r}")
         else:
             time.sleep(0.3)
