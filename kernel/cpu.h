@@ -44,6 +44,17 @@ static inline struct cpu *this_cpu(void)
     return arch_cpu_local();
 }
 
+/* work for every CPU's switches: bit (SWITCH_*) set (on) or cleared. BKL
+ * held. */
+static inline void switch_work_all(uint64_t bit, int on)
+{
+    for (unsigned i = 0; i < ncpus; i++)
+        if (on)
+            cpus[i].switch_work |= bit;
+        else
+            cpus[i].switch_work &= ~bit;
+}
+
 static inline struct thread *current(void)
 {
     return this_cpu()->current;

@@ -278,11 +278,7 @@ static void kills_set(int on)
         ipc_fast_off |= IPC_FAST_OFF_KILLS;
     else
         ipc_fast_off &= ~IPC_FAST_OFF_KILLS;
-    for (unsigned i = 0; i < ncpus; i++)
-        if (on)
-            cpus[i].switch_work |= SWITCH_KILL;
-        else
-            cpus[i].switch_work &= ~(uint64_t)SWITCH_KILL;
+    switch_work_all(SWITCH_KILL, on);
 }
 
 void thread_kill(struct thread *t)

@@ -81,11 +81,7 @@ static void due_away(struct thread *t, int how)
         ipc_fast_off |= IPC_FAST_OFF_UPCALL;
     else
         ipc_fast_off &= ~IPC_FAST_OFF_UPCALL;
-    for (unsigned i = 0; i < ncpus; i++)
-        if (ndue)
-            cpus[i].switch_work |= SWITCH_UPCALL;
-        else
-            cpus[i].switch_work &= ~(uint64_t)SWITCH_UPCALL;
+    switch_work_all(SWITCH_UPCALL, ndue != 0);
 }
 
 /* (the interrupt-here case stays inline: no count, no loop) */
@@ -301,6 +297,22 @@ struct direct {
 };
 static struct direct directs[MAX_CPUS];
 
+/* CPU cpu has no direct binding any more (its gate is down) */
+static void direct_clear(unsigned cpu)
+{
+    directs[cpu] = (struct direct){0};
+    cpus[cpu].switch_work &= ~(uint64_t)SWITCH_DIRECT;
+}
+
+/* this CPU's gate comes down; 1 if an arrival it delivered was still in
+ * service (acknowledged now) */
+static int direct_down(struct direct *d)
+{
+    arch_direct_off(d->vector);
+    d->up = 0;
+    return arch_direct_eoi(d->vector);
+}
+
 long vcpu_direct_bind(struct thread *t, unsigned idx, unsigned vector, uint64_t entry, uint64_t stack_top)
 {
     assert_kernel_locked();
@@ -327,15 +339,12 @@ void vcpu_direct_sync(void)
         arch_direct_on(d->vector, d->entry, d->stack_top);
         d->up = 1;
     } else if (!want && d->up) {
-        arch_direct_off(d->vector);
-        d->up = 0;
-        if (arch_direct_eoi(d->vector) && !d->unbound)
+        if (direct_down(d) && !d->unbound)
             d->in_handler = 1; /* switched away inside its handler: acknowledged for it */
     }
     if (d->unbound && !d->up) {
         unsigned idx = d->idx;
-        *d = (struct direct){0};
-        c->switch_work &= ~(uint64_t)SWITCH_DIRECT;
+        direct_clear(c->index);
         irqobj_direct_down(idx);
     }
 }
@@ -347,25 +356,19 @@ int vcpu_direct_unbind(unsigned idx)
         struct direct *d = &directs[i];
         if (!d->t || d->idx != idx)
             continue;
-        if (!d->up) {
-            *d = (struct direct){0};
-            cpus[i].switch_work &= ~(uint64_t)SWITCH_DIRECT;
-            return 1;
+        if (d->up && i != this_cpu()->index) {
+            /* up on another CPU, its thread running there: down at its
+             * next exit (this IPI makes one) or switch; the vector stays
+             * the object's until then, so no other device can get it */
+            d->unbound = 1;
+            cpus[i].entry->pending |= PENDING_DIRECT;
+            arch_send_resched(i);
+            return 0;
         }
-        d->unbound = 1;
-        if (i == this_cpu()->index) {
-            arch_direct_off(d->vector);
-            arch_direct_eoi(d->vector);
-            *d = (struct direct){0};
-            cpus[i].switch_work &= ~(uint64_t)SWITCH_DIRECT;
-            return 1;
-        }
-        /* up on another CPU, its thread running there: down at its next
-         * exit (this IPI makes one) or switch; the vector stays the
-         * object's until then, so no other device can get it */
-        cpus[i].entry->pending |= PENDING_DIRECT;
-        arch_send_resched(i);
-        return 0;
+        if (d->up)
+            direct_down(d);
+        direct_clear(i);
+        return 1;
     }
     return 1;
 }
