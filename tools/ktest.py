@@ -146,6 +146,9 @@ SUITES = {
     # driver threads (user/bin/upcall.c)
     "upcall": ("mb1", [(U("pci"), "serve=pci ports=all mem=all irqs=1 start=server"),
                        (U("upcall"), "pci=1234:11e8 irqs=1 ports=0x70:2")], "ktest=modules"),
+    # ... and a kernel told `nodirectgates`: irq_bind_direct refused with EPERM
+    "upcall-off": ("mb1", [(U("pci"), "serve=pci ports=all mem=all irqs=1 start=server"),
+                           (U("upcall"), "nodirect pci=1234:11e8 irqs=1 ports=0x70:2")], "ktest=modules nodirectgates"),
     # init mode: a boot configuration, supervision, the init protocol
     "init": ("mb1", [(os.path.join(ROOT, "user", "etc", "init-test.cfg"), ""), (U("pci"), ""), (U("crash"), ""),
                      (U("initcheck"), ""), (U("hello"), ""), (U("spin"), "")], "ktest=modules"),
@@ -205,7 +208,7 @@ NMI_SUITES = {"nmi"}
 
 # extra QEMU devices of a suite: the self-tests' MSI test and the IRQ objects'
 # user test need the edu PCI device
-SUITE_QEMU = {"uefi": ["-bios", "/usr/share/ovmf/OVMF.fd"], "selftest": ["-device", "edu"], "irq": ["-device", "edu"], "pci": ["-device", "edu"], "upcall": ["-device", "edu"],
+SUITE_QEMU = {"uefi": ["-bios", "/usr/share/ovmf/OVMF.fd"], "selftest": ["-device", "edu"], "irq": ["-device", "edu"], "pci": ["-device", "edu"], "upcall": ["-device", "edu"], "upcall-off": ["-device", "edu"],
               "system": ["-device", "edu"]}
 
 # deliberate kernel crashes: each must print the panic report, with these

@@ -316,7 +316,11 @@ common_entry:
     movq %rsp, %rax                     /* -> struct hw_frame */
     movq %gs:CE_KSTACK_TOP, %rsp
     FRAME_AT TF_SIZE
-    PUSHQ_AT HW_SS(%rax), TF_SS
+    /* SS is not taken from the hardware frame: user mode has one stack
+     * segment, and QEMU delivers a ring-3 IST gate (a direct upcall gate)
+     * with SS null (RPL 3) where the SDM keeps SS; an IRET to ring 3 with
+     * that SS raises #GP in the exit path, under the user's CR3 (decision 64) */
+    PUSHQ_AT $SEL_UDATA, TF_SS
     PUSHQ_AT HW_RSP(%rax), TF_RSP
     PUSHQ_AT HW_RFLAGS(%rax), TF_RFLAGS
     PUSHQ_AT HW_CS(%rax), TF_CS
@@ -422,6 +426,7 @@ irq_entry:
     movq %gs:CE_PARK_RDX, %rdx
     movq %gs:CE_SCRATCH, %rax
     swapgs
+    movq $SEL_UDATA, HW_SS(%rsp)            /* (a direct handler's null SS: common_entry) */
     SKIP_UP TF_VECTOR, TF_RIP               /* vector, error */
     iretq
 .Lirq_nested:
@@ -553,6 +558,10 @@ paranoid_entry:
     wrmsr
     movq %rsp, %rdi
     call *.Lparanoid_dispatch(%rip)
+    testb $SEL_RPL_MASK, TF_CS(%rsp)
+    jz .Lparanoid_restore
+    movq $SEL_UDATA, TF_SS(%rsp)            /* (as common_entry: a direct handler's null SS) */
+.Lparanoid_restore:
     movl $MSR_GS_BASE, %ecx
     movq %r13, %rax
     movq %r13, %rdx

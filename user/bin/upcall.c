@@ -254,6 +254,23 @@ static void spin_with_patterns(struct spin_ctx *c)
           "xmm15", "memory", "cc");
 }
 
+/* a direct handler that runs across timer ticks: they interrupt it in
+ * ring 3, where the CPU entered it through an IST (QEMU then leaves SS
+ * null: the kernel must return with its own user SS, decision 64) */
+static void clobber_sse_and_linger(struct al_upcall_state *st)
+{
+    clobber_sse(st);
+    for (volatile unsigned long i = 0; i < 30000000UL; i++)
+        ;
+}
+
+static unsigned long cpu_ticks(void)
+{
+    static struct al_cpu_info ci[64];
+    long n = al_cpu_info(ci, 64);
+    return here >= 0 && here < n ? ci[here].ticks : 0;
+}
+
 /* eager on this CPU, by the trampoline (fast 1) or the kernel (fast 0):
  * the patterns come back */
 /* path: AL_UPCALL_PATH_TRAMPOLINE (the fast path on), _KERNEL (off), or
@@ -269,9 +286,12 @@ static void eager_here(unsigned long want_path)
     c.handled = &handled;
     c.h0 = handled;
     long old = al_kernel_control(AL_KCTL_UPCALL_FASTPATH, fast);
-    hook = clobber_sse;
+    int direct = want_path == AL_UPCALL_PATH_DIRECT;
+    hook = direct ? clobber_sse_and_linger : clobber_sse;
     unsigned n0 = nlog;
+    unsigned long t0 = cpu_ticks();
     spin_with_patterns(&c);
+    unsigned long ticks = cpu_ticks() - t0;
     hook = 0;
     al_kernel_control(AL_KCTL_UPCALL_FASTPATH, old < 0 ? 1 : old);
     int same = 1;
@@ -280,13 +300,13 @@ static void eager_here(unsigned long want_path)
     for (int i = 0; i < 32; i++)
         same &= c.xmm[i] == c.pat[i];
     unsigned long path = elog[n0].path;
-    ktap_result(same && elog[n0].took[B_EDU] == 1 && path == want_path,
-                "eager on this CPU, %s (path %lu): every general and SSE register of the interrupted code intact "
-                "across a handler that overwrote all 16 XMM registers",
-                want_path == AL_UPCALL_PATH_DIRECT       ? "through the direct ring-3 gate"
+    ktap_result(same && elog[n0].took[B_EDU] == 1 && path == want_path && (!direct || ticks >= 2),
+                "eager on this CPU, %s (path %lu, %lu timer ticks): every general and SSE register of the "
+                "interrupted code intact across a handler that overwrote all 16 XMM registers%s",
+                direct                                   ? "through the direct ring-3 gate"
                 : want_path == AL_UPCALL_PATH_TRAMPOLINE ? "delivered by the trampoline"
                                                          : "by the kernel (fast path off)",
-                path);
+                path, ticks, direct ? " and was interrupted by timer ticks" : "");
 }
 
 /* ---- a return with more pending; a second IRQ during a handler ---- */
@@ -612,7 +632,8 @@ static int once(unsigned n0, unsigned long path)
     return nlog == n0 + 1 && elog[n0].path == path && elog[n0].took[B_EDU] == 1;
 }
 
-static int direct_on; /* the kernel has direct gates (directgates) */
+static int direct_on;  /* the kernel has direct gates */
+static int direct_off; /* module word `nodirect`: the kernel command line says nodirectgates */
 static void direct_gates(void)
 {
     struct al_irq_info inf;
@@ -620,9 +641,9 @@ static void direct_gates(void)
     void (*e)(void) = al_upcall_direct_entry;
     char *top = dstack + sizeof dstack;
     long r1 = al_irq_bind_direct(IRQ_EDU, B_EDU, e, top); /* bound as an upcall already */
-    if (r1 == -AL_EPERM) {
-        /* the kernel command line lacks `directgates` (decision 64) */
-        ktap_result(1, "direct gates are off (no `directgates` on the kernel command line): EPERM");
+    if (direct_off || r1 == -AL_EPERM) {
+        /* EPERM exactly when the kernel command line says `nodirectgates` */
+        ktap_result(direct_off && r1 == -AL_EPERM, "direct gates turned off by `nodirectgates`: EPERM (%ld)", r1);
         for (int i = 0; i < 3; i++)
             ktap_result(1, "direct gate # SKIP off");
         return;
@@ -871,13 +892,18 @@ int main(int argc, char **argv)
 {
     main_st = al_upcall_state();
     int b = argc > 1 && !strcmp(argv[1], "bench");
+    direct_off = argc > 1 && !strcmp(argv[1], "nodirect");
     if (!b)
-        ktap_plan(20);
+        ktap_plan(direct_off ? 5 : 20);
     if (!setup())
         return ktap_failures();
     if (b) {
         bench();
         return 0;
+    }
+    if (direct_off) { /* (the upcall-off suite: the refusal only) */
+        direct_gates();
+        return ktap_failures();
     }
     refusals();
     coalesced();
