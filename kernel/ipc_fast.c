@@ -23,6 +23,7 @@
  * BKL held, interrupts off, on the caller's kernel stack.
  */
 #include "kernel/ipc_impl.h"
+#include "kernel/irqobj.h"
 #include "kernel/cap.h"
 #include "kernel/task.h"
 #include "kernel/cpu.h"
@@ -127,6 +128,8 @@ static inline __attribute__((always_inline)) long fast_reply_switch(struct cpu *
     self->state = T_BLOCKED;
     ENTRY_INC(ipc_fast);
     sched_switch_direct(c, self, caller);
+    if (__builtin_expect(self->irq_wait, 0)) /* (woken by an IRQ message: as in block()) */
+        irqobj_wait_end(self, 1);
     return self->ipc_result;
 }
 

@@ -81,6 +81,7 @@ struct irqobj {
     unsigned long directs;    /* handler runs through that gate (counted at their return) */
     int gone;                 /* released while a direct gate was still up elsewhere: freed when it is down */
     uint64_t fast_base;       /* the trampoline's count for the vector at creation */
+    uint32_t gen;             /* bumped when freed: a receiver's wait names the object it was for */
 };
 
 static struct irqobj pool[IRQOBJ_MAX];
@@ -135,7 +136,40 @@ static void record_wait(struct irqobj *o, uint64_t wait)
         o->latency_min = wait;
 }
 
-/* the message into r's UTCB: it reports every arrival counted so far */
+/* The wait of a message ends when the receiver's receive returns, which
+ * happens only when the receiver runs again: a woken receiver carries the
+ * wait (thread.irq_wait*) to the point where its receive resumes. */
+void irqobj_wait_end(struct thread *t, int returned)
+{
+    assert_kernel_locked();
+    if (!t->irq_wait)
+        return;
+    struct irqobj *o = &pool[t->irq_wait - 1];
+    if (returned && o->used && o->gen == t->irq_wait_gen) /* (not freed meanwhile) */
+        record_wait(o, rdtsc() - t->irq_wait_at);
+    t->irq_wait = 0;
+}
+
+/* The trampoline's deliveries are timed by the trampoline (arrival to
+ * its IRET into the handler) into a ring per CPU, which the kernel reads
+ * at every tick, at irq_info and before a vector's route changes: each
+ * wait goes to the object the vector was routed for then. */
+static uint8_t routed[256]; /* vector -> the object (pool index + 1) of its route */
+
+static void fast_wait(unsigned vector, uint64_t wait)
+{
+    if (routed[vector])
+        record_wait(&pool[routed[vector] - 1], wait);
+}
+
+static void collect_waits(void)
+{
+    arch_vcpu_waits(fast_wait); /* (a lost one shows as a histogram short of the path counts) */
+}
+
+/* the message into r's UTCB: it reports every arrival counted so far. Its
+ * wait ends now if r takes it in its own receive (r runs: it returns at
+ * once), else when r, woken, returns */
 static void put_msg(struct irqobj *o, struct thread *r)
 {
     struct al_utcb *u = r->utcb;
@@ -145,7 +179,14 @@ static void put_msg(struct irqobj *o, struct thread *r)
     u->badge = o->badge;
     o->messages++;
     o->coalesced += o->count - 1;
-    record_wait(o, rdtsc() - o->first_at); /* its oldest arrival's */
+    if (r == current()) {
+        record_wait(o, rdtsc() - o->first_at); /* its oldest arrival's */
+    } else {
+        debug_assert(!r->irq_wait); /* (blocked since its last return) */
+        r->irq_wait = (uint8_t)(o - pool + 1);
+        r->irq_wait_gen = o->gen;
+        r->irq_wait_at = o->first_at;
+    }
     o->count = 0;
     o->taken = 1;
 }
@@ -240,6 +281,7 @@ void irqobj_tick(void)
 {
     assert_kernel_locked();
     epoch++;
+    collect_waits();
     if (!nthrottled)
         return;
     nthrottled = 0;
@@ -260,6 +302,8 @@ static void route(struct irqobj *o)
     struct irqline *l = line_of(o);
     if (l && l->level)
         return;
+    collect_waits(); /* (the vector's deliveries so far were for the route before) */
+    routed[o->vector] = (uint8_t)(id_of(o) + 1);
     arch_vcpu_route(o->vector, t->kstack_top, o->ubit, t->utcb_va + AL_UPCALL_OFFSET, t->upcall_entry,
                     t->upcall_stack_lo, t->upcall_stack_top);
 }
@@ -281,6 +325,9 @@ static void unbind_upcall(struct irqobj *o)
     o->uthread = NULL;
     o->ubit = 0;
     o->count = 0;
+    collect_waits();
+    if (routed[o->vector] == id_of(o) + 1)
+        routed[o->vector] = 0;
     arch_vcpu_route(o->vector, 0, 0, 0, 0, 0, 0);
     if (line_of(o)) {
         irqline_unbind(line_of(o), id_of(o));
@@ -319,6 +366,7 @@ static void free_obj(struct irqobj *o)
             *l = (struct irqline){0};
     }
     o->used = 0;
+    o->gen++;
 }
 
 void irqobj_direct_down(unsigned idx)
@@ -730,6 +778,7 @@ static long cpu_of(uint32_t apic_id)
 /* the object's state and statistics (docs/ABI.md, struct al_irq_info) */
 static void irq_info_of(const struct irqobj *o, struct al_irq_info *out)
 {
+    collect_waits(); /* (the trampoline's, up to now) */
     struct irq_vec_info vi;
     irq_vector_info(o->vector, &vi);
     const struct irqline *l = line_of(o);

@@ -50,6 +50,13 @@ void irqobj_upcall_reroute(struct thread *t);
 void irqobj_direct_down(unsigned idx);
 void irqobj_direct_returned(unsigned idx);
 
+/* The wait of an IRQ message ends when its receiver's receive returns:
+ * a receiver woken with one carries it (thread.irq_wait) and ends it where
+ * its receive resumes (block() in kernel/ipc.c, the fast path's
+ * fast_reply_switch), returned 1; a thread that dies with it drops it
+ * (0). BKL held. */
+void irqobj_wait_end(struct thread *t, int returned);
+
 /* the boot CPU's timer tick (kernel/sched.c): a new storm-throttle tick;
  * the lines throttled in the last one are unmasked if they want it */
 void irqobj_tick(void);

@@ -1,6 +1,7 @@
 /* Thread objects, creation, exit, join, faults, suspend/resume. See thread.h.
  * Locking: BKL held throughout. */
 #include "kernel/thread.h"
+#include "kernel/irqobj.h"
 #include "kernel/upcall.h"
 #include "kernel/vcpu.h"
 #include "kernel/task.h"
@@ -258,6 +259,7 @@ _Noreturn static void die(void)
         kills_set(0);
     ipc_thread_dies(self);
     vcpu_unregister(self); /* (its IRQ objects unbound) */
+    irqobj_wait_end(self, 0);
     self->state = T_DEAD;
     if (self->joiner)
         sched_enqueue(self->joiner);

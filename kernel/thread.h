@@ -105,6 +105,12 @@ struct thread {
     uint64_t upcall_entry, upcall_stack_lo, upcall_stack_top;
     int upcall_due;        /* an arrival since the last look: check at the next exit to user mode */
     uint8_t upcall_irq[AL_UPCALL_BITS]; /* per bit: the IRQ object bound to it (kernel/irqobj.c), 0: none */
+    /* an IRQ message received while blocked: its wait ends when this
+     * thread's receive returns (kernel/irqobj.c): the object (pool index
+     * + 1, 0: none), its generation, the arrival's TSC */
+    uint8_t irq_wait;
+    uint32_t irq_wait_gen;
+    uint64_t irq_wait_at;
     char name[32];
 };
 

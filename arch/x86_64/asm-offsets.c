@@ -118,6 +118,7 @@ void asm_offsets(void)
     OFFSET(CE_PARK_R8, cpu_entry, park_r8);
     OFFSET(CE_UPCALL_FAST, cpu_entry, upcall_fast);
     OFFSET(CE_IRQ_TSC, cpu_entry, irq_tsc);
+    OFFSET(CE_WAIT_HEAD, cpu_entry, wait_head);
     SIZE(CE_SIZE, cpu_entry);
     BLANK();
 
@@ -185,6 +186,8 @@ void asm_offsets(void)
     DEFINE(VR_STACK_LO, EA_UPCALL + offsetof(struct vcpu_routes, stack_lo));
     DEFINE(VR_STACK_TOP, EA_UPCALL + offsetof(struct vcpu_routes, stack_top));
     DEFINE(VR_FAST, EA_UPCALL + offsetof(struct vcpu_routes, fast));
+    DEFINE(VR_WAITS, EA_UPCALL + offsetof(struct vcpu_routes, waits));
+    DEFINE(VCPU_WAIT_SLOTS, VCPU_WAIT_SLOTS);
     BLANK();
 
     /* struct al_upcall_state: a thread's upcall state area, in its UTCB

@@ -409,6 +409,23 @@ irq_entry:
     movq %r8, HW_RSP(%rsp)
     movq %gs:CE_IRQ_TSC, %r8
     movq %r8, UPS_ARRIVED_AT(%rcx)
+    /* the wait, for the kernel's histogram: (now - arrival) << 8 | vector
+     * into this CPU's ring (struct vcpu_routes, waits), slot, then count */
+    movq %rdx, %r8                          /* (the bit, while RDTSC has RDX) */
+    rdtsc
+    shlq $32, %rdx
+    orq %rdx, %rax
+    subq %gs:CE_IRQ_TSC, %rax
+    shlq $8, %rax
+    orq HW_VECTOR(%rsp), %rax
+    .if VCPU_WAIT_SLOTS != 256
+    .error "the ring index below is the count's low byte"
+    .endif
+    movzbl %gs:CE_WAIT_HEAD, %edx
+    movq %rax, %gs:VR_WAITS(, %rdx, 8)
+    incq %gs:CE_WAIT_HEAD
+    movq %r8, %rdx
+    movq HW_VECTOR(%rsp), %rax
     movq %gs:CE_PARK_R8, %r8
     movq $0, UPS_VIF(%rcx)
     movq $0, UPS_REGS_SAVED(%rcx)

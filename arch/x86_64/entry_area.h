@@ -24,8 +24,8 @@
  *  0x11000  4K     guard
  *  0x12000  8K     IST4 (#DB)   top 0x14000                    RW NX
  *  0x14000  4K     guard
- *  0x15000  12K    upcall routes (struct vcpu_routes)          RW NX
- *  0x18000  ...    unmapped up to AL_TRAMP_CPU_SIZE (128K)
+ *  0x15000  16K    upcall routes (struct vcpu_routes)          RW NX
+ *  0x19000  ...    unmapped up to AL_TRAMP_CPU_SIZE (128K)
  *
  * The area is aligned to its size, so code running on an IST stack finds
  * its CPU's area as RSP & ~(AL_TRAMP_CPU_SIZE-1) without trusting GS.

@@ -219,6 +219,54 @@ static long waiter(void *arg)
     return 0;
 }
 
+/* the wait's end: a driver at a low priority waits; a thread above it on
+ * the same CPU raises the interrupt and then keeps the CPU for a while
+ * (hog_span TSC cycles after the raise). The driver's receive returns
+ * only after that, and the kernel's wait ends there, not when the message
+ * reached its UTCB. */
+static volatile unsigned long hog_span;
+static long hog(void *arg)
+{
+    (void)arg;
+    uint64_t t0 = rdtsc();
+    wr(EDU_RAISE, 0x10);
+    for (volatile unsigned long i = 0; i < 20000000UL; i++)
+        ;
+    hog_span = rdtsc() - t0;
+    return 0;
+}
+
+static unsigned lat_bucket(unsigned long wait)
+{
+    unsigned long w = wait / AL_IRQ_LAT_BASE;
+    unsigned b = w ? 64 - (unsigned)__builtin_clzl(w) : 0;
+    return b < AL_IRQ_LAT_BUCKETS ? b : AL_IRQ_LAT_BUCKETS - 1;
+}
+
+static void wait_ends_at_return(long here)
+{
+    struct al_irq_info a, b;
+    long ra = al_irq_info(IRQ_CAP, &a);
+    got_count = 0;
+    long w = thread_spawn(waiter, 0, stack3, sizeof stack3, 30, here);
+    al_sleep(10000000); /* (it waits in its receive) */
+    long h = thread_spawn(hog, 0, stack2, sizeof stack2, 150, here);
+    al_thread_join(h, 0);
+    al_thread_join(w, 0);
+    long rb = al_irq_info(IRQ_CAP, &b);
+    /* one new sample, in the span's bucket or above */
+    unsigned from = lat_bucket(hog_span), added = 0, above = 0;
+    for (unsigned i = 0; i < AL_IRQ_LAT_BUCKETS; i++) {
+        added += (unsigned)(b.latency[i] - a.latency[i]);
+        if (i >= from)
+            above += (unsigned)(b.latency[i] - a.latency[i]);
+    }
+    ktap_result(ra == 0 && rb == 0 && got_count == 1 && added == 1 && above == 1 && b.latency_max >= hog_span,
+                "an IPC delivery's wait ends when the driver's receive returns: a higher-priority thread held the "
+                "CPU %lu cycles after the raise; the sample is in bucket %u or above (%u of %u), longest %lu",
+                hog_span, from, above, added, b.latency_max);
+}
+
 static void situations(void)
 {
     /* busy in user code: the message waits on the endpoint for its receive */
@@ -257,6 +305,7 @@ static void situations(void)
         al_thread_join(w, 0);
         other = got_count == 1;
     }
+    wait_ends_at_return(here);
     /* the kernel's latency histogram counted every message; the one that
      * waited while we were busy in user code is the longest */
     struct al_irq_info inf;
@@ -381,7 +430,7 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && !strcmp(argv[1], "crash"))
         return crash();
-    ktap_plan(13);
+    ktap_plan(14);
     struct pci_info in;
     if (!setup(&in))
         return ktap_failures();

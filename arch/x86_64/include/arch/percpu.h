@@ -57,6 +57,7 @@ struct cpu_entry {
     uint64_t upcall_fast; /* deliveries by the trampoline on this CPU */
     uint64_t irq_tsc;     /* TSC at the arrival of the device interrupt being handled */
     uint64_t park_rdx, park_rcx, park_r8; /* irq_entry's registers (RAX: scratch) */
+    uint64_t wait_head;   /* the trampoline's timed deliveries so far (struct vcpu_routes, waits) */
 };
 
 #define ENTRY_AREA(cpu) ((struct cpu_entry *)(AL_TRAMP_CPU_AREAS + (uint64_t)(cpu)*AL_TRAMP_CPU_SIZE))

@@ -26,8 +26,15 @@ struct vcpu_routes {
     uint64_t stack_lo[256];  /* its interrupt stack [lo, top) */
     uint64_t stack_top[256];
     uint64_t fast[256];      /* deliveries by the trampoline on this CPU */
+    /* the trampoline's deliveries, timed: a ring of (TSC cycles from the
+     * arrival to the IRET into the handler) << 8 | vector, slot
+     * cpu_entry.wait_head % 256 the next; the kernel reads it behind
+     * (arch_vcpu_waits) */
+    uint64_t waits[256];
+    uint64_t unused[256];
 };
-#define VCPU_ROUTES_SIZE 0x3000 /* its pages */
+#define VCPU_ROUTES_SIZE 0x4000 /* its pages */
+#define VCPU_WAIT_SLOTS  256
 
 /* vector is bound, on every CPU, to the thread whose kernel stack top is
  * kstack_top (0: to none) under bit, with its registration's addresses */
@@ -35,6 +42,11 @@ void arch_vcpu_route(unsigned vector, uint64_t kstack_top, unsigned bit, uint64_
                      uint64_t stack_lo, uint64_t stack_top);
 /* the trampoline's deliveries for vector, summed over the CPUs */
 uint64_t arch_vcpu_fast_count(unsigned vector);
+/* the trampoline's timed deliveries on every CPU since the last call, in
+ * order per CPU: fn(vector, wait in TSC cycles) for each; returns how
+ * many were lost (overwritten before they were read: more than
+ * VCPU_WAIT_SLOTS on a CPU between two calls) */
+unsigned long arch_vcpu_waits(void (*fn)(unsigned vector, uint64_t wait));
 /* the TSC at the arrival of the interrupt being handled (the trampoline
  * reads it first thing) */
 static inline uint64_t arch_irq_arrived_at(void)
