@@ -811,7 +811,7 @@ class SystemPeer:
         # the UART's line (COM2: ISA IRQ 3) and the keyboard's (ISA IRQ 1), bound to their drivers
         self.expect("irq", "irq", [r"irq: \d+ IRQ objects", r"^  SOURCE", r"^  isa 3 .* ipc +edge,bound",
                                    r"^  isa 1 .* ipc +edge,bound", r"^latency",
-                                   r"^  isa 3 +(\d+ ){12} min \d+ max \d+  ipc [1-9]\d* upcall 0 trampoline 0"])
+                                   r"^  isa 3 +(\d+ ){12} min \d+ max \d+  ipc [1-9]\d* upcall 0 trampoline 0 direct 0$"])
         self.expect("mem", "mem", [r"mem: 4 KiB pages", r"^  sigma0: \d+ pages", r"^  kernel: \d+ frames",
                                    r"^  +ID +PAGES +KIB +KMEM +KLIMIT STATE", r"^ +\d+ +\d+ +\d+ +[1-9]\d* +2048 running ",
                                    r"^  tasks running: \d+ pages .* [1-9]\d* kernel frames charged",

@@ -465,10 +465,10 @@ static void cmd_irq(struct sh_cmd *c)
             q->messages, q->coalesced, q->throttled,
             (q->flags & AL_IRQ_INFO_UPCALL) ? "upc" : (q->flags & AL_IRQ_INFO_BOUND) ? "ipc" : "-", flags);
     }
-    /* how long each message's first arrival waited for its driver (TSC
+    /* how long each delivery's first arrival waited for its driver (TSC
      * cycles: instructions under -icount), one histogram row per IRQ */
-    say("latency (TSC cycles from the arrival in the trampoline to the driver's message or handler; buckets doubling "
-        "from <%d), deliveries by path:\n",
+    say("latency (TSC cycles from the arrival in the trampoline to the driver's receive returning or its handler; "
+        "buckets doubling from <%d), deliveries by path:\n",
         AL_IRQ_LAT_BASE);
     for (long i = 0; i < n; i++) {
         struct al_irq_info *q = &irqs[i];
@@ -477,8 +477,9 @@ static void cmd_irq(struct sh_cmd *c)
         unsigned k = 0;
         for (unsigned b = 0; b < AL_IRQ_LAT_BUCKETS && k < sizeof row; b++)
             k += (unsigned)fmt_snprintf(row + k, sizeof row - k, " %lu", q->latency[b]);
-        say("  %-9s%s  min %lu max %lu  ipc %lu upcall %lu trampoline %lu\n", src, row, q->latency_min,
-            q->latency_max, q->paths[AL_IRQ_PATH_IPC], q->paths[AL_IRQ_PATH_UPCALL], q->paths[AL_IRQ_PATH_TRAMPOLINE]);
+        say("  %-9s%s  min %lu max %lu  ipc %lu upcall %lu trampoline %lu direct %lu\n", src, row, q->latency_min,
+            q->latency_max, q->paths[AL_IRQ_PATH_IPC], q->paths[AL_IRQ_PATH_UPCALL], q->paths[AL_IRQ_PATH_TRAMPOLINE],
+            q->paths[AL_IRQ_PATH_DIRECT]);
     }
 #else
     say("irq: IRQ objects\n");
