@@ -187,7 +187,7 @@ void asm_offsets(void)
     DEFINE(VR_STACK_TOP, EA_UPCALL + offsetof(struct vcpu_routes, stack_top));
     DEFINE(VR_FAST, EA_UPCALL + offsetof(struct vcpu_routes, fast));
     DEFINE(VR_WAITS, EA_UPCALL + offsetof(struct vcpu_routes, waits));
-    DEFINE(VCPU_WAIT_SLOTS, VCPU_WAIT_SLOTS);
+    DEFINE(VR_WAIT_SLOTS, VCPU_WAIT_SLOTS);
     BLANK();
 
     /* struct al_upcall_state: a thread's upcall state area, in its UTCB

@@ -418,7 +418,7 @@ irq_entry:
     subq %gs:CE_IRQ_TSC, %rax
     shlq $8, %rax
     orq HW_VECTOR(%rsp), %rax
-    .if VCPU_WAIT_SLOTS != 256
+    .if VR_WAIT_SLOTS != 256
     .error "the ring index below is the count's low byte"
     .endif
     movzbl %gs:CE_WAIT_HEAD, %edx
