@@ -211,7 +211,7 @@ static inline long block(struct thread *self, int state, int64_t timeout)
     if (timeout > 0)
         sched_sleep_add(self, clock_ns() + (uint64_t)timeout);
     schedule();
-    if (__builtin_expect(self->irq_wait, 0)) /* an IRQ message's wait ends here: the receive returns */
+    if (__builtin_expect(self->irq_wait != NULL, 0)) /* an IRQ message's wait ends here: the receive returns */
         irqobj_wait_end(self, 1);
     return self->ipc_result;
 }

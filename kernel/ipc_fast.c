@@ -128,7 +128,7 @@ static inline __attribute__((always_inline)) long fast_reply_switch(struct cpu *
     self->state = T_BLOCKED;
     ENTRY_INC(ipc_fast);
     sched_switch_direct(c, self, caller);
-    if (__builtin_expect(self->irq_wait, 0)) /* (woken by an IRQ message: as in block()) */
+    if (__builtin_expect(self->irq_wait != NULL, 0)) /* (woken by an IRQ message: as in block()) */
         irqobj_wait_end(self, 1);
     return self->ipc_result;
 }

@@ -142,12 +142,12 @@ static void record_wait(struct irqobj *o, uint64_t wait)
 void irqobj_wait_end(struct thread *t, int returned)
 {
     assert_kernel_locked();
-    if (!t->irq_wait)
+    struct irqobj *o = t->irq_wait;
+    if (!o)
         return;
-    struct irqobj *o = &pool[t->irq_wait - 1];
-    if (returned && o->used && o->gen == t->irq_wait_gen) /* (not freed meanwhile) */
+    if (returned && o->gen == t->irq_wait_gen) /* (not freed meanwhile: a free bumps it) */
         record_wait(o, rdtsc() - t->irq_wait_at);
-    t->irq_wait = 0;
+    t->irq_wait = NULL;
 }
 
 /* The trampoline's deliveries are timed by the trampoline (arrival to
@@ -183,7 +183,7 @@ static void put_msg(struct irqobj *o, struct thread *r)
         record_wait(o, rdtsc() - o->first_at); /* its oldest arrival's */
     } else {
         debug_assert(!r->irq_wait); /* (blocked since its last return) */
-        r->irq_wait = (uint8_t)(o - pool + 1);
+        r->irq_wait = o;
         r->irq_wait_gen = o->gen;
         r->irq_wait_at = o->first_at;
     }

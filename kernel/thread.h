@@ -23,6 +23,7 @@
 struct endpoint;
 struct cap;
 struct xfer;
+struct irqobj;
 
 enum thread_state { T_NEW, T_RUNNABLE, T_RUNNING, T_BLOCKED, T_SUSPENDED, T_DEAD };
 
@@ -106,9 +107,10 @@ struct thread {
     int upcall_due;        /* an arrival since the last look: check at the next exit to user mode */
     uint8_t upcall_irq[AL_UPCALL_BITS]; /* per bit: the IRQ object bound to it (kernel/irqobj.c), 0: none */
     /* an IRQ message received while blocked: its wait ends when this
-     * thread's receive returns (kernel/irqobj.c): the object (pool index
-     * + 1, 0: none), its generation, the arrival's TSC */
-    uint8_t irq_wait;
+     * thread's receive returns (kernel/irqobj.c): the object (NULL: none;
+     * never dereferenced past a changed generation), its generation, the
+     * arrival's TSC */
+    struct irqobj *irq_wait;
     uint32_t irq_wait_gen;
     uint64_t irq_wait_at;
     char name[32];
