@@ -47,7 +47,7 @@ UELF    := $(patsubst %,$(B)/user/%.elf,$(UPROGS))
 KERNEL  := $(B)/kernel.elf
 KERNEL32:= $(B)/kernel32.elf
 
-all: $(KERNEL32) $(UELF) $(B)/bad/.stamp $(B)/tools/airlock-counters.so $(B)/linux/lbench
+all: $(KERNEL32) $(UELF) $(B)/bad/.stamp $(B)/tools/airlock-counters.so $(B)/tools/airlock-profile.so $(B)/linux/lbench
 
 # ---- kernel: two links, the second with the symbol table for backtraces ----
 $(B)/k/%.o: %.c
@@ -138,7 +138,12 @@ $(B)/bad/.stamp: $(B)/user/hello.elf tools/mkbad.py
 	@touch $@
 
 # the instrument outside the guest: a QEMU TCG plugin (host code)
-$(B)/tools/airlock-counters.so: tools/qemu-plugin/counters.c tools/qemu-plugin/plugin-api.h
+$(B)/tools/airlock-counters.so: tools/qemu-plugin/counters.c tools/qemu-plugin/decode.h tools/qemu-plugin/plugin-api.h
+	@mkdir -p $(dir $@)
+	@echo "  CC [H]  $<"
+	$(Q)$(CC) -std=c11 -Wall -Wextra -Werror -O2 -shared -fPIC -fvisibility=hidden -o $@ $<
+# the profiler (tools/profile.py): executions per instruction address in the marked regions
+$(B)/tools/airlock-profile.so: tools/qemu-plugin/profile.c tools/qemu-plugin/decode.h tools/qemu-plugin/plugin-api.h
 	@mkdir -p $(dir $@)
 	@echo "  CC [H]  $<"
 	$(Q)$(CC) -std=c11 -Wall -Wextra -Werror -O2 -shared -fPIC -fvisibility=hidden -o $@ $<

@@ -9,9 +9,7 @@
  * the instruction). It knows nothing of the guest's own counters, so the
  * test runner can check the kernel's figures against it.
  *
- * Markers (user/lib/airlock.h, BENCH_REGION_BEGIN/END): a 9-byte long NOP
- * `nopw disp32(%rax,%rax,1)` = 66 0F 1F 84 00 <disp32>, whose displacement
- * is 0x41520000 + id (begin) or 0x41530000 + id (end), id < 0x10000. At an
+ * Markers: user/lib/airlock.h, BENCH_REGION_BEGIN/END (decode.h). At an
  * end the plugin prints, to QEMU's log (-d plugin), one line:
  *   airlock-plugin: region ID cr3 N invlpg N invpcid N xsave N xrstor N wrmsr N rep N
  * with the counts since the region's begin. One region at a time; a
@@ -23,7 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include "plugin-api.h"
+#include "decode.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = AIRLOCK_PLUGIN_API_VERSION;
 
@@ -34,9 +32,6 @@ static const char *const names[NCOUNTERS] = {"cr3", "invlpg", "invpcid", "xsave"
 static uint64_t count[NCOUNTERS];
 static uint64_t at_begin[NCOUNTERS];
 static int open_region = -1;
-
-#define MARK_BEGIN 0x41520000u
-#define MARK_END   0x41530000u
 
 static void region_begin(unsigned int vcpu, void *id)
 {
@@ -67,22 +62,13 @@ static void region_end(unsigned int vcpu, void *id)
  * vol. 2: legacy prefixes and one REX byte skipped) */
 static int classify(const uint8_t *b, size_t len)
 {
-    size_t i = 0;
-    int rep = 0, opsize = 0;
-    while (i < len && (b[i] == 0xF2 || b[i] == 0xF3 || b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xF0 ||
-                       b[i] == 0x2E || b[i] == 0x3E || b[i] == 0x26 || b[i] == 0x36 || b[i] == 0x64 ||
-                       b[i] == 0x65)) {
-        rep |= b[i] == 0xF2 || b[i] == 0xF3;
-        opsize |= b[i] == 0x66;
-        i++;
-    }
-    if (i < len && (b[i] & 0xF0) == 0x40) /* REX */
-        i++;
+    if (is_rep_string(b, len))
+        return C_REP;
+    int rep, opsize;
+    size_t i = skip_prefixes(b, len, &rep, &opsize);
     if (i >= len)
         return -1;
     uint8_t op = b[i];
-    if (rep && ((op >= 0xA4 && op <= 0xA7) || (op >= 0xAA && op <= 0xAF) || (op >= 0x6C && op <= 0x6F)))
-        return C_REP;
     if (op != 0x0F || i + 1 >= len)
         return -1;
     uint8_t op2 = b[i + 1];
@@ -109,28 +95,17 @@ static int classify(const uint8_t *b, size_t len)
     return -1;
 }
 
+static void count_insn(struct qemu_plugin_insn *insn, const uint8_t *b, size_t len)
+{
+    int c = classify(b, len);
+    if (c >= 0)
+        qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &count[c], 1);
+}
+
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
-    size_t n = qemu_plugin_tb_n_insns(tb);
-    for (size_t k = 0; k < n; k++) {
-        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, k);
-        const uint8_t *b = qemu_plugin_insn_data(insn);
-        size_t len = qemu_plugin_insn_size(insn);
-        if (len == 9 && b[0] == 0x66 && b[1] == 0x0F && b[2] == 0x1F && b[3] == 0x84 && b[4] == 0x00) {
-            uint32_t disp = (uint32_t)b[5] | (uint32_t)b[6] << 8 | (uint32_t)b[7] << 16 | (uint32_t)b[8] << 24;
-            if ((disp & 0xFFFF0000u) == MARK_BEGIN)
-                qemu_plugin_register_vcpu_insn_exec_cb(insn, region_begin, QEMU_PLUGIN_CB_NO_REGS,
-                                                       (void *)(uintptr_t)(disp & 0xFFFF));
-            else if ((disp & 0xFFFF0000u) == MARK_END)
-                qemu_plugin_register_vcpu_insn_exec_cb(insn, region_end, QEMU_PLUGIN_CB_NO_REGS,
-                                                       (void *)(uintptr_t)(disp & 0xFFFF));
-            continue;
-        }
-        int c = classify(b, len);
-        if (c >= 0)
-            qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &count[c], 1);
-    }
+    each_insn(tb, region_begin, region_end, count_insn);
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const struct qemu_info *info, int argc, char **argv)

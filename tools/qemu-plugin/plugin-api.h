@@ -1,6 +1,6 @@
 /*
  * The part of QEMU's TCG plugin interface (API version 1, QEMU 7.2) that
- * tools/qemu-plugin/counters.c uses, declared here because Debian's QEMU
+ * tools/qemu-plugin/counters.c and profile.c use, declared here because Debian's QEMU
  * ships the plugin loader but not its header. Only declarations: QEMU
  * resolves these functions in its own binary when it loads the plugin.
  */
@@ -29,6 +29,7 @@ size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
 struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
 const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *insn);
 size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn);
+uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *insn);
 void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_udata_cb_t cb,
                                             enum qemu_plugin_cb_flags flags, void *userdata);
 void qemu_plugin_register_vcpu_insn_exec_inline(struct qemu_plugin_insn *insn, enum qemu_plugin_op op, void *ptr,
