@@ -18,6 +18,9 @@ static uint64_t max_phys;
 static size_t free_frames;
 static size_t total_frames;
 static uint64_t hint_word; /* next-fit: word where the last search ended */
+/* every word below low_word is full (all its frames used): contiguous
+ * searches start there. Frees lower it; allocations never invalidate it. */
+static uint64_t low_word;
 
 /* ---- bitmap helpers ---------------------------------------------------- */
 
@@ -131,7 +134,7 @@ int frame_init(const struct mem_range *avail, size_t navail, const struct mem_ra
     uint64_t s, e;
 
     used_bm = usable_bm = NULL;
-    nframes = nwords = max_phys = hint_word = 0;
+    nframes = nwords = max_phys = hint_word = low_word = 0;
     free_frames = total_frames = 0;
 
     for (size_t i = 0; i < navail; i++)
@@ -223,25 +226,42 @@ uint64_t frame_alloc_contig(size_t n, uint64_t align, uint64_t limit)
         end_frame = limit / FRAME_SIZE;
     uint64_t step = align / FRAME_SIZE;
 
+    /* the words below low_word are full: move it past any that filled
+     * since (sigma0's frames lie below the kernel's pool: thousands of
+     * full words that every search would pass again) */
+    while (low_word < nwords && used_bm[low_word] == ~0ULL)
+        low_word++;
     /* Frame 0 is never usable, so starting at `step` loses nothing. */
-    for (uint64_t f = step; f < end_frame && n <= end_frame - f;) {
-        /* whole words of used frames are passed 64 at a time: the frames
-         * given to sigma0 lie below the kernel's pool, and a bit at a time
-         * they cost two million instructions per allocation */
-        if (used_bm[f / 64] == ~0ULL) {
-            f = ((f / 64 + 1) * 64 + step - 1) / step * step;
+    uint64_t f = low_word * 64 > step ? (low_word * 64 + step - 1) / step * step : step;
+    while (f < end_frame && n <= end_frame - f) {
+        /* a word at a time: the free bits of f's word from f on */
+        uint64_t w = f / 64, fr = ~used_bm[w] & (~0ULL << (f % 64));
+        if (!(fr >> (f % 64) & 1)) {
+            /* f is used: on to the next free frame, aligned up */
+            uint64_t next = fr ? w * 64 + (uint64_t)__builtin_ctzll(fr) : (w + 1) * 64;
+            f = (next + step - 1) / step * step;
             continue;
         }
-        uint64_t k = 0;
-        while (k < n && !bit_get(used_bm, f + k))
-            k++;
-        if (k == n) {
+        /* f is free: how far the free run from f reaches (at least to
+         * f + n is enough) */
+        uint64_t end = f;
+        for (;;) {
+            uint64_t used = used_bm[end / 64] & (~0ULL << (end % 64));
+            if (used) {
+                end = end / 64 * 64 + (uint64_t)__builtin_ctzll(used);
+                break;
+            }
+            end = end / 64 * 64 + 64;
+            if (end - f >= n || end >= end_frame)
+                break;
+        }
+        if (end - f >= n) {
             bits_fill(used_bm, f, f + n, true);
             free_frames -= n;
             return f * FRAME_SIZE;
         }
-        /* Frame f+k is taken: next aligned candidate strictly after it. */
-        uint64_t next = (f + k) / step * step + step;
+        /* frame `end` is taken: next aligned candidate strictly after it */
+        uint64_t next = end / step * step + step;
         if (next <= f)
             break; /* overflow */
         f = next;
@@ -258,6 +278,8 @@ int frame_free(uint64_t pa)
         return EINVAL_RET;
     used_bm[f / 64] &= ~(1ULL << (f % 64));
     free_frames++;
+    if (f / 64 < low_word)
+        low_word = f / 64;
     return 0;
 }
 

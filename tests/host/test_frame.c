@@ -341,6 +341,15 @@ static void test_contig(void **state)
     /* A block ending exactly at max_phys (= limit) fits. */
     assert_int_equal(frame_free(0x2000000 - FRAME_SIZE), 0); /* odd frame */
     assert_int_equal(frame_alloc_contig(2, FRAME_SIZE, 0x2000000), 0x2000000 - 2 * FRAME_SIZE);
+    /* A run across a word boundary (frames 62..66). */
+    assert_int_equal(frame_free(0x3f000), 0);
+    assert_int_equal(frame_free(0x41000), 0);
+    assert_int_equal(frame_alloc_contig(5, FRAME_SIZE, 0), 0x3e000);
+    /* The search starts at the lowest word with a free frame: frames
+     * freed below words that filled since are found again. */
+    assert_int_equal(frame_free(0x2000), 0);
+    assert_int_equal(frame_free(0x3000), 0);
+    assert_int_equal(frame_alloc_contig(2, FRAME_SIZE, 0), 0x2000);
     free(got);
 }
 
