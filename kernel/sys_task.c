@@ -49,11 +49,20 @@ SYSCALL_DEFINE(task_create)
     char name[32];
     unsigned n = 0;
     if (a1) {
-        /* up to 31 characters, stopping at the first NUL */
-        for (; n < sizeof name - 1; n++) {
-            if (copy_from_user(self, &name[n], a1 + n, 1))
+        /* up to 31 characters, stopping at the first NUL: a page's part at
+         * a time (not a byte per copy), so a name may still end just
+         * before a page that is not mapped */
+        while (n < sizeof name - 1) {
+            uint64_t ua = a1 + n;
+            unsigned k = 4096 - (unsigned)(ua & 0xfff), j = 0;
+            if (k > sizeof name - 1 - n)
+                k = sizeof name - 1 - n;
+            if (copy_from_user(self, &name[n], ua, k))
                 return -AL_EFAULT;
-            if (!name[n])
+            while (j < k && name[n + j])
+                j++;
+            n += j;
+            if (j < k)
                 break;
         }
     }
