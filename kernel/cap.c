@@ -9,6 +9,7 @@
 #include "kernel/panic.h"
 #include "abi/airlock/errno.h"
 #include <arch/paging.h>
+#include <arch/page.h>
 #include "lib/string.h"
 
 #define CSPACE_FRAMES ((sizeof(struct cspace) + 4095) / 4096)
@@ -23,7 +24,8 @@ int cspace_create(struct task *t)
         return -AL_ENOMEM;
     }
     t->cspace = p2v(pa);
-    memset(t->cspace, 0, sizeof *t->cspace);
+    _Static_assert(sizeof(struct cspace) == CSPACE_FRAMES * 4096, "a capability space fills its frames");
+    clear_pages(t->cspace, CSPACE_FRAMES);
     for (unsigned i = 0; i < AL_CSPACE_SLOTS; i++)
         t->cspace->slot[i].holder = t;
     return 0;

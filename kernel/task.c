@@ -12,6 +12,7 @@
 #include <arch/tlb.h>
 #include "kernel/panic.h"
 #include <arch/paging.h>
+#include <arch/page.h>
 #include "lib/string.h"
 
 static unsigned next_id = 1;
@@ -149,7 +150,7 @@ int task_map_new_page(struct task *t, uint64_t va, int writable, int executable,
         kmem_uncharge(t->kmem, 1);
         return -12;
     }
-    memset(p2v(pa), 0, 4096);
+    clear_page(p2v(pa));
     uint64_t flags = PTE_U | (writable ? PTE_W : 0) | (executable ? 0 : pte_nx);
     int r = task_pt_map(t, va, pa, flags);
     if (r) {

@@ -1,5 +1,6 @@
 /* x86_64 page-table helpers; see pagetable.h for the contracts. */
 #include <arch/pagetable.h>
+#include <arch/page.h>
 #include "kernel/frame.h"
 #include "kernel/kmem.h"
 #include "lib/string.h"
@@ -20,7 +21,7 @@ uint64_t pt_alloc_table(void)
     }
     uint64_t pa = frame_alloc();
     if (pa)
-        memset(p2v(pa), 0, 4096);
+        clear_page(p2v(pa));
     if (k) {
         if (pa)
             k->tables++;
