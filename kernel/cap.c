@@ -26,8 +26,8 @@ int cspace_create(struct task *t)
     t->cspace = p2v(pa);
     _Static_assert(sizeof(struct cspace) == CSPACE_FRAMES * 4096, "a capability space fills its frames");
     clear_pages(t->cspace, CSPACE_FRAMES);
-    for (unsigned i = 0; i < AL_CSPACE_SLOTS; i++)
-        t->cspace->slot[i].holder = t;
+    for (struct cap *c = t->cspace->slot; c < t->cspace->slot + AL_CSPACE_SLOTS; c++)
+        c->holder = t;
     return 0;
 }
 
@@ -35,9 +35,12 @@ void cspace_destroy(struct task *t)
 {
     if (!t->cspace)
         return;
-    for (unsigned i = 0; i < AL_CSPACE_SLOTS; i++)
-        if (t->cspace->slot[i].type)
-            cap_delete(&t->cspace->slot[i]);
+    /* (through a pointer: t->cspace, reloaded after every call, costs
+     * three instructions per slot) */
+    struct cap *slot = t->cspace->slot;
+    for (struct cap *c = slot; c < slot + AL_CSPACE_SLOTS; c++)
+        if (c->type)
+            cap_delete(c);
     uint64_t pa = v2p_direct(t->cspace);
     for (unsigned i = 0; i < CSPACE_FRAMES; i++)
         frame_free(pa + i * 4096);

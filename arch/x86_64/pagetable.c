@@ -143,10 +143,8 @@ static uint64_t free_level(uint64_t tpa, int level, bool free_leaves)
 {
     uint64_t n = 0;
     uint64_t *t = table(tpa);
-    for (int i = 0; i < 512; i++) {
+    for (unsigned i = pt_next(t, 0, 512, PTE_P); i < 512; i = pt_next(t, i + 1, 512, PTE_P)) {
         uint64_t e = t[i];
-        if (!(e & PTE_P))
-            continue;
         if (level == 1 || (e & PTE_PS)) {
             if (free_leaves && level == 1 && frame_free(e & PTE_ADDR) == 0)
                 n++;
@@ -164,9 +162,7 @@ uint64_t pt_free_lower(uint64_t pml4, bool free_leaves)
 {
     uint64_t n = 0;
     uint64_t *t = table(pml4);
-    for (int i = 0; i < 256; i++) {
-        if (!(t[i] & PTE_P))
-            continue;
+    for (unsigned i = pt_next(t, 0, 256, PTE_P); i < 256; i = pt_next(t, i + 1, 256, PTE_P)) {
         n += free_level(t[i] & PTE_ADDR, 3, free_leaves);
         if (frame_free(t[i] & PTE_ADDR) == 0)
             n++;
@@ -178,10 +174,8 @@ uint64_t pt_free_lower(uint64_t pml4, bool free_leaves)
 static int walk_level(uint64_t tpa, int level, uint64_t base, pt_visit_fn fn, void *arg)
 {
     uint64_t *t = table(tpa);
-    for (int i = 0; i < 512; i++) {
+    for (unsigned i = pt_next(t, 0, 512, PTE_P); i < 512; i = pt_next(t, i + 1, 512, PTE_P)) {
         uint64_t e = t[i];
-        if (!(e & PTE_P))
-            continue;
         uint64_t va = base + ((uint64_t)i << (12 + 9 * (level - 1)));
         int r;
         if (level == 1 || (e & PTE_PS))
@@ -197,9 +191,8 @@ static int walk_level(uint64_t tpa, int level, uint64_t base, pt_visit_fn fn, vo
 int pt_walk(uint64_t pml4, unsigned first, unsigned last, pt_visit_fn fn, void *arg)
 {
     uint64_t *t = table(pml4);
-    for (unsigned i = first; i <= last && i < 512; i++) {
-        if (!(t[i] & PTE_P))
-            continue;
+    unsigned end = last < 512 ? last + 1 : 512;
+    for (unsigned i = pt_next(t, first, end, PTE_P); i < end; i = pt_next(t, i + 1, end, PTE_P)) {
         uint64_t va = (uint64_t)i << 39;
         if (i >= 256)
             va |= 0xffff000000000000ULL;

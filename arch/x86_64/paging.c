@@ -24,7 +24,9 @@ uint64_t kernel_pml4;
 uint64_t pte_nx;
 static uint64_t tramp_pdpt;
 
-/* frames that may appear under the trampoline slot (audit allow-list) */
+/* frames that may appear under the trampoline slot (audit allow-list),
+ * sorted: the audit looks up every leaf under the slot and in the user
+ * half, on every new space (a binary search, not a scan of the list) */
 #define MAX_TRAMP_FRAMES 2048
 static uint64_t tramp_frames[MAX_TRAMP_FRAMES];
 static unsigned ntramp_frames;
@@ -32,15 +34,23 @@ static unsigned ntramp_frames;
 void paging_register_tramp_frame(uint64_t pa)
 {
     assert(ntramp_frames < MAX_TRAMP_FRAMES);
-    tramp_frames[ntramp_frames++] = pa;
+    unsigned i = ntramp_frames++;
+    for (; i > 0 && tramp_frames[i - 1] > pa; i--)
+        tramp_frames[i] = tramp_frames[i - 1];
+    tramp_frames[i] = pa;
 }
 
 int paging_is_tramp_frame(uint64_t pa)
 {
-    for (unsigned i = 0; i < ntramp_frames; i++)
-        if (tramp_frames[i] == pa)
-            return 1;
-    return 0;
+    unsigned lo = 0, hi = ntramp_frames;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (tramp_frames[mid] < pa)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ntramp_frames && tramp_frames[lo] == pa;
 }
 
 static uint64_t kva_to_pa(const void *p)

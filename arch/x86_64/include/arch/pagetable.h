@@ -49,6 +49,31 @@ static inline bool va_canonical(uint64_t va)
     return ((int64_t)(va << 16) >> 16) == (int64_t)va;
 }
 
+/* The index of the first entry in [i, end) of table t with a bit of mask
+ * set (PTE_P: the next present entry), or end; end <= 512 (the groups
+ * read stay inside the table).
+ * Sixteen entries at a time: most tables are nearly empty (a user space's
+ * page tables hold a few entries each), and the audit and the teardown
+ * look at every entry of them (about 1.3 instructions per empty entry
+ * against 4 one at a time). */
+static inline unsigned pt_next(const uint64_t *t, unsigned i, unsigned end, uint64_t mask)
+{
+    for (; i < end && (i & 15); i++)
+        if (t[i] & mask)
+            return i;
+    /* (through a pointer: 32-bit index arithmetic would cost an LEA per entry) */
+    const uint64_t *g = t + i, *gend = t + end;
+    for (; g < gend; g += 16)
+        if ((g[0] | g[1] | g[2] | g[3] | g[4] | g[5] | g[6] | g[7] | g[8] | g[9] | g[10] | g[11] | g[12] | g[13] |
+             g[14] | g[15]) &
+            mask)
+            break;
+    for (; g < gend; g++)
+        if (*g & mask)
+            return (unsigned)(g - t);
+    return end;
+}
+
 /* Allocate a zeroed table frame; 0 on out-of-memory. */
 uint64_t pt_alloc_table(void);
 
