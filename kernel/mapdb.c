@@ -344,27 +344,25 @@ long mapdb_map(struct mapnode *src, struct task *dst, uint64_t dva, uint32_t mas
 
 /* Removing entries while walking is safe: pt_unmap only clears PTEs, it
  * never frees tables, and a page already removed has no node any more. */
-static int gone_visit(uint64_t va, uint64_t pte, uint64_t size, int level, void *arg)
+int mapdb_page_gone(uint64_t va, uint64_t pte, uint64_t size, int level, void *arg)
 {
     (void)pte, (void)size, (void)level;
-    void **a = arg;
-    struct task *t = a[0];
-    uint64_t *flush = a[1];
-    struct mapnode *n = mapdb_lookup(t, va);
+    struct mapdb_gone *g = arg;
+    struct mapnode *n = mapdb_lookup(g->task, va);
     if (!n)
         return 0;
     if (n->parent) {
-        destroy_subtree(n, flush);
+        destroy_subtree(n, g->flush);
     } else {
         /* a root (sigma0's ownership, a driver's device page): derivations
          * go, the frame stays with the system */
-        mapdb_root_remove(n, flush);
+        mapdb_root_remove(n, g->flush);
     }
     return 0;
 }
 
 void mapdb_task_gone(struct task *t, uint64_t *flush)
 {
-    void *a[2] = {t, flush};
-    pt_walk(t->pml4, 0, 255, gone_visit, a);
+    struct mapdb_gone g = {t, flush};
+    pt_walk(t->pml4, 0, 255, mapdb_page_gone, &g);
 }

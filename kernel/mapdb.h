@@ -55,6 +55,14 @@ void mapdb_unmap(struct mapnode *n, int self, uint32_t rights_off, uint64_t *flu
 void mapdb_root_remove(struct mapnode *n, uint64_t *flush);
 /* drop every mapping of a dying task (derived ones everywhere too) */
 void mapdb_task_gone(struct task *t, uint64_t *flush);
+/* the same for one page of it, a pt_visit_fn (arch/pagetable.h) with arg
+ * a struct mapdb_gone: task_destroy drops the mappings in the walk that
+ * frees its page tables (pt_free_lower), not in a walk of its own */
+struct mapdb_gone {
+    struct task *task;
+    uint64_t *flush;
+};
+int mapdb_page_gone(uint64_t va, uint64_t pte, uint64_t size, int level, void *arg);
 unsigned long mapdb_nodes(void);
 /* frames the node slab holds (a cache: it grows, never shrinks) */
 unsigned long mapdb_slab_frames(void);

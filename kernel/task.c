@@ -116,10 +116,6 @@ void task_destroy(struct task *t)
 {
     assert(t->live_threads == 0);
     struct kmem *k = t->kmem;
-    uint64_t mask = 0;
-    mapdb_task_gone(t, &mask); /* derived mappings everywhere; frames stay sigma0's */
-    if (mask)
-        tlb_shootdown_user(mask, 0, 0, 0);
     cspace_destroy(t);
     ioport_task_gone(t);
     while (t->threads)
@@ -128,7 +124,15 @@ void task_destroy(struct task *t)
     /* with PCID: its tag (and the paging-structure caches under it) gone
      * from every CPU that ran it, before its tables are freed */
     tlb_space_free(t->cr3, t->tlb_cpus);
-    pt_free_lower(t->pml4, true);
+    /* one walk: each page's mappings (derived ones everywhere; the frames
+     * stay sigma0's), then the kernel-made pages and the tables. No frame
+     * another space may still cache goes before the shootdown below:
+     * derived pages are never the kernel-made ones freed here. */
+    uint64_t mask = 0;
+    struct mapdb_gone g = {t, &mask};
+    pt_free_lower(t->pml4, true, mapdb_page_gone, &g);
+    if (mask)
+        tlb_shootdown_user(mask, 0, 0, 0);
     frame_free(t->pml4);
     frame_free(v2p_direct(t));
     live--;

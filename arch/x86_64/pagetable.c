@@ -139,17 +139,21 @@ int pt_protect(uint64_t pml4, uint64_t va, uint64_t flags)
     return 0;
 }
 
-static uint64_t free_level(uint64_t tpa, int level, bool free_leaves)
+static uint64_t free_level(uint64_t tpa, int level, uint64_t base, bool free_leaves, pt_visit_fn fn, void *arg)
 {
     uint64_t n = 0;
     uint64_t *t = table(tpa);
     for (unsigned i = pt_next(t, 0, 512, PTE_P); i < 512; i = pt_next(t, i + 1, 512, PTE_P)) {
-        uint64_t e = t[i];
+        uint64_t e = t[i], va = base + ((uint64_t)i << (12 + 9 * (level - 1)));
         if (level == 1 || (e & PTE_PS)) {
-            if (free_leaves && level == 1 && frame_free(e & PTE_ADDR) == 0)
+            if (fn) {
+                fn(va, e, 1ULL << (12 + 9 * (level - 1)), level, arg);
+                e = t[i]; /* (the visit may have unmapped it) */
+            }
+            if (free_leaves && level == 1 && (e & PTE_P) && frame_free(e & PTE_ADDR) == 0)
                 n++;
         } else {
-            n += free_level(e & PTE_ADDR, level - 1, free_leaves);
+            n += free_level(e & PTE_ADDR, level - 1, va, free_leaves, fn, arg);
             if (frame_free(e & PTE_ADDR) == 0)
                 n++;
         }
@@ -158,12 +162,12 @@ static uint64_t free_level(uint64_t tpa, int level, bool free_leaves)
     return n;
 }
 
-uint64_t pt_free_lower(uint64_t pml4, bool free_leaves)
+uint64_t pt_free_lower(uint64_t pml4, bool free_leaves, pt_visit_fn fn, void *arg)
 {
     uint64_t n = 0;
     uint64_t *t = table(pml4);
     for (unsigned i = pt_next(t, 0, 256, PTE_P); i < 256; i = pt_next(t, i + 1, 256, PTE_P)) {
-        n += free_level(t[i] & PTE_ADDR, 3, free_leaves);
+        n += free_level(t[i] & PTE_ADDR, 3, (uint64_t)i << 39, free_leaves, fn, arg);
         if (frame_free(t[i] & PTE_ADDR) == 0)
             n++;
         t[i] = 0;

@@ -214,7 +214,7 @@ void smp_init(void)
         }
     }
     if (pml4) {
-        pt_free_lower(pml4, false);
+        pt_free_lower(pml4, false, NULL, NULL);
         frame_free(pml4);
     }
     unsigned pk, co, th, online = 0;

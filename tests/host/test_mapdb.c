@@ -132,19 +132,19 @@ static int setup(void **state)
     return mapdb_nodes() == 0 ? 0 : -1;
 }
 
-/* every task gone: no node left, every page table back */
+/* every task gone, as task_destroy does it (its mappings dropped in the
+ * walk that frees its tables): no node left, every page table back */
 static int teardown(void **state)
 {
     (void)state;
     uint64_t flush = 0;
-    for (unsigned i = 0; i < NTASKS; i++)
-        mapdb_task_gone(&tasks[i], &flush);
-    if (mapdb_nodes() != 0)
-        return -1;
     for (unsigned i = 0; i < NTASKS; i++) {
-        pt_free_lower(tasks[i].pml4, false);
+        struct mapdb_gone g = {&tasks[i], &flush};
+        pt_free_lower(tasks[i].pml4, false, mapdb_page_gone, &g);
         frame_free(tasks[i].pml4);
     }
+    if (mapdb_nodes() != 0)
+        return -1;
     return frame_free_count() + mapdb_slab_frames() == frames_baseline ? 0 : -1;
 }
 

@@ -629,7 +629,7 @@ static void test_free_lower(void **state)
     size_t tables = 7 + 3 + 3 + 3, leaves = ARRAY_LEN(vas);
     assert_int_equal(frame_free_count(), f0 - tables - leaves);
 
-    assert_int_equal(pt_free_lower(pml4, true), tables + leaves);
+    assert_int_equal(pt_free_lower(pml4, true, NULL, NULL), tables + leaves);
     assert_int_equal(frame_free_count(), f0);
     for (unsigned i = 0; i < 256; i++)
         assert_int_equal(ent(pml4, i), 0);
@@ -646,7 +646,7 @@ static void test_free_lower(void **state)
     assert_int_equal(frame_alloc(), up_pa);
 
     /* Nothing left: second call frees nothing. */
-    assert_int_equal(pt_free_lower(pml4, true), 0);
+    assert_int_equal(pt_free_lower(pml4, true, NULL, NULL), 0);
     assert_int_equal(frame_free_count(), f0);
 
     /* free_leaves = false: only tables are freed; the leaves stay
@@ -655,7 +655,7 @@ static void test_free_lower(void **state)
     assert_int_equal(pt_map(pml4, 0x5000, l1, 0), 0);
     assert_int_equal(pt_map(pml4, 0x6000, l2, 0), 0);
     size_t f1 = frame_free_count();
-    assert_int_equal(pt_free_lower(pml4, false), 3);
+    assert_int_equal(pt_free_lower(pml4, false, NULL, NULL), 3);
     assert_int_equal(frame_free_count(), f1 + 3);
     assert_int_equal(frame_free(l1), 0);
     assert_int_equal(frame_free(l2), 0);
@@ -665,9 +665,50 @@ static void test_free_lower(void **state)
      * cleared but not counted. */
     assert_int_equal(pt_map(pml4, 0x5000, 0, 0), 0);
     assert_int_equal(pt_map(pml4, 0x6000, 0x1000, 0), 0);
-    assert_int_equal(pt_free_lower(pml4, true), 3);
+    assert_int_equal(pt_free_lower(pml4, true, NULL, NULL), 3);
     assert_int_equal(frame_free_count(), f0);
     assert_int_equal(pt_lookup(pml4, 0x5000, NULL), 0);
+}
+
+/* a visitor of pt_free_lower: records the leaves, unmaps the ones at
+ * 0x6000 (the leaf visited) and 0x203000 (a later one, in another table) */
+static uint64_t visited[8];
+static unsigned nvisited;
+
+static int unmap_some(uint64_t va, uint64_t pte, uint64_t size, int level, void *arg)
+{
+    (void)size, (void)level;
+    assert_int_equal(pt_lookup(*(uint64_t *)arg, va, NULL), pte);
+    if (nvisited < 8)
+        visited[nvisited++] = va;
+    if (va == 0x6000) {
+        pt_unmap(*(uint64_t *)arg, 0x6000);
+        pt_unmap(*(uint64_t *)arg, 0x203000);
+    }
+    return 0;
+}
+
+/* the visit comes before the leaf's frame would be freed, and a leaf it
+ * unmapped (here or further on) keeps its frame */
+static void test_free_lower_visit(void **state)
+{
+    (void)state;
+    size_t f0 = frame_free_count();
+    uint64_t l[4] = {leaf_frame(), leaf_frame(), leaf_frame(), leaf_frame()};
+    const uint64_t vas[4] = {0x5000, 0x6000, 0x7000, 0x203000};
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(pt_map(pml4, vas[i], l[i], PTE_U | PTE_W), 0);
+    nvisited = 0;
+    /* tables: PDPT, PD, 2 PTs; leaves freed: 0x5000 and 0x7000 */
+    assert_int_equal(pt_free_lower(pml4, true, unmap_some, &pml4), 4 + 2);
+    assert_int_equal(nvisited, 3);
+    assert_int_equal(visited[0], 0x5000);
+    assert_int_equal(visited[1], 0x6000);
+    assert_int_equal(visited[2], 0x7000);
+    assert_int_equal(frame_free(l[1]), 0);
+    assert_int_equal(frame_free(l[3]), 0);
+    assert_int_equal(frame_free_count(), f0);
+    assert_int_equal(ent(pml4, 0), 0);
 }
 
 /* ---- out of memory ----------------------------------------------------- */
@@ -712,7 +753,7 @@ static void test_oom(void **state)
 
     /* Free the rest of the lower half: PDPT, PD, PT (+ the 2 leaves, which
      * go back too since they are allocated frames). */
-    assert_int_equal(pt_free_lower(pml4, true), 5);
+    assert_int_equal(pt_free_lower(pml4, true, NULL, NULL), 5);
     /* held[0], held[1] were freed as leaves; held[n..] became tables. */
     for (size_t i = 2; i < n; i++)
         assert_int_equal(frame_free(held[i]), 0);
@@ -859,7 +900,7 @@ static void test_random(void **state)
     check_all(m, NRAND);
 
     /* Free everything: tables plus remaining leaves. */
-    assert_int_equal(pt_free_lower(pml4, true), tables + (NRAND - unmapped));
+    assert_int_equal(pt_free_lower(pml4, true, NULL, NULL), tables + (NRAND - unmapped));
     assert_int_equal(frame_free_count(), free_before);
     for (size_t i = 0; i < NRAND; i++)
         assert_int_equal(pt_lookup(pml4, m[i].va, NULL), 0);
@@ -932,6 +973,7 @@ int main(void)
         cmocka_unit_test_setup(test_protect, setup),
         cmocka_unit_test_setup(test_walk, setup),
         cmocka_unit_test_setup(test_free_lower, setup),
+        cmocka_unit_test_setup(test_free_lower_visit, setup),
         cmocka_unit_test_setup(test_oom, setup),
         cmocka_unit_test_setup(test_random, setup),
         cmocka_unit_test_setup(test_bug_noncanonical_unmap_protect, setup),

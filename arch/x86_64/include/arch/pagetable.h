@@ -98,14 +98,18 @@ uint64_t pt_lookup(uint64_t pml4, uint64_t va, uint64_t *size);
 /* Change the flags of the existing 4K leaf at va; -2 if not mapped. */
 int pt_protect(uint64_t pml4, uint64_t va, uint64_t flags);
 
-/* Free every page table in the lower half of pml4 (entries 0..255) and, if
- * free_leaves, every frame mapped by a 4K leaf there; then clear them.
- * The upper half is untouched. Returns the number of frames freed. */
-uint64_t pt_free_lower(uint64_t pml4, bool free_leaves);
-
 /* Visit every present leaf under PML4 slots [first, last]: fn(va, pte, size, arg);
  * a non-zero return stops the walk and is returned. */
 typedef int (*pt_visit_fn)(uint64_t va, uint64_t pte, uint64_t size, int level_of_leaf, void *arg);
 int pt_walk(uint64_t pml4, unsigned first, unsigned last, pt_visit_fn fn, void *arg);
+
+/* Free every page table in the lower half of pml4 (entries 0..255) and, if
+ * free_leaves, every frame mapped by a 4K leaf there; then clear them.
+ * If fn is not NULL, each present leaf is first visited as by pt_walk (the
+ * return value is ignored); the visit may unmap that leaf (pt_unmap: then
+ * its frame is not freed) and others of the lower half, but frees no
+ * table. One walk for a dying space's mappings and its tables.
+ * The upper half is untouched. Returns the number of frames freed. */
+uint64_t pt_free_lower(uint64_t pml4, bool free_leaves, pt_visit_fn fn, void *arg);
 
 #endif
