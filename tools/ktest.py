@@ -149,6 +149,10 @@ SUITES = {
     # ... and a kernel told `nodirectgates`: irq_bind_direct refused with EPERM
     "upcall-off": ("mb1", [(U("pci"), "serve=pci ports=all mem=all irqs=1 start=server"),
                            (U("upcall"), "nodirect pci=1234:11e8 irqs=1 ports=0x70:2")], "ktest=modules nodirectgates"),
+    # upcalls from an edge line any x86 machine has (the i8042's IRQ 1,
+    # raised by its 0xd2 command): the trampoline's fast path in xAPIC mode
+    # (QEMU) and in x2APIC mode, its EOI a WRMSR (Bochs)
+    "upcall-kbd": ("mb1", [(U("upcallkbd"), "ports=0x60:1,0x64:1 irqs=1")], "ktest=modules"),
     # init mode: a boot configuration, supervision, the init protocol
     "init": ("mb1", [(os.path.join(ROOT, "user", "etc", "init-test.cfg"), ""), (U("pci"), ""), (U("crash"), ""),
                      (U("initcheck"), ""), (U("hello"), ""), (U("spin"), "")], "ktest=modules"),
@@ -277,7 +281,7 @@ def parse_ktap(text):
 # Bochs, an independent x86 implementation (issue 14): these suites also run
 # there, from the GRUB ISO, on 1 and on 2 CPUs, with a CPU model that has
 # PCID, x2APIC, SMEP, SMAP, UMIP and XSAVE (Bochs' "tigerlake")
-BOCHS_SUITES = ["selftest", "probes", "crashes", "ipc", "memory", "faults", "threads", "fuzz"]
+BOCHS_SUITES = ["selftest", "probes", "crashes", "ipc", "memory", "faults", "threads", "fuzz", "upcall-kbd"]
 BOCHS_SMP = (1, 2)
 BOCHS_END = (b"[kernel] all tests passed", b"[kernel] TESTS FAILED", b"KERNEL PANIC", b"system halted")
 
@@ -286,6 +290,7 @@ BOCHS_END = (b"[kernel] all tests passed", b"[kernel] TESTS FAILED", b"KERNEL PA
 # the flush-on-every-CR3-write paths under Bochs too), and a pool of 3 PCIDs
 # (the memory suite's 150 tasks share the overflow tag)
 BOCHS_VARIANTS = [("memory", "nopcid nox2apic"), ("ipc", "nopcid nox2apic"), ("threads", "nopcid nox2apic"),
+                  ("upcall-kbd", "nopcid nox2apic"),
                   ("memory", "pcids=3")]
 
 

@@ -188,6 +188,7 @@ void asm_offsets(void)
     DEFINE(VR_FAST, EA_UPCALL + offsetof(struct vcpu_routes, fast));
     DEFINE(VR_WAITS, EA_UPCALL + offsetof(struct vcpu_routes, waits));
     DEFINE(VR_WAIT_SLOTS, VCPU_WAIT_SLOTS);
+    DEFINE(VR_EOI_MSR, UPCALL_EOI_MSR);
     BLANK();
 
     /* struct al_upcall_state: a thread's upcall state area, in its UTCB

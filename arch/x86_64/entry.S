@@ -353,8 +353,9 @@ common_entry:
  *    the interrupt is this very thread's, and an MSI or an edge line
  *    (nothing to mask), so no kernel decision is needed; XOR leaves the
  *    bit, below UPCALL_BITS, exactly then;
- *  - the entry area maps the local APIC (CE_UPCALL_EOI, 0 without SMAP,
- *    in x2APIC mode, or with the kernel_control knob off);
+ *  - the EOI can be sent from here (CE_UPCALL_EOI: the local APIC's EOI
+ *    register mapped in the entry area, or VR_EOI_MSR in x2APIC mode, a
+ *    WRMSR; 0 without SMAP or with the kernel_control knob off);
  *  - vif clear, or the interrupted RSP is off the interrupt stack (the
  *    kernel works out a nested handler's stack).
  * It counts the arrival (count[bit], pending bit: locked, as the kernel
@@ -438,7 +439,10 @@ irq_entry:
     incq %gs:VR_FAST(, %rax, 8)
     incq %gs:CE_UPCALL_FAST
     movq %gs:CE_UPCALL_EOI, %rax
-    movl $0, (%rax)                         /* EOI */
+    testb $VR_EOI_MSR, %al
+    jnz .Lirq_eoi_msr
+    movl $0, (%rax)                         /* EOI (xAPIC: the mapped register) */
+.Lirq_eoi_sent:
     movq %gs:CE_PARK_RCX, %rcx
     movq %gs:CE_PARK_RDX, %rdx
     movq %gs:CE_SCRATCH, %rax
@@ -446,6 +450,12 @@ irq_entry:
     movq $SEL_UDATA, HW_SS(%rsp)            /* (a direct handler's null SS: common_entry) */
     SKIP_UP TF_VECTOR, TF_RIP               /* vector, error */
     iretq
+.Lirq_eoi_msr:                              /* EOI (x2APIC; RAX, RCX, RDX are parked) */
+    movl $MSR_X2APIC_EOI, %ecx
+    xorl %eax, %eax
+    xorl %edx, %edx
+    wrmsr
+    jmp .Lirq_eoi_sent
 .Lirq_nested:
     movq %gs:CE_PARK_R8, %r8
     clac

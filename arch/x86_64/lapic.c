@@ -29,7 +29,6 @@
 #define REG_TMR_DIV   0x3E0
 
 #define MSR_X2APIC_BASE 0x800
-#define MSR_X2APIC_EOI  0x80B
 #define MSR_X2APIC_ICR  0x830
 #define APIC_BASE_EN    (1u << 11)
 #define APIC_BASE_EXTD  (1u << 10) /* x2APIC mode */

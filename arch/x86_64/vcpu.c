@@ -75,12 +75,13 @@ unsigned long arch_vcpu_waits(void (*fn)(unsigned vector, uint64_t wait))
 static int fast_off; /* the kernel_control knob */
 
 /* The fast path needs STAC (the state area is user memory), so only with
- * SMAP; and the xAPIC's EOI register, mapped in the trampoline region
- * (cpu_entry.eoi_mmio; in x2APIC mode the EOI is a WRMSR the trampoline
- * does not make, and the kernel path serves) */
+ * SMAP; and a way to the EOI: the xAPIC's EOI register, mapped in the
+ * trampoline region (cpu_entry.eoi_mmio), or in x2APIC mode a WRMSR
+ * (UPCALL_EOI_MSR, an odd value no mapping has) */
 static void set_eoi(struct cpu_entry *e)
 {
-    e->upcall_eoi = cpu_feat.smap && !fast_off ? e->eoi_mmio : 0;
+    uint64_t eoi = lapic_x2apic ? UPCALL_EOI_MSR : e->eoi_mmio;
+    e->upcall_eoi = cpu_feat.smap && !fast_off ? eoi : 0;
 }
 
 void vcpu_eoi_ready(void)

@@ -15,6 +15,7 @@
 #define MSR_GS_BASE        0xC0000101
 #define MSR_KERNEL_GS_BASE 0xC0000102
 #define MSR_APIC_BASE      0x1B
+#define MSR_X2APIC_EOI     0x80B /* (the trampoline's upcall fast path writes it too) */
 
 #define EFER_SCE (1u << 0)
 #define EFER_LME (1u << 8)

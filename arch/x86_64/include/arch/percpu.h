@@ -53,7 +53,8 @@ struct cpu_entry {
      * WRMSR 0x80B). Set by lapic_enable. */
     uint64_t eoi_mmio;
     /* upcalls (arch/vcpu.h): the trampoline's fast path */
-    uint64_t upcall_eoi;  /* the local APIC's EOI register in the entry area; 0: no fast path */
+    uint64_t upcall_eoi;  /* the local APIC's EOI register in the entry area, UPCALL_EOI_MSR in x2APIC mode (a
+                           * WRMSR); 0: no fast path */
     uint64_t upcall_fast; /* deliveries by the trampoline on this CPU */
     uint64_t irq_tsc;     /* TSC at the arrival of the device interrupt being handled */
     uint64_t park_rdx, park_rcx, park_r8; /* irq_entry's registers (RAX: scratch) */

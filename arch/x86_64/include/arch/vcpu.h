@@ -35,6 +35,8 @@ struct vcpu_routes {
 };
 #define VCPU_ROUTES_SIZE 0x4000 /* its pages */
 #define VCPU_WAIT_SLOTS  256
+/* cpu_entry.upcall_eoi in x2APIC mode: the fast path's EOI is a WRMSR */
+#define UPCALL_EOI_MSR   1
 
 /* vector is bound, on every CPU, to the thread whose kernel stack top is
  * kstack_top (0: to none) under bit, with its registration's addresses */
