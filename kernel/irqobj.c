@@ -30,6 +30,7 @@
 #include <arch/cpu.h>
 #include "kernel/irq.h"
 #include "kernel/irqline.h"
+#include "kernel/kmem.h"
 #include "kernel/ipc_impl.h"
 #include "kernel/bkl.h"
 #include "kernel/cap.h"
@@ -82,6 +83,7 @@ struct irqobj {
     int gone;                 /* released while a direct gate was still up elsewhere: freed when it is down */
     uint64_t fast_base;       /* the trampoline's count for the vector at creation */
     uint32_t gen;             /* bumped when freed: a receiver's wait names the object it was for */
+    struct kmem *kmem;        /* charged a frame for it (its creator's budget) */
 };
 
 static struct irqobj pool[IRQOBJ_MAX];
@@ -367,6 +369,8 @@ static void free_obj(struct irqobj *o)
     }
     o->used = 0;
     o->gen++;
+    kmem_uncharge(o->kmem, 1);
+    o->kmem = NULL;
 }
 
 void irqobj_direct_down(unsigned idx)
@@ -434,6 +438,70 @@ void irqobj_grant_root(struct task *root)
     cap_install(slot, AL_CAP_IRQ_CONTROL, AL_R_CONTROL, &irq_control_space, 0);
 }
 
+/* irq_create's second half: the free pool object o becomes the source a2
+ * (kind), a3 (line), a4 (flags), a5 (MSI address out); 0 or an error,
+ * nothing held on an error */
+static long setup_obj(struct irqobj *o, struct task *self, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    unsigned id = id_of(o);
+    uint32_t gen = o->gen; /* (kept across uses: a receiver's wait names it) */
+    /* a line: its GSI and flags; joined if objects hold it already */
+    uint32_t gsi = (uint32_t)a3;
+    unsigned flags = (unsigned)a4 & (AL_IRQ_LEVEL | AL_IRQ_LOW);
+    int shared = (a4 & AL_IRQ_SHARED) != 0;
+    /* an ISA line: the firmware's GSI (the MADT's overrides), and its
+     * trigger and polarity unless the caller gives them (a PCI line the
+     * chipset routes to an ISA input is level-triggered whatever the MADT
+     * says of the ISA line: the PCI server knows, the MADT does not) */
+    unsigned given = flags;
+    if (a2 == AL_IRQ_ISA && arch_irq_isa_to_gsi((unsigned)a3, &gsi, &flags))
+        return -AL_EINVAL;
+    if (a2 == AL_IRQ_ISA && a4)
+        flags = given;
+    int held = a2 == AL_IRQ_MSI ? -AL_ENOENT : irq_gsi_vector(gsi);
+    if (held >= 0) {
+        int rc = irqline_join(&lines[held], id, shared, (flags & AL_IRQ_LEVEL) != 0, flags);
+        if (rc)
+            return rc; /* -AL_EBUSY: held alone, or shared in another way */
+        *o = (struct irqobj){.used = 1, .vector = (unsigned)held, .kind = (unsigned)a2, .line = (uint32_t)a3,
+                             .last_cpu = -1, .latency_min = ~0UL, .fast_base = arch_vcpu_fast_count((unsigned)held),
+                             .gen = gen};
+        return 0;
+    }
+    int v = irq_vector_alloc();
+    if (v < 0)
+        return v;
+    uint32_t dest = this_cpu()->apic_id;
+    struct al_irq_msi msg = {0};
+    int rc;
+    if (a2 == AL_IRQ_ISA || a2 == AL_IRQ_GSI)
+        rc = irq_bind_gsi((unsigned)v, gsi, flags, dest);
+    else {
+        uint64_t addr;
+        uint32_t data;
+        rc = irq_bind_msi((unsigned)v, dest, &addr, &data);
+        msg.addr = addr;
+        msg.data = data;
+        if (rc == 0 && copy_to_user(self, a5, &msg, sizeof msg))
+            rc = -AL_EFAULT;
+    }
+    if (rc) {
+        irq_vector_free((unsigned)v);
+        return rc;
+    }
+    *o = (struct irqobj){.used = 1, .vector = (unsigned)v, .kind = (unsigned)a2, .last_cpu = -1,
+                         .latency_min = ~0UL, .fast_base = arch_vcpu_fast_count((unsigned)v), .gen = gen};
+    o->line = a2 == AL_IRQ_MSI ? (uint32_t)v : (uint32_t)a3;
+    if (a2 == AL_IRQ_MSI) {
+        irq_set_sink((unsigned)v, arrived, o);
+    } else {
+        rc = irqline_join(&lines[v], id, shared, (flags & AL_IRQ_LEVEL) != 0, flags);
+        assert(rc == 0); /* the line was free: its first member */
+        irq_set_sink((unsigned)v, line_arrived, &lines[v]);
+    }
+    return 0;
+}
+
 /* irq_create(ctl, slot, kind, line, flags, msi): an IRQ object for the
  * source (kind, line, flags) in our empty slot `slot`, from our
  * IRQ-control capability ctl (CONTROL); for an MSI the message is written
@@ -470,61 +538,14 @@ SYSCALL_DEFINE(irq_create)
             o = &pool[i];
     if (!o)
         return -AL_ENOMEM;
-    unsigned id = id_of(o);
-    /* a line: its GSI and flags; joined if objects hold it already */
-    uint32_t gsi = (uint32_t)a3;
-    unsigned flags = (unsigned)a4 & (AL_IRQ_LEVEL | AL_IRQ_LOW);
-    int shared = (a4 & AL_IRQ_SHARED) != 0;
-    /* an ISA line: the firmware's GSI (the MADT's overrides), and its
-     * trigger and polarity unless the caller gives them (a PCI line the
-     * chipset routes to an ISA input is level-triggered whatever the MADT
-     * says of the ISA line: the PCI server knows, the MADT does not) */
-    unsigned given = flags;
-    if (a2 == AL_IRQ_ISA && arch_irq_isa_to_gsi((unsigned)a3, &gsi, &flags))
-        return -AL_EINVAL;
-    if (a2 == AL_IRQ_ISA && a4)
-        flags = given;
-    int held = a2 == AL_IRQ_MSI ? -AL_ENOENT : irq_gsi_vector(gsi);
-    if (held >= 0) {
-        int rc = irqline_join(&lines[held], id, shared, (flags & AL_IRQ_LEVEL) != 0, flags);
-        if (rc)
-            return rc; /* -AL_EBUSY: held alone, or shared in another way */
-        *o = (struct irqobj){.used = 1, .vector = (unsigned)held, .kind = (unsigned)a2, .line = (uint32_t)a3,
-                             .last_cpu = -1, .latency_min = ~0UL, .fast_base = arch_vcpu_fast_count((unsigned)held)};
-        cap_install(dst, AL_CAP_IRQ, AL_R_CONTROL, o, 0);
-        return 0;
-    }
-    int v = irq_vector_alloc();
-    if (v < 0)
-        return v;
-    uint32_t dest = this_cpu()->apic_id;
-    struct al_irq_msi msg = {0};
-    int rc;
-    if (a2 == AL_IRQ_ISA || a2 == AL_IRQ_GSI)
-        rc = irq_bind_gsi((unsigned)v, gsi, flags, dest);
-    else {
-        uint64_t addr;
-        uint32_t data;
-        rc = irq_bind_msi((unsigned)v, dest, &addr, &data);
-        msg.addr = addr;
-        msg.data = data;
-        if (rc == 0 && copy_to_user(self, a5, &msg, sizeof msg))
-            rc = -AL_EFAULT;
-    }
+    if (kmem_charge(self->kmem, 1)) /* the object, as an endpoint: a frame's worth (decision 66) */
+        return -AL_EDQUOT;
+    long rc = setup_obj(o, self, a2, a3, a4, a5);
     if (rc) {
-        irq_vector_free((unsigned)v);
+        kmem_uncharge(self->kmem, 1);
         return rc;
     }
-    *o = (struct irqobj){.used = 1, .vector = (unsigned)v, .kind = (unsigned)a2, .last_cpu = -1,
-                         .latency_min = ~0UL, .fast_base = arch_vcpu_fast_count((unsigned)v)};
-    o->line = a2 == AL_IRQ_MSI ? (uint32_t)v : (uint32_t)a3;
-    if (a2 == AL_IRQ_MSI) {
-        irq_set_sink((unsigned)v, arrived, o);
-    } else {
-        rc = irqline_join(&lines[v], id, shared, (flags & AL_IRQ_LEVEL) != 0, flags);
-        assert(rc == 0); /* the line was free: its first member */
-        irq_set_sink((unsigned)v, line_arrived, &lines[v]);
-    }
+    o->kmem = self->kmem;
     cap_install(dst, AL_CAP_IRQ, AL_R_CONTROL, o, 0);
     return 0;
 }

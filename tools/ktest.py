@@ -159,7 +159,7 @@ SUITES = {
     # kernel-memory budgets (issue 12): a hostile task refused with
     # AL_EDQUOT while the others go on, everything back at its death; a chain
     # of three budgets
-    "kmem": ("mb1", [(U("kmem"), "3000 kmem=3000 ports=0x70:2"), (U("hello"), "after kmem")], "ktest=modules"),
+    "kmem": ("mb1", [(U("kmem"), "3000 kmem=3000 ports=0x70:2 irqs=1"), (U("hello"), "after kmem")], "ktest=modules"),
     "fuzz": ("mb1", [(U("fuzz"), "20000 7"), (U("fuzz"), "20000 1234567"), (U("hello"), "after fuzzing")],
              "ktest=modules"),
     "threads": ("mb1", [(U("sched"), ""), (U("fpu"), ""), (U("cpus"), ""), (U("sleep"), ""), (U("kill"), ""),

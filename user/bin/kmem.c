@@ -27,6 +27,8 @@
 #define CH_EP     16 /* the child's endpoint, on which its threads block */
 #define CH_FIRST  17 /* the child's endpoints under test */
 #define CH_B      30 /* A's slot for B */
+#define CH_IRQC   14 /* the hostile child's IRQ-control capability (below its endpoint slots) */
+#define CH_IRQ    15 /* its IRQ object */
 #define H_BUDGET  200
 #define A_BUDGET  100
 #define SPARSE(i) (0x10000000000UL + (unsigned long)(i)*0x40000000UL) /* a new 1 GiB each */
@@ -35,6 +37,7 @@ struct shared {
     volatile long mode, done;
     volatile long eps, ep_err, threads, th_err, left;
     volatile long b_big, b_set, b_limit, a_used_before, a_used_after, a_limit, b_over;
+    volatile long irq_full, irq_room, irq_used_before, irq_used_after;
 };
 enum { M_HOSTILE = 1, M_SECOND, M_CHAIN };
 
@@ -62,8 +65,19 @@ static __attribute__((noreturn, noinline)) void child_main(unsigned long arg)
                     n++;
             s->eps = n;
             s->ep_err = r;
+            /* an IRQ object is charged too: refused while the budget is
+             * full, made once there is room, its frame back when it goes */
+            struct al_irq_msi msi;
+            struct al_kmem_info k;
+            s->irq_full = al_irq_create(CH_IRQC, CH_IRQ, AL_IRQ_MSI, 0, 0, &msi);
             for (long slot = CH_FIRST; slot < CH_FIRST + n; slot++)
                 al_cap_delete(slot);
+            al_kmem_info(-1, &k);
+            s->irq_used_before = (long)k.used;
+            s->irq_room = al_irq_create(CH_IRQC, CH_IRQ, AL_IRQ_MSI, 0, 0, &msi);
+            al_kmem_info(-1, &k);
+            s->irq_used_after = (long)k.used;
+            al_cap_delete(CH_IRQ);
         } else {
             s->eps = al_endpoint_create(CH_FIRST) == 0;
         }
@@ -109,6 +123,10 @@ static long child_start(long slot, long mode, unsigned long frames)
 {
     long r = child_task_create(slot, "kmem-child");
     if (r < 0)
+        return r;
+    struct al_cap_info irqc;
+    if (mode == M_HOSTILE && al_cap_info(AL_SLOT_IRQ_CONTROL, &irqc) == 0 &&
+        (r = al_cap_give(slot, AL_SLOT_IRQ_CONTROL, CH_IRQC, irqc.rights)) < 0) /* (for its IRQ object) */
         return r;
     if ((r = al_kmem_set(slot, frames)) < 0)
         return r;
@@ -178,7 +196,7 @@ static int stats_equal(const struct al_stats *a, const struct al_stats *b)
 
 int main(int argc, char **argv)
 {
-    ktap_plan(14);
+    ktap_plan(15);
     struct al_kmem_info me;
     long r = al_kmem_info(-1, &me);
     int ok_arg = 1;
@@ -206,6 +224,10 @@ int main(int argc, char **argv)
                 sh->ep_err);
     ktap_result(sh->threads > 0 && sh->th_err == -AL_EDQUOT, "hostile: %ld threads, then %ld (AL_EDQUOT)", sh->threads,
                 sh->th_err);
+    ktap_result(sh->irq_full == -AL_EDQUOT && sh->irq_room == 0 && sh->irq_used_after == sh->irq_used_before + 1,
+                "hostile: an IRQ object refused with the budget full (%ld), made with room (%ld), one frame charged "
+                "(%ld -> %ld)",
+                sh->irq_full, sh->irq_room, sh->irq_used_before, sh->irq_used_after);
     /* page tables and mapping nodes: one page at sparse addresses */
     long maps = 0;
     r = 0;
