@@ -8,6 +8,7 @@ int kmem_refused;
 
 static struct kmem pool[KMEM_RECORDS];
 static unsigned records;
+static unsigned long more_bytes; /* given by kmem_records_add */
 static struct kmem *free_list; /* linked through parent; NULL and !pool_ready: not built yet */
 static int pool_ready;
 
@@ -19,6 +20,21 @@ void kmem_kernel_init(uint64_t limit)
 unsigned kmem_records(void)
 {
     return records;
+}
+
+void kmem_records_add(void *mem, unsigned long bytes)
+{
+    struct kmem *r = mem;
+    for (unsigned long i = bytes / sizeof *r; i-- > 0;) {
+        r[i] = (struct kmem){.parent = free_list};
+        free_list = &r[i];
+    }
+    more_bytes += bytes;
+}
+
+unsigned long kmem_records_added(void)
+{
+    return more_bytes;
 }
 
 void kmem_release(struct kmem *k)

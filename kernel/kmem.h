@@ -115,6 +115,13 @@ void kmem_nodes_gone(struct kmem *k);
 
 /* records in use (for the leak tests) */
 unsigned kmem_records(void);
+/* more records, carved out of mem (bytes long, aligned for struct kmem),
+ * which stays the records' for good: the kernel gives a frame when the
+ * pool is empty (task_create), so the pool never limits the number of
+ * tasks, the budgets do; kmem_records_added says how many bytes it has
+ * had (al_stats' cache_frames counts them) */
+void kmem_records_add(void *mem, unsigned long bytes);
+unsigned long kmem_records_added(void);
 
 /* The payer of the page tables that pt_map allocates (kernel/map.h
  * kmem_pt_map sets it for the call; the arch allocator charges it). */

@@ -2,6 +2,7 @@
 #include "kernel/syscall.h"
 #include "kernel/thread.h"
 #include "kernel/task.h"
+#include "kernel/kmem.h"
 #include "kernel/cpu.h"
 #include "kernel/console.h"
 #include "kernel/usercopy.h"
@@ -114,7 +115,7 @@ void syscall_collect_stats(struct al_stats *s)
         s->ipc_slow += e->ipc_slow;
     }
     s->free_frames = frame_free_count();
-    s->cache_frames = mapdb_slab_frames();
+    s->cache_frames = mapdb_slab_frames() + kmem_records_added() / AL_PAGE_SIZE;
     s->mapdb_nodes = mapdb_nodes();
     s->total_frames = frame_total_count();
     s->live_tasks = task_live_count();

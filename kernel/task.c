@@ -29,6 +29,13 @@ unsigned long task_live_count(void)
 struct task *task_create(const char *name, struct kmem *parent, uint64_t limit, long *err)
 {
     struct kmem *k = kmem_new(parent, limit, 0, err);
+    if (!k && *err == -AL_ENOMEM) { /* the records are used up: a frame more of them, for good */
+        uint64_t rec = frame_alloc();
+        if (rec) {
+            kmem_records_add(p2v(rec), AL_PAGE_SIZE);
+            k = kmem_new(parent, limit, 0, err);
+        }
+    }
     if (!k)
         return NULL;
     if (kmem_charge(k, TASK_OWN_FRAMES)) {

@@ -37,7 +37,8 @@ struct al_stats {
     unsigned long ipc_fast;     /* IPCs completed by the fast path */
     unsigned long ipc_slow;     /* IPCs completed by the general path */
     unsigned long cache_frames; /* kernel frames held by caches that only grow (mapping-database
-                                   nodes): free_frames + cache_frames is constant when nothing leaks */
+                                   nodes, budget records): free_frames + cache_frames is constant when
+                                   nothing leaks */
     unsigned long mapdb_nodes;  /* mappings in the mapping database */
     unsigned long live_tasks;   /* task objects not yet destroyed */
     unsigned long live_threads; /* thread objects not yet freed */

@@ -129,6 +129,20 @@ static void test_pool_exhaustion(void **state)
     assert_null(kmem_new(&kmem_kernel, 1, 0, &err));
     assert_int_equal(err, -12);
     assert_int_equal(kmem_kernel.used, KMEM_RECORDS); /* the refused one charged nothing */
+    /* more records (the kernel gives a frame): exactly as many as fit */
+    static struct kmem more[3];
+    unsigned long added = kmem_records_added();
+    kmem_records_add(more, sizeof more);
+    assert_int_equal(kmem_records_added(), added + sizeof more);
+    struct kmem *extra[3];
+    for (int i = 0; i < 3; i++) {
+        extra[i] = child(&kmem_kernel, 1);
+        assert_true(extra[i] >= more && extra[i] < more + 3);
+    }
+    assert_null(kmem_new(&kmem_kernel, 1, 0, &err));
+    assert_int_equal(err, -12);
+    for (int i = 0; i < 3; i++)
+        kmem_task_gone(extra[i]);
     for (int i = 0; i < KMEM_RECORDS; i++)
         kmem_task_gone(ks[i]);
     assert_int_equal(kmem_records(), 0);

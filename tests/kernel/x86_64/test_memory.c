@@ -142,6 +142,26 @@ SELFTEST(kstack_guard_pages)
     ST_CHECK(kstack_live_count() == live);
 }
 
+/* the budget records used up (by hand): task_create gives a frame more of
+ * them and goes on; the records come back, the frame stays the pool's */
+SELFTEST(kmem_records_grow)
+{
+    static struct kmem *held[KMEM_RECORDS];
+    unsigned n = 0;
+    long err = 0;
+    while (n < KMEM_RECORDS && (held[n] = kmem_new(&kmem_kernel, 0, 0, &err)) != NULL)
+        n++;
+    ST_CHECK(kmem_new(&kmem_kernel, 0, 0, &err) == NULL && err == -AL_ENOMEM); /* (the pool is dry) */
+    unsigned long added = kmem_records_added();
+    struct task *t = task_create("records", &kmem_kernel, 64, &kerr);
+    ST_CHECK(t != NULL);
+    ST_CHECK(kmem_records_added() == added + AL_PAGE_SIZE);
+    if (t)
+        task_destroy(t);
+    while (n)
+        kmem_task_gone(held[--n]);
+}
+
 SELFTEST(audit_accepts_clean_space)
 {
     struct task *t = task_create("audit-ok", &kmem_kernel, 64, &kerr);
