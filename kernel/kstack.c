@@ -3,9 +3,11 @@
 #include <arch/paging.h>
 #include "kernel/frame.h"
 #include "kernel/panic.h"
+#include "kernel/console.h"
 #include <arch/tlb.h>
 
-static uint8_t used[KSTACK_SLOTS];
+unsigned kstack_slots;
+static uint8_t used[KSTACK_SLOTS_MAX];
 static unsigned hint;
 static unsigned long live;
 
@@ -13,7 +15,12 @@ static unsigned long live;
  * (and leak-count) kernel page tables later. */
 void kstack_init(void)
 {
-    for (int s = 0; s < KSTACK_SLOTS; s += (int)(0x200000 / KSTACK_SLOT)) {
+    uint64_t per_table = 0x200000 / KSTACK_SLOT, n = frame_total_count() / (KSTACK_PAGES + 2);
+    n = n < KSTACK_SLOTS_MIN ? KSTACK_SLOTS_MIN : n > KSTACK_SLOTS_MAX ? KSTACK_SLOTS_MAX : n;
+    kstack_slots = (unsigned)((n + per_table - 1) / per_table * per_table); /* (whole page tables) */
+    kprintf("kstack: %u slots (%lu MiB of kernel address space, %lu page tables)\n", kstack_slots,
+            (unsigned long)(kstack_slots * KSTACK_SLOT >> 20), (unsigned long)(kstack_slots / per_table));
+    for (int s = 0; s < (int)kstack_slots; s += (int)per_table) {
         uint64_t va = kstack_slot_top(s) - 4096;
         uint64_t pa = frame_alloc();
         if (!pa || pt_map(kernel_pml4, va, pa, PTE_W | pte_nx))
@@ -31,8 +38,8 @@ uint64_t kstack_slot_top(int slot)
 int kstack_alloc(uint64_t *top)
 {
     /* lowest free slot first, so slots (and their page tables) are reused */
-    for (unsigned n = 0; n < KSTACK_SLOTS; n++) {
-        unsigned s = (hint + n) % KSTACK_SLOTS;
+    for (unsigned n = 0; n < kstack_slots; n++) {
+        unsigned s = (hint + n) % kstack_slots;
         if (used[s])
             continue;
         uint64_t t = kstack_slot_top((int)s);
@@ -63,7 +70,7 @@ int kstack_alloc(uint64_t *top)
 
 void kstack_free(int slot)
 {
-    assert(slot >= 0 && slot < KSTACK_SLOTS && used[slot]);
+    assert(slot >= 0 && (unsigned)slot < kstack_slots && used[slot]);
     uint64_t t = kstack_slot_top(slot);
     uint64_t frames[KSTACK_PAGES];
     for (unsigned i = 0; i < KSTACK_PAGES; i++) {

@@ -12,10 +12,17 @@
 #define KSTACK_PAGES 4
 #define KSTACK_SIZE  (KSTACK_PAGES * 4096ULL)
 #define KSTACK_SLOT  (2 * KSTACK_SIZE)
-#define KSTACK_SLOTS 4096
+/* The slots: as many as the memory could give threads, at least
+ * KSTACK_SLOTS_MIN and at most KSTACK_SLOTS_MAX (set by kstack_init). A
+ * thread's object, kernel stack and UTCB take KSTACK_PAGES + 2 frames of
+ * some task's budget, so up to that bound the budgets, not a shared
+ * count of slots, decide who may make threads (issue 12). */
+#define KSTACK_SLOTS_MIN 4096
+#define KSTACK_SLOTS_MAX 65536
+extern unsigned kstack_slots;
 
 /* Returns the slot index and sets *top, or -12 when out of memory/slots. */
-void kstack_init(void); /* boot: page tables for the whole region */
+void kstack_init(void); /* boot, after frame_init: the slots, and page tables for their region */
 int kstack_alloc(uint64_t *top);
 void kstack_free(int slot);
 uint64_t kstack_slot_top(int slot);

@@ -142,6 +142,25 @@ SELFTEST(kstack_guard_pages)
     ST_CHECK(kstack_live_count() == live);
 }
 
+/* enough kernel-stack slots for every thread the memory could pay for
+ * (KSTACK_PAGES + 2 frames each), between the bounds, and the region's
+ * page tables all there: the last slot's stack is mapped without
+ * allocating a table (kstack_init made them) */
+SELFTEST(kstack_slots_cover_memory)
+{
+    uint64_t want = frame_total_count() / (KSTACK_PAGES + 2);
+    ST_CHECK(kstack_slots >= KSTACK_SLOTS_MIN && kstack_slots <= KSTACK_SLOTS_MAX);
+    ST_CHECK(kstack_slots >= want || kstack_slots == KSTACK_SLOTS_MAX);
+    uint64_t top = kstack_slot_top((int)kstack_slots - 1);
+    ST_CHECK(pt_lookup(kernel_pml4, top - 4096, NULL) == 0); /* (not mapped: no stack there yet) */
+    uint64_t free0 = frame_free_count(), pa = frame_alloc();
+    ST_CHECK(pa && pt_map(kernel_pml4, top - 4096, pa, PTE_W | pte_nx) == 0);
+    ST_CHECK(frame_free_count() == free0 - 1); /* (the page, no table) */
+    pt_unmap(kernel_pml4, top - 4096);
+    tlb_shootdown(tlb_all_cpus(), top - 4096, 1); /* (never touched, but as kstack_free does) */
+    frame_free(pa);
+}
+
 /* the budget records used up (by hand): task_create gives a frame more of
  * them and goes on; the records come back, the frame stays the pool's */
 SELFTEST(kmem_records_grow)
