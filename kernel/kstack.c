@@ -20,14 +20,17 @@ void kstack_init(void)
     kstack_slots = (unsigned)((n + per_table - 1) / per_table * per_table); /* (whole page tables) */
     kprintf("kstack: %u slots (%lu MiB of kernel address space, %lu page tables)\n", kstack_slots,
             (unsigned long)(kstack_slots * KSTACK_SLOT >> 20), (unsigned long)(kstack_slots / per_table));
+    /* one page, mapped and unmapped where each table goes, so that pt_map
+     * makes the table; the tables lie together (a page freed between each
+     * two would leave holes that slow every later contiguous search) */
+    uint64_t pa = frame_alloc();
     for (int s = 0; s < (int)kstack_slots; s += (int)per_table) {
         uint64_t va = kstack_slot_top(s) - 4096;
-        uint64_t pa = frame_alloc();
         if (!pa || pt_map(kernel_pml4, va, pa, PTE_W | pte_nx))
             panic("kstack: cannot build the stack region's page tables");
         pt_unmap(kernel_pml4, va);
-        frame_free(pa);
     }
+    frame_free(pa);
 }
 
 uint64_t kstack_slot_top(int slot)
