@@ -757,7 +757,8 @@ class SystemPeer:
         body, raw = self.command(line, secs, data, until)
         if body is None:
             self.lost = line or name
-            return self.check(False, name, f"no prompt within {secs}s after {line!r}; came: {raw[-400:]!r}")
+            return self.check(False, name, f"no prompt within {secs}s after {line!r}; came: {raw[-400:]!r}; "
+                                           f"{self.diagnose()}")
         lines = [l for l in body.split("\n") if not SYS_NOISE.match(l)] or [""]
         miss = [p for i, p in enumerate(patterns)
                 if not (re.match(p, lines[0]) if i == 0 else any(re.search(p, l) for l in lines))]
@@ -769,6 +770,33 @@ class SystemPeer:
 
     def keys(self, keys):
         return send_keys(self.mon, keys)
+
+    def diagnose(self):
+        """after COM2 went quiet: the shell's `irq` typed on the keyboard
+        (the IRQ objects: is the UART's message pending, its line masked?)
+        and the emulated interrupt controllers (QEMU's `info pic`), for the
+        failure's report"""
+        with self.lock:
+            mark = len(self.got)
+        problem = self.keys(["i", "r", "q", "ret"])
+        self.wait(lambda t: "latency" in t and t.endswith(self.PROMPT), mark, 5)
+        irq = self.text(mark)[-1200:]
+        pic = ""
+        try:
+            m = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            m.connect(self.mon)
+            m.settimeout(0.5)
+            m.sendall(b"info pic\n")
+            end = time.time() + 2
+            while time.time() < end:
+                try:
+                    pic += m.recv(65536).decode(errors="replace")
+                except OSError:
+                    pass
+            m.close()
+        except OSError as e:
+            pic = f"(monitor: {e})"
+        return f"diagnosis: {problem or ''} irq on the keyboard: {irq!r}; info pic: {pic[:1600]!r}"
 
     # ---- the session ----
     def run(self, log, stop):
