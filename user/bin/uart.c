@@ -302,6 +302,7 @@ static void request(unsigned long tag)
         memcpy(wpend, p + i, n - i);
         wpend_n = n - i;
         wpend_off = 0;
+        al_cap_delete(WR_REPLY); /* (a stale one) */
         if (al_reply_save(WR_REPLY) == 0) {
             writer_waiting = 1;
             st[UART_ST_TX_WAITS]++;
@@ -322,9 +323,13 @@ static void request(unsigned long tag)
             reply_read(-1, n);
             return;
         }
-        if (al_reply_save(RD_REPLY) == 0) {
+        al_cap_delete(RD_REPLY); /* (a stale one: nothing there, or its caller gone; as kbd and console) */
+        long rs = al_reply_save(RD_REPLY);
+        if (rs == 0) {
             reader_waiting = 1;
             reader_max = n;
+        } else {
+            reply_err(-1, rs); /* (never leave a reader waiting for nothing: it retries) */
         }
         return;
     case UART_STATS:
