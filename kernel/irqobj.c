@@ -169,9 +169,9 @@ static void collect_waits(void)
     arch_vcpu_waits(fast_wait); /* (a lost one shows as a histogram short of the path counts) */
 }
 
-/* the message into r's UTCB: it reports every arrival counted so far. Its
- * wait ends now if r takes it in its own receive (r runs: it returns at
- * once), else when r, woken, returns */
+/* the message into r's UTCB: it reports every arrival counted so far (the
+ * callers end its wait: at once when r takes it in its own receive, when
+ * r returns if it is woken) */
 static void put_msg(struct irqobj *o, struct thread *r)
 {
     struct al_utcb *u = r->utcb;
@@ -181,14 +181,6 @@ static void put_msg(struct irqobj *o, struct thread *r)
     u->badge = o->badge;
     o->messages++;
     o->coalesced += o->count - 1;
-    if (r == current()) {
-        record_wait(o, rdtsc() - o->first_at); /* its oldest arrival's */
-    } else {
-        debug_assert(!r->irq_wait); /* (blocked since its last return) */
-        r->irq_wait = o;
-        r->irq_wait_gen = o->gen;
-        r->irq_wait_at = o->first_at;
-    }
     o->count = 0;
     o->taken = 1;
 }
@@ -206,6 +198,10 @@ static void deliver(struct irqobj *o)
     if (r) {
         ipc_q_remove(&ep->recvq, r);
         put_msg(o, r);
+        debug_assert(!r->irq_wait); /* (blocked since its last return) */
+        r->irq_wait = o; /* its oldest arrival's wait, ended where the receive resumes */
+        r->irq_wait_gen = o->gen;
+        r->irq_wait_at = o->first_at;
         ipc_wake(r, 0);
         return;
     }
@@ -223,6 +219,7 @@ int irqobj_take(struct thread *node, struct thread *r)
     ipc_q_remove(&o->ep->sendq, node);
     o->queued = 0;
     put_msg(o, r);
+    record_wait(o, rdtsc() - o->first_at); /* (r's own receive: it returns now) */
     return 1;
 }
 

@@ -52,24 +52,19 @@ uint64_t arch_vcpu_fast_count(unsigned vector)
  * seen in that order); a slot the writer may have lapped is not used. */
 static uint64_t wait_tail[MAX_CPUS];
 
-unsigned long arch_vcpu_waits(void (*fn)(unsigned vector, uint64_t wait))
+void arch_vcpu_waits(void (*fn)(unsigned vector, uint64_t wait))
 {
-    unsigned long lost = 0;
     for (unsigned i = 0; i < ncpus; i++) {
         const struct vcpu_routes *r = routes_of(i);
         const uint64_t *head = &ENTRY_AREA(i)->wait_head;
         uint64_t h = __atomic_load_n(head, __ATOMIC_ACQUIRE), t = wait_tail[i];
         for (; t != h; t++) {
             uint64_t v = __atomic_load_n(&r->waits[t % VCPU_WAIT_SLOTS], __ATOMIC_ACQUIRE);
-            if (__atomic_load_n(head, __ATOMIC_ACQUIRE) - t > VCPU_WAIT_SLOTS) {
-                lost++; /* overwritten (or about to be) */
-                continue;
-            }
-            fn((unsigned)(v & 0xff), v >> 8);
+            if (__atomic_load_n(head, __ATOMIC_ACQUIRE) - t <= VCPU_WAIT_SLOTS) /* (else overwritten) */
+                fn((unsigned)(v & 0xff), v >> 8);
         }
         wait_tail[i] = t;
     }
-    return lost;
 }
 
 static int fast_off; /* the kernel_control knob */

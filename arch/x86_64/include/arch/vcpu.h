@@ -45,10 +45,10 @@ void arch_vcpu_route(unsigned vector, uint64_t kstack_top, unsigned bit, uint64_
 /* the trampoline's deliveries for vector, summed over the CPUs */
 uint64_t arch_vcpu_fast_count(unsigned vector);
 /* the trampoline's timed deliveries on every CPU since the last call, in
- * order per CPU: fn(vector, wait in TSC cycles) for each; returns how
- * many were lost (overwritten before they were read: more than
- * VCPU_WAIT_SLOTS on a CPU between two calls) */
-unsigned long arch_vcpu_waits(void (*fn)(unsigned vector, uint64_t wait));
+ * order per CPU: fn(vector, wait in TSC cycles) for each; those
+ * overwritten before they were read (more than VCPU_WAIT_SLOTS on a CPU
+ * between two calls) are skipped */
+void arch_vcpu_waits(void (*fn)(unsigned vector, uint64_t wait));
 /* the TSC at the arrival of the interrupt being handled (the trampoline
  * reads it first thing) */
 static inline uint64_t arch_irq_arrived_at(void)
