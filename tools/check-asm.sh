@@ -22,6 +22,8 @@
 #      "check-asm: ok <reason>" (there is none today).
 #   5. No .S file writes out an MSR number (0xC00000xx) or an upper-half
 #      address (0xffff...): they are in arch/cpu.h and abi/airlock/layout.h.
+#   6. No .S file of the tree (kernel, user, tests) has a numeric local
+#      label ("1:", "jmp 1b"): a branch target says what it is (.Lname).
 # Comments (/* ... */) are ignored by rules 2-5.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -141,7 +143,16 @@ for f in $ENTRY_FILES; do
     done | grep . && status=1
 done
 
+# rule 6: numeric local labels, in every .S file of the tree
+for f in $(find arch kernel lib user tests abi -name '*.S' 2>/dev/null); do
+    strip_comments "$f" | while IFS='	' read -r n text; do
+        if printf '%s\n' "$text" | grep -qE '^[[:space:]]*[0-9]+:|[[:space:],][0-9]+[fb]([[:space:]]|$)'; then
+            echo "check-asm: $f:$n: numeric label (name it .Lsomething): $(echo "$text" | sed 's/^[[:space:]]*//')"
+        fi
+    done | grep . && status=1
+done
+
 if [ "$status" = 0 ]; then
-    echo "check-asm: ok ($(ls "$ARCH_DIR"/*.S | wc -l) .S files, $(echo "$generated" | wc -l) generated names)"
+    echo "check-asm: ok ($(ls "$ARCH_DIR"/*.S | wc -l) .S files in $ARCH_DIR, $(find arch kernel lib user tests abi -name "*.S" 2>/dev/null | wc -l) in the tree, $(echo "$generated" | wc -l) generated names)"
 fi
 exit "$status"

@@ -83,6 +83,7 @@ ap_entry64:
     movq %rax, %cr3
     xorl %ebp, %ebp
     call ap_main
-1:  cli
+.Lap_main_returned:
+    cli
     hlt
-    jmp 1b
+    jmp .Lap_main_returned

@@ -82,7 +82,8 @@ _start:
     /* PD entries: 2048 x 2 MiB covering 0..4 GiB (present, writable, PS) */
     movl $boot_pd, %ebx
     xorl %ecx, %ecx
-1:  movl %ecx, %eax
+.Lfill_pd:
+    movl %ecx, %eax
     shll $21, %eax
     orl $0x83, %eax
     movl %eax, (%ebx,%ecx,8)
@@ -91,7 +92,7 @@ _start:
     movl %eax, 4(%ebx,%ecx,8)
     incl %ecx
     cmpl $2048, %ecx
-    jne 1b
+    jne .Lfill_pd
 
     /* low PDPT: 4 entries -> the 4 PDs; used for identity and direct map */
     movl $boot_pdpt_lo, %ebx
@@ -127,9 +128,10 @@ _start:
     rdmsr
     orl $EFER_LME, %eax
     testl $(1 << 20), %ebp              /* CPUID 0x80000001 EDX.NX */
-    jz 2f
+    jz .Lset_efer
     orl $EFER_NXE, %eax                 /* the kernel tables use NX */
-2:  wrmsr
+.Lset_efer:
+    wrmsr
 
     movl %cr0, %eax
     orl $(CR0_PG | CR0_WP | CR0_PE), %eax
@@ -142,8 +144,9 @@ no_long_mode:
     movl $0xB8000, %ebx
     movl $0x4f4e4f4f, (%ebx)            /* "NO" in white on red */
     movl $0x4f344f36, 4(%ebx)           /* "64" */
-1:  hlt
-    jmp 1b
+.Lno_long_mode_halt:
+    hlt
+    jmp .Lno_long_mode_halt
 
     .code64
 long_mode_low:
@@ -196,9 +199,10 @@ long_mode_high:
     movl %edi, %edi
     movl %esi, %esi
     call kmain
-1:  cli
+.Lkmain_returned:
+    cli
     hlt
-    jmp 1b
+    jmp .Lkmain_returned
 
     .bss
     .align 16

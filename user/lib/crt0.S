@@ -7,10 +7,11 @@
 _start:
     xorl %ebp, %ebp
     testq %rdi, %rdi
-    jnz 1f
+    jnz .Largs_in_registers
     movq (%rsp), %rdi
     leaq 8(%rsp), %rsi
-1:  andq $-16, %rsp
+.Largs_in_registers:
+    andq $-16, %rsp
     call main
     movslq %eax, %rdi                   /* int main() */
     call exit
