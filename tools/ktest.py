@@ -1166,13 +1166,13 @@ def boot(name, spec, smp, timeout, logdir, extra=(), inject_nmi=False, inject=No
     return text, hung, rc, qemu_msg, time.time() - t0, log
 
 
-# QEMU 7.2's TCG itself dies now and then by SIGSEGV on this 2-core host
-# under load (two CI runs in about 60: the init suite on 4 CPUs at 0.9 s,
-# nothing printed; once under a doubled make test): the host emulator's
-# fault, no verdict on the guest. Such a boot is run once more; a second
-# death fails the suite. Every rerun is printed, its guest log kept, and
-# counted in the last line, so a pattern cannot hide (docs/ARCHITECTURE.md,
-# decision 73).
+# Debian 12's QEMU 7.2 multi-threaded TCG dies by SIGSEGV, rarely, when one
+# vCPU changes its memory map (the PCI server's BAR sizing turns decoding
+# off and on) while another writes MMIO (its local APIC): QEMU's race, no
+# verdict on the guest (tools/qemu-race.sh reproduces it). Such a boot is
+# run once more; a second death fails the suite. Every rerun is printed,
+# its guest log kept, and counted in the last line, so a pattern cannot
+# hide (docs/ARCHITECTURE.md, decision 73).
 EMULATOR_CRASHES = []
 
 
