@@ -781,22 +781,35 @@ class SystemPeer:
         problem = self.keys(["i", "r", "q", "ret"])
         self.wait(lambda t: "latency" in t and t.endswith(self.PROMPT), mark, 5)
         irq = self.text(mark)[-1200:]
+        # the IOAPIC (is the line masked, its edge latched?) and each CPU's
+        # local APIC (an in-service bit never ended by an EOI blocks every
+        # vector of its priority class and below on that CPU)
+        cmds = ["info pic"] + [f"info lapic {i}" for i in range(int(str(self.tag)))]
         pic = ""
         try:
             m = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             m.connect(self.mon)
             m.settimeout(0.5)
-            m.sendall(b"info pic\n")
-            end = time.time() + 2
-            while time.time() < end:
-                try:
-                    pic += m.recv(65536).decode(errors="replace")
-                except OSError:
-                    pass
+            for cmd in cmds:
+                out = ""
+                m.sendall(cmd.encode() + b"\n")
+                end = time.time() + 1.5
+                while time.time() < end:
+                    try:
+                        out += m.recv(65536).decode(errors="replace")
+                    except OSError:
+                        pass
+                if cmd.startswith("info lapic"):
+                    out = " ".join(x.strip() for x in out.splitlines() if re.match(r"\s*(ISR|IRR|APR)", x))
+                else:  # the unmasked pins, the IOAPIC's IRRs, the 8259s
+                    out = " ".join(x.strip() for x in out.splitlines()
+                                   if re.match(r"\s*(IRR|Remote IRR|pic\d)", x) or
+                                   (re.match(r"\s*pin ", x) and "masked" not in x))
+                pic += f"[{cmd}] {out} "
             m.close()
         except OSError as e:
-            pic = f"(monitor: {e})"
-        return f"diagnosis: {problem or ''} irq on the keyboard: {irq!r}; info pic: {pic[:1600]!r}"
+            pic += f"(monitor: {e})"
+        return f"diagnosis: {problem or ''} irq on the keyboard: {irq!r}; QEMU monitor: {pic!r}"
 
     # ---- the session ----
     def run(self, log, stop):
