@@ -105,7 +105,9 @@ static struct irqline *line_of(const struct irqobj *o)
 }
 
 /* the line's mask as irqline_want says; the IOAPIC is only written on a
- * change (irq.c tracks the mask) */
+ * change (irq.c tracks the mask). Neither call can fail: the object's
+ * vector is routed to its GSI from irq_create to its end, and the
+ * architecture masks from what it wrote, never from a read (decision 73) */
 static void line_apply(struct irqobj *o)
 {
     struct irqline *l = line_of(o);
@@ -113,11 +115,13 @@ static void line_apply(struct irqobj *o)
         return;
     struct irq_vec_info vi;
     irq_vector_info(o->vector, &vi);
-    int want = irqline_want(l);
+    int want = irqline_want(l), rc = 0;
     if (want && vi.masked)
-        irq_unmask(o->vector);
+        rc = irq_unmask(o->vector);
     else if (!want && !vi.masked)
-        irq_mask(o->vector);
+        rc = irq_mask(o->vector);
+    debug_assert(rc == 0);
+    (void)rc;
 }
 
 static uint64_t irq_id(const struct irqobj *o)

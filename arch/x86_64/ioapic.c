@@ -18,6 +18,19 @@
 static struct irq_layout layout;
 static volatile uint32_t *regs[IRQ_MAX_IOAPICS];
 
+/*
+ * Every redirection entry as this kernel last wrote it. Masking,
+ * unmasking and a new destination are written from here; the entry is
+ * never read back first. A read-modify-write would cost a third MMIO
+ * access on every level line's mask and unmask, and it would trust the
+ * read. QEMU 7.2's multi-threaded TCG can dispatch an MMIO access that
+ * races another vCPU's memory-map change to the wrong region (decision
+ * 73); one such read, of vector 0, once made the UART's unmask fail, and
+ * its line stayed masked for good. Only arch_irq_read reads the hardware,
+ * so the self-tests compare it with what was written. BKL held.
+ */
+static uint64_t shadow[IRQ_MAX_IOAPICS][IOAPIC_MAX_PINS];
+
 static uint32_t io_read(unsigned io, unsigned reg)
 {
     regs[io][IOAPIC_REGSEL / 4] = reg;
@@ -41,6 +54,7 @@ static uint64_t rte_read(unsigned io, unsigned pin)
  * then the low word with its final mask bit. */
 static void rte_write(unsigned io, unsigned pin, uint64_t rte)
 {
+    shadow[io][pin] = rte;
     io_write(io, IOAPIC_REG_RTE + 2 * pin, (uint32_t)(rte | RTE_MASKED));
     io_write(io, IOAPIC_REG_RTE + 2 * pin + 1, (uint32_t)(rte >> 32));
     io_write(io, IOAPIC_REG_RTE + 2 * pin, (uint32_t)rte);
@@ -114,7 +128,7 @@ int arch_irq_set_dest(uint32_t gsi, uint32_t dest)
         return -AL_EINVAL;
     if (irqroute_reserved(&layout, gsi))
         return -AL_EPERM;
-    uint64_t rte = rte_read(io, pin);
+    uint64_t rte = shadow[io][pin];
     if ((rte & RTE_VECTOR) == 0)
         return -AL_EINVAL; /* never routed */
     rte_write(io, pin, ioapic_rte_set_dest(rte, dest)); /* masked while it changes */
@@ -139,11 +153,12 @@ static int set_mask(uint32_t gsi, int masked)
         return -AL_EINVAL;
     if (irqroute_reserved(&layout, gsi))
         return -AL_EPERM;
-    uint32_t lo = io_read(io, IOAPIC_REG_RTE + 2 * pin);
-    if (!masked && (lo & RTE_VECTOR) == 0)
+    uint64_t rte = shadow[io][pin];
+    if (!masked && (rte & RTE_VECTOR) == 0)
         return -AL_EINVAL; /* never routed: nothing to deliver */
-    lo = masked ? lo | (uint32_t)RTE_MASKED : lo & ~(uint32_t)RTE_MASKED;
-    io_write(io, IOAPIC_REG_RTE + 2 * pin, lo);
+    rte = masked ? rte | RTE_MASKED : rte & ~(uint64_t)RTE_MASKED;
+    shadow[io][pin] = rte;
+    io_write(io, IOAPIC_REG_RTE + 2 * pin, (uint32_t)rte); /* (the low word: vector, flags, mask) */
     return 0;
 }
 
