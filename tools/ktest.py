@@ -771,16 +771,21 @@ class SystemPeer:
     def keys(self, keys):
         return send_keys(self.mon, keys)
 
-    def diagnose(self):
-        """after COM2 went quiet: the shell's `irq` typed on the keyboard
-        (the IRQ objects: is the UART's message pending, its line masked?)
-        and the emulated interrupt controllers (QEMU's `info pic`), for the
-        failure's report"""
-        with self.lock:
-            mark = len(self.got)
-        problem = self.keys(["i", "r", "q", "ret"])
-        self.wait(lambda t: "latency" in t and t.endswith(self.PROMPT), mark, 5)
-        irq = self.text(mark)[-1200:]
+    def diagnose(self, via="keyboard"):
+        """after one input went quiet: the shell's `irq` typed on the other
+        one (via: "keyboard" after COM2, "com2" after the keyboard; the IRQ
+        objects: is the driver's message pending, its line masked?) and the
+        emulated interrupt controllers, for the failure's report"""
+        if via == "keyboard":
+            with self.lock:
+                mark = len(self.got)
+            problem = self.keys(["i", "r", "q", "ret"])
+            self.wait(lambda t: "latency" in t and t.endswith(self.PROMPT), mark, 5)
+            irq = self.text(mark)[-1200:]
+        else:
+            problem = None
+            body, raw = self.command("irq", 5, None, None)
+            irq = (raw if body is None else body)[-1200:]
         # the IOAPIC (is the line masked, its edge latched?) and each CPU's
         # local APIC (an in-service bit never ended by an EOI blocks every
         # vector of its priority class and below on that CPU)
@@ -809,7 +814,7 @@ class SystemPeer:
             m.close()
         except OSError as e:
             pic += f"(monitor: {e})"
-        return f"diagnosis: {problem or ''} irq on the keyboard: {irq!r}; QEMU monitor: {pic!r}"
+        return f"diagnosis: {problem or ''} irq on the {via}: {irq!r}; QEMU monitor: {pic!r}"
 
     # ---- the session ----
     def run(self, log, stop):
@@ -918,7 +923,8 @@ class SystemPeer:
                        mark, 5)
         self.check(ok and not problem, "keyboard",
                    problem or ("uptime typed on the keyboard ran" if ok else
-                               f"no uptime output after the keys: {self.text(mark)[-300:]!r}"))
+                               f"no uptime output after the keys: {self.text(mark)[-300:]!r}; "
+                               f"{self.diagnose(via='com2')}"))
         # halt: QEMU must end by itself
         with self.lock:
             mark = len(self.got)
