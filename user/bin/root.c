@@ -683,6 +683,16 @@ static int proc_of(unsigned long id)
     return -1;
 }
 
+/* the entry of the ended (not restarting) task id, kept until the entry
+ * is reused; -1 if none */
+static int ended_of(unsigned long id)
+{
+    for (int i = 0; i < MAX_PROCS; i++)
+        if (!mods[i].used && mods[i].state == INIT_ENDED && mods[i].task_id && (unsigned long)mods[i].task_id == id)
+            return i;
+    return -1;
+}
+
 /* stop a task: it ends, and its watcher reports it (kill semantics: the
  * kernel ends every thread of the task) */
 static long stop_task(struct mod *m, int how)
@@ -729,6 +739,13 @@ static unsigned long serve_init(unsigned long tag)
         return AL_TAG(1, 0, INIT_OK);
     }
     int i = proc_of(u->mr[0]);
+    if (label == INIT_WAIT && words >= 1 && i < 0 && (i = ended_of(u->mr[0])) >= 0) {
+        /* it has ended already (a short program on another CPU can end
+         * before its starter's INIT_WAIT arrives): how it ended, at once */
+        u->mr[0] = mods[i].how;
+        u->mr[1] = mods[i].status;
+        return AL_TAG(2, 0, INIT_OK);
+    }
     if (label == INIT_WAIT || label == INIT_KILL || label == INIT_RESTART) {
         if (words < 1 || i < 0)
             return reply_err(-AL_ENOENT);

@@ -19,7 +19,8 @@
 #define INIT_BG      1
 #define INIT_CMDLINE 160
 /* mr[0] = task id: the reply comes when it has ended: mr[0] = how
- * (AL_THREAD_EXITED or AL_THREAD_FAULTED), mr[1] = status or vector */
+ * (AL_THREAD_EXITED or AL_THREAD_FAULTED), mr[1] = status or vector; at
+ * once for a task that has ended already (while root still lists it) */
 #define INIT_WAIT 0x6902
 /* mr[0] = task id: the task is killed (task_kill). A supervised one
  * (restart=1) is then started again after the back-off, as after a crash
