@@ -39,33 +39,31 @@ static long wait_for(long id, unsigned long *how, unsigned long *status)
     return r;
 }
 
-/* the entry of the task named name (prefix), or -1 */
-static long find(const char *name, struct init_task *out)
+/* the entry of the task named name (prefix), or with id (name NULL):
+ * its id, or -1 */
+static long find_task(const char *name, long id, struct init_task *out)
 {
     for (unsigned long i = 0; i < 64; i++) {
         al_utcb()->mr[0] = i;
         if (call(INIT_LIST, 1))
             return -1;
         memcpy(out, al_utcb()->mr, sizeof *out);
-        if (!strncmp(out->name, name, strlen(name)))
+        if (name ? !strncmp(out->name, name, strlen(name)) : (long)out->id == id)
             return (long)out->id;
     }
     return -1;
+}
+
+static long find(const char *name, struct init_task *out)
+{
+    return find_task(name, 0, out);
 }
 
 /* the state of task id in root's list (-1: not listed) */
 static long state_of(long id)
 {
     struct init_task t;
-    for (unsigned long i = 0; i < 64; i++) {
-        al_utcb()->mr[0] = i;
-        if (call(INIT_LIST, 1))
-            return -1;
-        memcpy(&t, al_utcb()->mr, sizeof t);
-        if ((long)t.id == id)
-            return (long)t.state;
-    }
-    return -1;
+    return find_task(NULL, id, &t) < 0 ? -1 : (long)t.state;
 }
 
 static long op(unsigned long label, unsigned long id)

@@ -739,18 +739,20 @@ static unsigned long serve_init(unsigned long tag)
         return AL_TAG(1, 0, INIT_OK);
     }
     int i = proc_of(u->mr[0]);
-    if (label == INIT_WAIT && words >= 1 && i < 0 && (i = ended_of(u->mr[0])) >= 0) {
-        /* it has ended already (a short program on another CPU can end
-         * before its starter's INIT_WAIT arrives): how it ended, at once */
-        u->mr[0] = mods[i].how;
-        u->mr[1] = mods[i].status;
-        return AL_TAG(2, 0, INIT_OK);
-    }
+    if (i < 0 && label == INIT_WAIT)
+        i = ended_of(u->mr[0]);
     if (label == INIT_WAIT || label == INIT_KILL || label == INIT_RESTART) {
         if (words < 1 || i < 0)
             return reply_err(-AL_ENOENT);
         struct mod *m = &mods[i];
         if (label == INIT_WAIT) {
+            if (m->state == INIT_ENDED) {
+                /* it has ended already (a short program on another CPU can
+                 * end before its starter's INIT_WAIT arrives): how, at once */
+                u->mr[0] = m->how;
+                u->mr[1] = m->status;
+                return AL_TAG(2, 0, INIT_OK);
+            }
             if (m->waiter || m->state != INIT_RUNNING)
                 return reply_err(m->waiter ? -AL_EBUSY : -AL_ENOENT);
             for (long s = WAIT_FIRST; s < TASK_SLOT_BASE; s++) {
